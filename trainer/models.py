@@ -1,0 +1,122 @@
+"""The four Keras 3 LSTM models (DESIGN.md section 4).
+
+=================  =========================================  ===============================
+name               input                                      core -> head
+=================  =========================================  ===============================
+``raw``            waveform (17640,) float32 + mask (17640,)  frames of ``frame_length``
+                   bool                                       samples -> masked LSTM -> last
+                                                              output -> Dense -> Dense(10)
+``spectrogram``    log-mel (64, 35) float32, dB               (35 frames, 64 mels) -> LSTM
+                                                              (return_sequences) -> mean over
+                                                              time -> Dense -> Dense(10)
+``*_aug``          same                                       same, on augmented data
+=================  =========================================  ===============================
+"""
+from __future__ import annotations
+
+from .config import FRONT_END, N_CLASSES, FrontEndConfig
+
+MODEL_NAMES = ("raw", "spectrogram", "raw_aug", "spectrogram_aug")
+#: Samples per LSTM step of the raw model: 441 samples = 20 ms at 22,050 Hz, 40 steps per
+#: window. Chosen by ``spoken-digits bench-raw-framing`` (README); 1 reproduces the seed.
+DEFAULT_FRAME_LENGTH = 441
+SPECTROGRAM_LSTM_UNITS = 64
+RAW_LSTM_UNITS = 128
+DENSE_UNITS = 64
+DROPOUT = 0.3
+
+
+def base_kind(model_name: str) -> str:
+    """``"raw"`` or ``"spectrogram"`` for any of :data:`MODEL_NAMES`; ``ValueError`` otherwise."""
+    if model_name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {model_name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    return model_name.removesuffix("_aug")
+
+
+def uses_augmentation(model_name: str) -> bool:
+    """True for ``raw_aug`` and ``spectrogram_aug``."""
+    base_kind(model_name)
+    return model_name.endswith("_aug")
+
+
+def build_spectrogram_model(
+    *, config: FrontEndConfig = FRONT_END, lstm_units: int = SPECTROGRAM_LSTM_UNITS,
+    dense_units: int = DENSE_UNITS, dropout: float = DROPOUT, name: str = "spectrogram",
+):
+    """LSTM over the log-mel frames.
+
+    Input ``log_mel`` [shape=(batch, n_mels, n_frames) = (b, 64, 35), float32, dB in
+    -80..0] -> rescale to 0..1 (``x / top_db + 1``) -> transpose to (b, 35, 64) ->
+    ``LSTM(lstm_units, return_sequences=True)`` -> mean over the 35 steps -> dropout ->
+    ``Dense(dense_units, relu)`` -> dropout -> ``Dense(10, softmax)``.
+
+    Output: probabilities [shape=(batch, 10), float32].
+    Only layers the TFLite converter fuses are used (see ``export/``).
+    """
+    import keras
+    from keras import layers
+
+    inp = keras.Input(shape=config.log_mel_shape, name="log_mel")
+    x = layers.Rescaling(1.0 / config.top_db, offset=1.0, name="db_to_unit")(inp)
+    x = layers.Permute((2, 1), name="frames_first")(x)
+    x = layers.LSTM(lstm_units, return_sequences=True, name="lstm")(x)
+    x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout)(x)
+    out = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inp, out, name=name)
+
+
+def build_raw_model(
+    *, config: FrontEndConfig = FRONT_END, frame_length: int = DEFAULT_FRAME_LENGTH,
+    lstm_units: int = RAW_LSTM_UNITS, dense_units: int = DENSE_UNITS, dropout: float = DROPOUT,
+    name: str = "raw",
+):
+    """Masked LSTM over the waveform, ``frame_length`` samples per step.
+
+    Inputs ``wave`` [shape=(batch, 17640), float32] and ``mask`` [shape=(batch, 17640),
+    bool, True = real sample]. The waveform is peak-normalized per clip, reshaped to
+    (b, 17640 / frame_length, frame_length); a frame is valid if any of its samples is
+    real (mask reduced with ``any``). Each frame goes through a shared
+    ``Dense(lstm_units, tanh)`` (a learned filterbank) and the masked
+    ``LSTM(lstm_units)``; its last valid output -> dropout -> ``Dense(dense_units,
+    relu)`` -> dropout -> ``Dense(10, softmax)``.
+
+    ``frame_length=1`` is the seed notebooks' literal model (one sample per step, no
+    framing; ~1.7 s per batch of 32 on 2 cores, DESIGN.md section 7).
+
+    Raises
+    ------
+    ValueError
+        If ``frame_length`` does not divide ``config.window_samples``.
+    """
+    import keras
+    from keras import layers
+
+    from .layers import FrameMask, PeakNormalize
+
+    n = config.window_samples
+    if frame_length < 1 or n % frame_length:
+        raise ValueError(f"frame_length must divide window_samples={n} (e.g. 1, 147, 294, 441, 882), got {frame_length}")
+    steps = n // frame_length
+    wave = keras.Input(shape=(n,), name="wave")
+    mask = keras.Input(shape=(n,), dtype="bool", name="mask")
+    x = PeakNormalize(name="peak_normalize")(wave)
+    x = layers.Reshape((steps, frame_length), name="frames")(x)
+    frame_mask = FrameMask(frame_length, name="frame_mask")(mask)
+    if frame_length > 1:
+        x = layers.TimeDistributed(layers.Dense(lstm_units, activation="tanh"), name="filterbank")(x)
+    x = layers.LSTM(lstm_units, name="lstm")(x, mask=frame_mask)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout)(x)
+    out = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model([wave, mask], out, name=name)
+
+
+def build_model(model_name: str, *, config: FrontEndConfig = FRONT_END, frame_length: int = DEFAULT_FRAME_LENGTH):
+    """Build (uncompiled) one of :data:`MODEL_NAMES`."""
+    if base_kind(model_name) == "raw":
+        return build_raw_model(config=config, frame_length=frame_length, name=model_name)
+    return build_spectrogram_model(config=config, name=model_name)

@@ -1,0 +1,217 @@
+"""Training of the four models on one protocol, resumable, with TensorBoard logs."""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .config import DEFAULT_SEED, FRONT_END, FSDD_VERSION, FrontEndConfig
+from .data import discover, make_splits
+from .dataset import Arrays, build_arrays
+from .errors import RunError
+from .models import DEFAULT_FRAME_LENGTH, MODEL_NAMES, base_kind, build_model, uses_augmentation
+from .runs import RUN_FORMAT, Run, load_run, splits_to_json, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EPOCHS = 60
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_LEARNING_RATE = 1e-3
+#: Epochs without a better validation loss before early stopping (best weights restored).
+EARLY_STOPPING_PATIENCE = 8
+#: Training samples whose gradients are logged as TensorBoard histograms each epoch.
+GRADIENT_SAMPLE_SIZE = 128
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Hyper-parameters of one ``train`` invocation (written to ``run.json``)."""
+
+    epochs: int = DEFAULT_EPOCHS
+    batch_size: int = DEFAULT_BATCH_SIZE
+    learning_rate: float = DEFAULT_LEARNING_RATE
+    seed: int = DEFAULT_SEED
+    frame_length: int = DEFAULT_FRAME_LENGTH
+    patience: int = EARLY_STOPPING_PATIENCE
+
+
+def git_commit() -> str | None:
+    """The project's git commit if run from a checkout, else ``None``."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=5
+        )
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def model_inputs(model_name: str, arrays: Arrays):
+    """The Keras input of a model: ``log_mel`` (n, 64, 35) or ``[wave (n, 17640), mask (n, 17640)]``."""
+    if base_kind(model_name) == "raw":
+        return [arrays.wave, arrays.mask]
+    return arrays.log_mel
+
+
+def _take(x, idx):
+    return [a[idx] for a in x] if isinstance(x, list) else x[idx]
+
+
+def prepare_run(
+    out: Path, *, protocol: str, data_dir: Path, settings: TrainSettings, config: FrontEndConfig = FRONT_END
+) -> Run:
+    """Create ``out`` with ``run.json`` and ``splits.json``, or reopen it to resume.
+
+    Raises
+    ------
+    RunError
+        If ``out`` holds a run with another protocol, seed, front end or frame length.
+    """
+    from . import __version__
+
+    recs = discover(data_dir)
+    splits = make_splits(recs, protocol, seed=settings.seed)
+    info = {
+        "run_format": RUN_FORMAT, "spoken_digits_version": __version__, "protocol": protocol,
+        "dataset": {"name": "Free Spoken Digit Dataset", "version": FSDD_VERSION, "license": "CC BY-SA 4.0"},
+        "data_dir": str(Path(data_dir).resolve()), "front_end": config.to_dict(),
+        "settings": settings.__dict__, "commit": git_commit(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if (out / "run.json").exists():
+        old = load_run(out, data_dir=data_dir)
+        same = (
+            old.protocol == protocol and old.info["front_end"] == info["front_end"]
+            and old.info["settings"].get("seed") == settings.seed
+            and old.info["settings"].get("frame_length") == settings.frame_length
+            and splits_to_json(old.splits) == splits_to_json(splits)
+        )
+        if not same:
+            raise RunError(
+                f"{out} already holds a run with other settings (protocol {old.protocol!r}, seed "
+                f"{old.info['settings'].get('seed')}); choose another --out"
+            )
+        return old
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "splits.json", splits_to_json(splits))
+    write_json_atomic(out / "run.json", info)
+    return Run(out, info, splits)
+
+
+def train_one(
+    model_name: str, train: Arrays, val: Arrays, model_dir: Path, settings: TrainSettings, *, verbose: int = 2
+) -> dict:
+    """Train one model; returns what ``train.json`` records.
+
+    Uses Adam, sparse categorical cross-entropy on integer labels, :class:`MicroF1`,
+    ``EarlyStopping(val_loss, restore_best_weights=True)``, ``ReduceLROnPlateau``,
+    TensorBoard (scalars) and :class:`GradientHistograms`. Epochs are backed up in
+    ``model_dir/.backup`` (``keras.callbacks.BackupAndRestore``) so an interrupted
+    run resumes; ``model.keras`` is written atomically at the end.
+    """
+    import keras
+
+    from .metrics import GradientHistograms, MicroF1
+
+    keras.utils.set_random_seed(settings.seed)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    model = build_model(model_name, frame_length=settings.frame_length)
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings.learning_rate),
+        loss="sparse_categorical_crossentropy", metrics=[MicroF1()],
+    )
+    x, y = model_inputs(model_name, train), train.label
+    xv, yv = model_inputs(model_name, val), val.label
+    rng = np.random.default_rng(settings.seed)
+    sample = rng.choice(len(y), size=min(GRADIENT_SAMPLE_SIZE, len(y)), replace=False)
+    tb_dir = model_dir / "tensorboard"
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(model_dir / ".backup")),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, settings.patience // 3)),
+        keras.callbacks.CSVLogger(str(model_dir / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(log_dir=str(tb_dir), histogram_freq=0, write_graph=False),
+        GradientHistograms(str(tb_dir / "gradients"), _take(x, sample), y[sample]),
+    ]
+    t0 = time.perf_counter()
+    hist = model.fit(
+        x, y, validation_data=(xv, yv), epochs=settings.epochs, batch_size=settings.batch_size,
+        shuffle=True, callbacks=callbacks, verbose=verbose,
+    )
+    wall_s = time.perf_counter() - t0
+    fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=".tmp-", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, model_dir / "model.keras")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    shutil.rmtree(model_dir / ".backup", ignore_errors=True)
+    val_loss = hist.history.get("val_loss", [])
+    summary = {
+        "model": model_name, "epochs_run": len(val_loss), "train_samples": len(y), "val_samples": len(yv),
+        "best_epoch": int(np.argmin(val_loss)) + 1 if val_loss else None, "wall_s_this_session": round(wall_s, 1),
+    }
+    write_json_atomic(model_dir / "train.json", summary)
+    return summary
+
+
+def train(
+    out: str | os.PathLike,
+    models: Sequence[str],
+    *,
+    protocol: str,
+    data_dir: str | os.PathLike,
+    settings: TrainSettings = TrainSettings(),
+    cache_dir: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool = True,
+    verbose: int = 2,
+) -> Run:
+    """Train ``models`` on every split of ``protocol`` into the run directory ``out``.
+
+    Models already finished in ``out`` are skipped (``force=True`` retrains them);
+    an interrupted model resumes from its last epoch.
+
+    Raises
+    ------
+    DataError, RunError
+        Bad data directory or recordings; ``out`` holding an incompatible run.
+    """
+    for m in models:
+        base_kind(m)
+    out = Path(out)
+    run = prepare_run(out, protocol=protocol, data_dir=Path(data_dir), settings=settings)
+    for split in run.splits:
+        todo = [m for m in models if force or not (run.model_dir(m, split.name) / "model.keras").exists()]
+        for m in models:
+            if m not in todo:
+                log.info("%s: already trained, skipping (use --force to retrain)", run.model_dir(m, split.name))
+        if not todo:
+            continue
+        label = f"{protocol}/{split.name}"
+        plain = build_arrays(split.train, cache_dir=cache_dir, progress=progress, description=f"{label} train")
+        val = build_arrays(split.val, cache_dir=cache_dir, progress=progress, description=f"{label} val")
+        aug = None
+        if any(uses_augmentation(m) for m in todo):
+            aug = build_arrays(split.train, augment=True, cache_dir=cache_dir, progress=progress, description=f"{label} train")
+        for m in todo:
+            mdir = run.model_dir(m, split.name)
+            if force and (mdir / "model.keras").exists():
+                shutil.rmtree(mdir)
+            log.info("training %s on %s (%d train clips)", m, label, len(aug if uses_augmentation(m) else plain))
+            train_one(m, aug if uses_augmentation(m) else plain, val, mdir, settings, verbose=verbose)
+    return run
+
+
+__all__ = ["TrainSettings", "train", "train_one", "prepare_run", "model_inputs", "MODEL_NAMES"]
