@@ -191,8 +191,12 @@ def _compute(todo, config, augment, n_jobs, progress, description) -> None:
             return
         import multiprocessing as mp
 
-        # spawn: the parent may already hold TensorFlow's threads, which fork does not copy safely.
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn")) as pool:
+        # fork is fast and needs no __main__ guard; once TensorFlow is loaded its threads make
+        # fork unsafe, so spawn then.
+        import sys
+
+        method = "spawn" if "tensorflow" in sys.modules else "fork"
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context(method)) as pool:
             futures = [pool.submit(_process, path, entry, config, augment) for path, entry in todo]
             try:
                 for fut in futures:

@@ -1,0 +1,95 @@
+"""The ``spoken-digits`` command line: one click group whose subcommands load lazily.
+
+Nothing heavy is imported here: ``spoken-digits listen`` never imports TensorFlow,
+and ``--help`` works without any extra installed.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+# name -> (module:attribute, one-line help, extra that provides its dependencies)
+COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "data": ("trainer.cli:data", "Download and verify the Free Spoken Digit Dataset.", None),
+    "train": ("trainer.cli:train", "Train the LSTM models on FSDD into a run directory.", "train"),
+    "evaluate": ("trainer.cli:evaluate", "Score a run's models on its test part; write reports.", "train"),
+    "export": ("export.cli:export", "Export a trained model as a quantized TFLite bundle.", "train"),
+    "bench": ("export.cli:bench", "Benchmark a bundle's variants against Keras (size, speed, agreement).", "train"),
+    "recognize": ("realtime.cli:recognize", "Recognize the digits spoken in WAV files.", None),
+    "listen": ("realtime.cli:listen", "Recognize digits live from a microphone.", None),
+}
+
+#: Top-level modules a missing extra leaves out, and the extra that brings them.
+EXTRA_OF_MODULE = {
+    "tensorflow": "train", "keras": "train", "tf_keras": "train", "librosa": "train", "sklearn": "train",
+    "matplotlib": "train", "tensorboard": "train", "sounddevice": None, "soundfile": None, "soxr": None,
+}
+
+
+def missing_dependency_message(err: ModuleNotFoundError, command: str) -> str:
+    """One line telling which ``pip install`` fixes a missing module."""
+    top = (err.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(top, COMMANDS.get(command, (None, None, None))[2])
+    target = f"'spoken-digits[{extra}]'" if extra else "spoken-digits"
+    return f"'spoken-digits {command}' needs the Python package '{top}', which is not installed: pip install {target}"
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = []
+    for mod, name in (("trainer.errors", "SpokenDigitsError"), ("realtime.errors", "RealtimeError")):
+        m = sys.modules.get(mod)
+        if m is not None:
+            types.append(getattr(m, name))
+    return tuple(types)
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module only when it runs."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name][0].split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as e:
+            raise click.ClickException(missing_dependency_message(e, name)) from e
+
+    def format_commands(self, ctx, formatter):
+        # Listed from the table above, so that '--help' imports no subcommand.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short, _) in COMMANDS.items()])
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as e:
+            name = ctx.protected_args[0] if ctx.protected_args else "?"
+            raise click.ClickException(missing_dependency_message(e, name)) from e
+        except Exception as e:
+            if isinstance(e, _user_error_types()):
+                raise click.ClickException(str(e)) from e
+            raise
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spoken-digits")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """spoken-digits: recognize spoken digits (0-9) live, on a desktop or a Raspberry Pi.
+
+    Train LSTM models on the Free Spoken Digit Dataset, export them as small
+    quantized TFLite bundles, and run them on a microphone or on WAV files.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
