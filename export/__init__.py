@@ -1,0 +1,1 @@
+"""spoken-digits export: Keras run -> quantized TFLite bundle (``.tflite`` + ``.json`` + ``.mel.npz``)."""

@@ -1,0 +1,17 @@
+"""Exceptions of the edge runtime; the CLI prints their message as one line (exit code 1)."""
+
+
+class RealtimeError(Exception):
+    """Base class of every user-facing error of ``realtime``."""
+
+
+class BundleError(RealtimeError):
+    """A model bundle is missing, incomplete, corrupt or of an unknown spec version."""
+
+
+class InterpreterMissingError(RealtimeError):
+    """No TFLite interpreter package is installed."""
+
+
+class AudioInputError(RealtimeError):
+    """An audio file or device cannot be used (unreadable, empty, refused rate, no device...)."""
