@@ -23,11 +23,11 @@ from .runs import RUN_FORMAT, Run, load_run, splits_to_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EPOCHS = 60
-DEFAULT_BATCH_SIZE = 64
+DEFAULT_EPOCHS = 100
+DEFAULT_BATCH_SIZE = 32
 DEFAULT_LEARNING_RATE = 1e-3
 #: Epochs without a better validation loss before early stopping (best weights restored).
-EARLY_STOPPING_PATIENCE = 8
+EARLY_STOPPING_PATIENCE = 12
 #: Training samples whose gradients are logged as TensorBoard histograms each epoch.
 GRADIENT_SAMPLE_SIZE = 128
 
@@ -137,7 +137,7 @@ def train_one(
     callbacks = [
         keras.callbacks.BackupAndRestore(str(model_dir / ".backup")),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, settings.patience // 3)),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, settings.patience // 2)),
         keras.callbacks.CSVLogger(str(model_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(tb_dir), histogram_freq=0, write_graph=False),
         GradientHistograms(str(tb_dir / "gradients"), _take(x, sample), y[sample]),

@@ -1,0 +1,114 @@
+"""Click commands of the trainer: ``data download``, ``train``, ``evaluate``.
+
+Heavy modules (TensorFlow, librosa) are imported inside the commands.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from .config import DEFAULT_SEED
+from .data import DATA_ENV_VAR, DEFAULT_DATA_DIR, PROTOCOLS
+
+MODEL_CHOICES = ("raw", "spectrogram", "raw_aug", "spectrogram_aug", "all")
+
+
+def _data_dir_option(f):
+    return click.option(
+        "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help=f"Directory of FSDD '{{digit}}_{{speaker}}_{{index}}.wav' files. "
+             f"Default: ${DATA_ENV_VAR}, else ./{DEFAULT_DATA_DIR}.",
+    )(f)
+
+
+def _cache_option(f):
+    return click.option(
+        "--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Cache of loaded/augmented clips. Default: $SPOKEN_DIGITS_CACHE, else ~/.cache/spoken-digits.",
+    )(f)
+
+
+@click.group()
+def data() -> None:
+    """Get the Free Spoken Digit Dataset (FSDD v1.0.10, CC BY-SA 4.0)."""
+
+
+@data.command("download")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DATA_DIR,
+              show_default=True, help="Directory that receives the 3,000 recordings.")
+@click.option("--url", default=None, help="Archive URL (https:// or file://). Default: the pinned v1.0.10 release.")
+@click.option("--force", is_flag=True, help="Replace an existing --dest.")
+def download_cmd(dest: Path, url: str | None, force: bool) -> None:
+    """Download FSDD v1.0.10, verify every file's SHA-256, unpack atomically to --dest."""
+    from .download import FSDD_URL, download
+
+    out = download(dest, url=url or FSDD_URL, force=force)
+    click.echo(f"FSDD recordings verified in {out}. Use --data-dir {out} (or export {DATA_ENV_VAR}={out}).")
+
+
+@click.command()
+@click.option("--model", "model", type=click.Choice(MODEL_CHOICES), default="all", show_default=True,
+              help="Which model to train; 'all' trains the four.")
+@click.option("--protocol", type=click.Choice(PROTOCOLS), default="seed", show_default=True,
+              help="seed: 4 speakers, stratified 80/20 (the notebooks); official: indices 0-4 are test "
+                   "(FSDD README); speaker: leave-one-speaker-out.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run directory, e.g. runs/seed. Rerunning resumes; finished models are kept.")
+@_data_dir_option
+@_cache_option
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping may end sooner). [default: 100]")
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="Clips per batch. [default: 32]")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the split, weights and shuffling.")
+@click.option("--frame-length", type=click.IntRange(1), default=None,
+              help="Raw models: samples per LSTM step (must divide 17,640; 441 = 20 ms at 22,050 Hz; "
+                   "1 = the seed notebooks' literal model, very slow). [default: 441]")
+@click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
+def train(model, protocol, out, data_dir, cache_dir, epochs, batch_size, seed, frame_length, force) -> None:
+    """Train LSTM models on FSDD into the run directory --out.
+
+    Writes per model: model.keras, history.csv, train.json and TensorBoard logs
+    (loss, micro-F1, gradient histograms; view with 'tensorboard --logdir OUT').
+    """
+    from .data import default_data_dir
+    from .models import MODEL_NAMES
+    from .train import TrainSettings
+    from .train import train as run_train
+
+    defaults = TrainSettings()
+    settings = TrainSettings(
+        epochs=epochs or defaults.epochs, batch_size=batch_size or defaults.batch_size, seed=seed,
+        frame_length=frame_length or defaults.frame_length,
+    )
+    models = list(MODEL_NAMES) if model == "all" else [model]
+    t0 = time.perf_counter()
+    run_train(out, models, protocol=protocol, data_dir=data_dir or default_data_dir(), settings=settings,
+              cache_dir=cache_dir, force=force)
+    click.echo(f"trained {', '.join(models)} on protocol {protocol} in {time.perf_counter() - t0:.0f} s -> {out}")
+    click.echo(f"next: spoken-digits evaluate {out}")
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--model", "models", multiple=True, help="Evaluate only this model (repeatable). Default: every trained one.")
+@_data_dir_option
+@_cache_option
+def evaluate(run_dir, models, data_dir, cache_dir) -> None:
+    """Score RUN_DIR's models on the test part: metrics.json, report.md, confusion PNGs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .evaluate import SEED_NOTEBOOK_MICRO_F1
+    from .evaluate import evaluate as run_evaluate
+
+    metrics = run_evaluate(run_dir, data_dir=data_dir, cache_dir=cache_dir, models=models or None)
+    table = Table(title=f"{run_dir} (protocol {metrics['protocol']})")
+    for col in ("model", "train loss", "val loss", "test micro-F1", "macro-F1", "seed notebook"):
+        table.add_column(col, justify="right" if col != "model" else "left")
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    for name, m in metrics["models"].items():
+        table.add_row(name, fmt(m["train_loss"]), fmt(m["val_loss"]), f"{m['micro_f1']:.3f}", f"{m['macro_f1']:.3f}",
+                      fmt(SEED_NOTEBOOK_MICRO_F1.get(name)))
+    Console().print(table)
+    click.echo(f"wrote {Path(run_dir) / 'metrics.json'}, {Path(run_dir) / 'report.md'} and MODEL/confusion.png")

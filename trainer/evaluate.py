@@ -1,0 +1,180 @@
+"""Scores a run's models on their test parts and writes the reports.
+
+Writes ``runs/NAME/metrics.json``, ``runs/NAME/report.md`` and one
+``runs/NAME/MODEL/confusion.png`` per model.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .config import LABELS
+from .errors import RunError
+from .runs import Run, load_model, load_run, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+#: Test micro-F1 the seed notebooks report (4 speakers, 80/20 split), for the report's comparison column.
+SEED_NOTEBOOK_MICRO_F1 = {"raw": 0.10, "spectrogram": 0.917, "raw_aug": 0.10, "spectrogram_aug": 0.955}
+
+
+def best_epoch_losses(history_csv: Path) -> tuple[float | None, float | None]:
+    """(train loss, val loss) at the epoch of lowest val loss (the weights early stopping restored)."""
+    try:
+        with open(history_csv, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r.get("val_loss")]
+    except FileNotFoundError:
+        return None, None
+    if not rows:
+        return None, None
+    best = min(rows, key=lambda r: float(r["val_loss"]))
+    return float(best["loss"]), float(best["val_loss"])
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, speakers: np.ndarray) -> dict:
+    """Accuracy, micro/macro F1 (``sklearn.metrics.f1_score``), per-speaker accuracy and the confusion matrix.
+
+    Parameters
+    ----------
+    y_true, y_pred : np.ndarray [shape=(n,), dtype=int]
+        True and predicted digits.
+    speakers : np.ndarray [shape=(n,), dtype=str]
+    """
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    labels = list(range(len(LABELS)))
+    return {
+        "n_test": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "micro_f1": float(f1_score(y_true, y_pred, labels=labels, average="micro")),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "per_speaker_accuracy": {
+            s: float(np.mean(y_true[speakers == s] == y_pred[speakers == s])) for s in sorted(set(speakers))
+        },
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def plot_confusion(matrix: list[list[int]], title: str, path: Path) -> None:
+    """Save a confusion-matrix PNG (``sklearn.metrics.ConfusionMatrixDisplay``), atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    ConfusionMatrixDisplay(np.asarray(matrix), display_labels=list(LABELS)).plot(ax=ax, colorbar=False, cmap="Blues")
+    ax.set_title(title)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+
+
+def evaluate_model(run: Run, model_name: str, *, cache_dir=None, progress: bool = True) -> dict:
+    """Score one model of a run on the test part of every fold; returns its metrics dict."""
+    from .dataset import build_arrays
+    from .train import model_inputs
+
+    y_true, y_pred, spk, folds, losses = [], [], [], {}, []
+    for split in run.splits:
+        mdir = run.model_dir(model_name, split.name)
+        model = load_model(mdir / "model.keras")
+        test = build_arrays(split.test, cache_dir=cache_dir, progress=progress, description=f"{split.name} test")
+        probs = model.predict(model_inputs(model_name, test), batch_size=256, verbose=0)
+        pred = probs.argmax(axis=1)
+        folds[split.name] = float(np.mean(pred == test.label))
+        losses.append(best_epoch_losses(mdir / "history.csv"))
+        y_true.append(test.label)
+        y_pred.append(pred)
+        spk.append(test.speaker)
+    m = score(np.concatenate(y_true), np.concatenate(y_pred), np.concatenate(spk))
+    tl = [a for a, _ in losses if a is not None]
+    vl = [b for _, b in losses if b is not None]
+    m["train_loss"] = float(np.mean(tl)) if tl else None
+    m["val_loss"] = float(np.mean(vl)) if vl else None
+    if len(run.splits) > 1:
+        m["fold_accuracy"] = folds
+        m["mean_fold_accuracy"] = float(np.mean(list(folds.values())))
+    plot_confusion(m["confusion_matrix"], f"{model_name} ({run.protocol}), accuracy {m['accuracy']:.3f}",
+                   run.path / model_name / "confusion.png")
+    return m
+
+
+def report_markdown(run: Run, metrics: dict) -> str:
+    """The seed notebooks' table (model, train loss, val loss, test micro-F1) beside their figures."""
+    lines = [
+        f"# Evaluation of `{run.path.name}`",
+        "",
+        f"Protocol `{run.protocol}`, folds: {', '.join(s.name for s in run.splits)}; "
+        f"test files: {sum(len(s.test) for s in run.splits)}. Losses at the epoch early stopping kept.",
+        "",
+        "| model | train loss | val loss | test micro-F1 | macro-F1 | seed notebook micro-F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    for name, m in metrics["models"].items():
+        lines.append(
+            f"| {name} | {fmt(m['train_loss'])} | {fmt(m['val_loss'])} | {m['micro_f1']:.3f} | {m['macro_f1']:.3f} "
+            f"| {SEED_NOTEBOOK_MICRO_F1.get(name, float('nan')):.3f} |"
+        )
+    lines += ["", "Per-speaker test accuracy:", "", "| model | " + " | ".join(
+        sorted(next(iter(metrics["models"].values()))["per_speaker_accuracy"])) + " |"]
+    lines.append("|---" * (1 + len(next(iter(metrics["models"].values()))["per_speaker_accuracy"])) + "|")
+    for name, m in metrics["models"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for _, v in sorted(m["per_speaker_accuracy"].items())) + " |")
+    if run.protocol != "seed":
+        lines += ["", "(The seed notebook column is for reference only: it was measured on the `seed` protocol.)"]
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, models=None, progress: bool = True) -> dict:
+    """Evaluate every trained model of a run (or ``models``); write metrics.json, report.md, PNGs.
+
+    Returns
+    -------
+    metrics : dict
+        ``{"protocol", "folds", "evaluated", "models": {name: {accuracy, micro_f1, macro_f1,
+        per_speaker_accuracy, confusion_matrix, train_loss, val_loss[, fold_accuracy,
+        mean_fold_accuracy]}}}``
+
+    Raises
+    ------
+    RunError
+        If the run has no trained model (or a requested model is not trained).
+    """
+    run = load_run(run_dir, data_dir=data_dir)
+    trained = run.trained_models()
+    if models:
+        missing = [m for m in models if m not in trained]
+        if missing:
+            raise RunError(f"{run.path}: model(s) {', '.join(missing)} not trained (trained: {', '.join(trained) or 'none'})")
+        trained = list(models)
+    if not trained:
+        raise RunError(f"{run.path}: no trained model yet; run 'spoken-digits train --out {run.path}' first")
+    metrics = {
+        "protocol": run.protocol, "folds": [s.name for s in run.splits],
+        "evaluated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "models": {},
+    }
+    for name in trained:
+        log.info("evaluating %s", name)
+        metrics["models"][name] = evaluate_model(run, name, cache_dir=cache_dir, progress=progress)
+    write_json_atomic(run.path / "metrics.json", metrics)
+    text = report_markdown(run, metrics)
+    fd, tmp = tempfile.mkstemp(dir=run.path, prefix=".tmp-", suffix=".md")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, run.path / "report.md")
+    return metrics
