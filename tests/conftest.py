@@ -28,3 +28,28 @@ def make_subset(dst: Path, src: Path, *, speakers, digits=range(10), indices=ran
                 if f.exists():
                     (dst / f.name).symlink_to(f)
     return dst
+
+
+#: The tiny run: official protocol on 3 speakers x 10 digits x indices 0-19 (600 files: 150 test).
+TINY_SPEAKERS = ("jackson", "nicolas", "theo")
+TINY_INDICES = range(0, 20)
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, fsdd_dir, tiny_cache) -> Path:
+    """A run directory with a small trained ``spectrogram`` model (official protocol, 600 files), evaluated."""
+    from trainer.evaluate import evaluate
+    from trainer.train import TrainSettings, train
+
+    root = tmp_path_factory.mktemp("tiny")
+    data = make_subset(root / "data", fsdd_dir, speakers=TINY_SPEAKERS, indices=TINY_INDICES)
+    out = root / "run"
+    train(out, ["spectrogram"], protocol="official", data_dir=data, cache_dir=tiny_cache,
+          settings=TrainSettings(epochs=30, batch_size=32, seed=0), progress=False, verbose=0)
+    evaluate(out, cache_dir=tiny_cache, progress=False)
+    return out

@@ -24,9 +24,9 @@ class FrameMask(keras.layers.Layer):
         super().__init__(**kwargs)
         self.frame_length = int(frame_length)
 
-    def call(self, mask):
-        steps = mask.shape[-1] // self.frame_length
-        return ops.any(ops.reshape(mask, (-1, steps, self.frame_length)), axis=-1)
+    def call(self, sample_mask):  # not named `mask`: Keras reserves that argument
+        steps = sample_mask.shape[-1] // self.frame_length
+        return ops.any(ops.reshape(sample_mask, (-1, steps, self.frame_length)), axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[-1] // self.frame_length)
