@@ -33,3 +33,35 @@ class FrameMask(keras.layers.Layer):
 
     def get_config(self):
         return super().get_config() | {"frame_length": self.frame_length}
+
+
+@keras.saving.register_keras_serializable(package="spoken_digits")
+class QuadratureLogEnergy(keras.layers.Layer):
+    """A learned filterbank applied to each frame, made phase-invariant.
+
+    Each of ``n_filters`` filters is a pair of learned projections ``(a, b)`` of the
+    frame; the output is ``log(eps + (a . x)^2 + (b . x)^2)``, the log energy of a
+    quadrature pair, as in an STFT magnitude (where ``a``, ``b`` are a cosine and a sine).
+    (b, steps, frame_length) -> (b, steps, n_filters).
+    """
+
+    def __init__(self, n_filters: int, eps: float = 1e-4, **kwargs):
+        super().__init__(**kwargs)
+        self.n_filters = int(n_filters)
+        self.eps = float(eps)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], 2 * self.n_filters), initializer="glorot_uniform", name="kernel"
+        )
+
+    def call(self, frames):
+        proj = ops.matmul(frames, self.kernel)
+        a, b = proj[..., : self.n_filters], proj[..., self.n_filters :]
+        return ops.log(self.eps + a * a + b * b)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.n_filters)
+
+    def get_config(self):
+        return super().get_config() | {"n_filters": self.n_filters, "eps": self.eps}

@@ -23,6 +23,8 @@ DEFAULT_FRAME_LENGTH = 441
 SPECTROGRAM_LSTM_UNITS = 64
 RAW_LSTM_UNITS = 128
 DENSE_UNITS = 64
+#: Learned quadrature filters of the raw model's per-frame front end.
+RAW_FILTERS = 64
 DROPOUT = 0.3
 
 
@@ -78,9 +80,9 @@ def build_raw_model(
     Inputs ``wave`` [shape=(batch, 17640), float32] and ``mask`` [shape=(batch, 17640),
     bool, True = real sample]. The waveform is peak-normalized per clip, reshaped to
     (b, 17640 / frame_length, frame_length); a frame is valid if any of its samples is
-    real (mask reduced with ``any``). Each frame goes through a shared
-    ``Dense(lstm_units, tanh)`` (a learned filterbank) and the masked
-    ``LSTM(lstm_units)``; its last valid output -> dropout -> ``Dense(dense_units,
+    real (mask reduced with ``any``). Each frame goes through a learned filterbank
+    (:class:`~trainer.layers.QuadratureLogEnergy`, 64 phase-invariant log energies,
+    then ``LayerNormalization``) and the masked ``LSTM(lstm_units)``; its last valid output -> dropout -> ``Dense(dense_units,
     relu)`` -> dropout -> ``Dense(10, softmax)``.
 
     ``frame_length=1`` is the seed notebooks' literal model (one sample per step, no
@@ -94,7 +96,7 @@ def build_raw_model(
     import keras
     from keras import layers
 
-    from .layers import FrameMask, PeakNormalize
+    from .layers import FrameMask, PeakNormalize, QuadratureLogEnergy
 
     n = config.window_samples
     if frame_length < 1 or n % frame_length:
@@ -106,7 +108,8 @@ def build_raw_model(
     x = layers.Reshape((steps, frame_length), name="frames")(x)
     frame_mask = FrameMask(frame_length, name="frame_mask")(mask)
     if frame_length > 1:
-        x = layers.TimeDistributed(layers.Dense(lstm_units, activation="tanh"), name="filterbank")(x)
+        x = QuadratureLogEnergy(RAW_FILTERS, name="filterbank")(x)
+        x = layers.LayerNormalization(name="filterbank_norm")(x)
     x = layers.LSTM(lstm_units, name="lstm")(x, mask=frame_mask)
     x = layers.Dropout(dropout)(x)
     x = layers.Dense(dense_units, activation="relu", name="dense")(x)

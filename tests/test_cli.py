@@ -1,0 +1,39 @@
+"""The command line: help, lazy loading, one-line errors."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from spoken_digits_cli import main
+
+
+def test_help_lists_commands_without_importing_tensorflow():
+    code = (
+        "import sys; from click.testing import CliRunner; from spoken_digits_cli import main;"
+        "r = CliRunner().invoke(main, ['--help']); print(r.output);"
+        "assert 'tensorflow' not in sys.modules and 'librosa' not in sys.modules, 'heavy import'"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    for cmd in ("data", "train", "evaluate", "export", "bench", "recognize", "listen"):
+        assert cmd in out.stdout
+
+
+def test_train_help_explains_units():
+    r = CliRunner().invoke(main, ["train", "--help"])
+    assert r.exit_code == 0
+    assert "--frame-length" in r.output and "22,050 Hz" in r.output and "leave-one-speaker-out" in r.output
+
+
+def test_missing_data_dir_is_one_clear_line(tmp_path):
+    r = CliRunner().invoke(main, ["train", "--out", str(tmp_path / "run"), "--data-dir", str(tmp_path / "none")])
+    assert r.exit_code == 1
+    assert "does not exist" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_non_run_is_one_clear_line(tmp_path):
+    r = CliRunner().invoke(main, ["evaluate", str(tmp_path)])
+    assert r.exit_code == 1 and "not a spoken-digits run" in r.output
