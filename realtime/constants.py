@@ -1,0 +1,71 @@
+"""Every tunable constant of the live recognizer, in one place, each with its unit.
+
+The segmenter works on fixed frames of :data:`FRAME_MS` at the bundle's sample
+rate, whatever the size of the incoming audio blocks, so its decisions do not
+depend on the capture block size. Thresholds are in dB relative to the adaptive
+noise floor (``*_DB``) or absolute, in dB relative to full scale (``*_DBFS``).
+Values were chosen on FSDD (official test part) with the shipped bundle; see
+``tests/test_recognize.py``.
+"""
+from __future__ import annotations
+
+# --- decision -------------------------------------------------------------
+#: Default ``--threshold``: a window whose top probability is below it is a rejection (``?``).
+DEFAULT_THRESHOLD = 0.5
+
+# --- segmenter: analysis frames -------------------------------------------
+#: Hop (and length) of the energy frames of the speech detector (ms).
+FRAME_MS = 10.0
+
+# --- segmenter: adaptive noise floor --------------------------------------
+#: The noise floor never goes below this level (dBFS): digital silence is not a floor.
+MIN_NOISE_FLOOR_DBFS = -70.0
+#: The floor follows a quieter frame with this exponential time constant (ms): falls fast.
+NOISE_FLOOR_FALL_TIME_CONSTANT_MS = 40.0
+#: The floor climbs towards a louder frame at most this fast (dB/s): speech barely moves it.
+NOISE_FLOOR_RISE_DB_PER_S = 4.0
+#: Climb rate once a "speech" segment has lasted longer than :data:`MAX_SPEECH_MS` (dB/s):
+#: a steady noise that started abruptly becomes the new floor within a few seconds.
+NOISE_FLOOR_RISE_IN_NOISE_DB_PER_S = 30.0
+#: Live input: the first frames only estimate the floor (no onset can happen) (ms).
+WARMUP_MS = 300.0
+#: Percentile of the frame levels (over the warm-up, or over a file) taken as the initial floor.
+INITIAL_FLOOR_PERCENTILE = 10.0
+
+# --- segmenter: speech detection ------------------------------------------
+#: A frame this far above the floor starts an utterance (dB).
+ONSET_DB = 12.0
+#: A frame this far above the floor keeps an utterance going (counts as active speech) (dB).
+OFFSET_DB = 6.0
+#: An utterance ends after this much time with no active frame (ms). Below 300 ms, so that
+#: digits separated by a pause of 300 ms or more come out separately.
+HANGOVER_MS = 200.0
+#: Utterances with less active speech than this are clicks or bumps: no decision (ms).
+MIN_SPEECH_MS = 100.0
+#: "Speech" longer than this (onset to last active frame) is steady noise, music or talk,
+#: not a digit: no decision (ms).
+MAX_SPEECH_MS = 1500.0
+#: The window starts this long before the first active frame (ms).
+PRE_ROLL_MS = 20.0
+#: The window keeps this much audio after the last active frame, if it fits (ms).
+POST_ROLL_MS = 100.0
+
+# --- files (``recognize``) --------------------------------------------------
+#: Zeros appended to a file so that its last utterance ends cleanly (ms); > HANGOVER_MS.
+FILE_TAIL_SILENCE_MS = HANGOVER_MS + 2 * FRAME_MS + POST_ROLL_MS
+#: The initial floor of a file is estimated over at most its first seconds (s).
+FILE_FLOOR_ESTIMATE_S = 5.0
+
+# --- capture (``listen``) -----------------------------------------------------
+#: Audio is requested from the device in blocks of this duration (ms).
+CAPTURE_BLOCK_MS = 20.0
+#: The capture queue holds at most this much audio; beyond, blocks are dropped and counted (s).
+CAPTURE_QUEUE_S = 2.0
+#: No block from the device for this long means the audio server or the device went away (s).
+CAPTURE_STALL_TIMEOUT_S = 3.0
+#: Display refresh rate (Hz).
+DISPLAY_REFRESH_HZ = 12.0
+#: Level meter range (dBFS .. 0 dBFS).
+METER_FLOOR_DBFS = -80.0
+#: Digits kept in the displayed history.
+HISTORY_LENGTH = 20

@@ -1,0 +1,268 @@
+"""Everything after capture, shared by ``listen`` (microphone) and ``recognize`` (files).
+
+blocks at any rate ──> :class:`~realtime.audio.StreamResampler` ──> :class:`~realtime.segmenter.Segmenter`
+──> 0.8 s window ──> ``classify(window) -> probabilities`` ──> :class:`Decision`
+
+The classifier is any callable, so the pipeline is tested without a model;
+``realtime.classifier.Classifier.predict`` is the real one.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from . import constants as C
+from .audio import ArrivalClock, StreamResampler, read_wav
+from .segmenter import Segmenter, SegmenterConfig, Utterance, estimate_noise_floor_dbfs
+
+#: ``classify(window)``: window float32 ``(window_samples,)`` -> probabilities float32 ``(n_classes,)``.
+ClassifyFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one utterance.
+
+    Attributes
+    ----------
+    utterance : Utterance
+        Where it is in the stream, and the window classified.
+    probabilities : np.ndarray [shape=(n_classes,), dtype=float32]
+    label : str or None
+        The top class if its probability reaches the threshold, else None (a rejection, shown ``?``).
+    top_label : str
+        The top class, accepted or not.
+    confidence : float in [0, 1]
+        The top probability.
+    latency_ms : float or None (ms)
+        Wall time from the arrival of the utterance's last sample to this decision;
+        None for files (no wall clock).
+    """
+
+    utterance: Utterance
+    probabilities: np.ndarray = field(repr=False)
+    label: str | None
+    top_label: str
+    confidence: float
+    latency_ms: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.label is not None
+
+    @property
+    def symbol(self) -> str:
+        """The label, or ``?`` for a rejection."""
+        return self.label if self.label is not None else "?"
+
+    def to_json(self, **extra) -> dict:
+        """One JSON-ready object: time_s (utterance start, s), end_s, digit (int, or null when rejected),
+        confidence, probabilities, latency_ms (null for files), plus ``extra``."""
+        digit: int | str | None = None
+        if self.label is not None:
+            digit = int(self.label) if self.label.isdigit() else self.label
+        u = self.utterance
+        obj = {
+            **extra,
+            "time_s": round(u.start_s, 3),
+            "end_s": round(u.end_s, 3),
+            "digit": digit,
+            "top": int(self.top_label) if self.top_label.isdigit() else self.top_label,
+            "confidence": round(float(self.confidence), 4),
+            "probabilities": [round(float(p), 4) for p in self.probabilities],
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+        }
+        return obj
+
+
+def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -> tuple[str | None, str, float]:
+    """Apply the threshold.
+
+    Parameters
+    ----------
+    probabilities : np.ndarray [shape=(n_classes,), float]
+    labels : sequence of str, length n_classes
+    threshold : float in [0, 1]
+
+    Returns
+    -------
+    label : str or None
+        ``labels[argmax]`` if the top probability is >= ``threshold``, else None.
+    top_label : str
+    confidence : float
+        The top probability.
+    """
+    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if p.shape[0] != len(labels):
+        raise ValueError(f"{p.shape[0]} probabilities for {len(labels)} labels")
+    i = int(np.argmax(p))
+    conf = float(p[i])
+    return (labels[i] if conf >= threshold else None), labels[i], conf
+
+
+class Recognizer:
+    """Streaming recognizer: feed audio blocks, get decisions.
+
+    Parameters
+    ----------
+    classify : callable
+        ``classify(window float32 (window_samples,)) -> probabilities (n_classes,)``.
+    sample_rate_hz : int (Hz)
+        The classifier's rate (the bundle's, 22,050).
+    window_samples : int
+        The classifier's window (17,640).
+    labels : sequence of str
+        Class names, in the order of the probabilities.
+    threshold : float in [0, 1]
+        Minimum top probability for a decision; below, a rejection.
+    input_rate_hz : int or None (Hz)
+        Rate of the blocks given to :meth:`feed`; resampled if it differs from ``sample_rate_hz``.
+    initial_floor_dbfs : float or None (dBFS)
+        Initial noise floor (files); None: estimated during a warm-up (live input).
+    config : SegmenterConfig, optional
+        Segmenter settings; defaults from :mod:`realtime.constants`.
+    """
+
+    def __init__(self, classify: ClassifyFn, *, sample_rate_hz: int, window_samples: int, labels: Sequence[str],
+                 threshold: float = C.DEFAULT_THRESHOLD, input_rate_hz: int | None = None,
+                 initial_floor_dbfs: float | None = None, config: SegmenterConfig | None = None) -> None:
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        self.classify = classify
+        self.labels = tuple(str(x) for x in labels)
+        self.threshold = float(threshold)
+        self.sample_rate_hz = int(sample_rate_hz)
+        self.input_rate_hz = int(input_rate_hz or sample_rate_hz)
+        cfg = config or SegmenterConfig(sample_rate_hz=self.sample_rate_hz, window_samples=int(window_samples))
+        if cfg.sample_rate_hz != self.sample_rate_hz or cfg.window_samples != int(window_samples):
+            raise ValueError("config.sample_rate_hz / window_samples differ from the classifier's")
+        self.segmenter = Segmenter(cfg, initial_floor_dbfs=initial_floor_dbfs)
+        self._resampler = StreamResampler(self.input_rate_hz, self.sample_rate_hz)
+        self.clock = ArrivalClock(self.input_rate_hz)
+        self._finished = False
+
+    def feed(self, block: np.ndarray, arrival_time: float | None = None) -> list[Decision]:
+        """Process the next block of the stream.
+
+        Parameters
+        ----------
+        block : np.ndarray [shape=(n,), float32]
+            Mono samples at ``input_rate_hz``, any ``n``.
+        arrival_time : float or None (s, ``time.monotonic()``)
+            When the block's last sample arrived; enables ``latency_ms``.
+
+        Returns
+        -------
+        decisions : list of Decision
+            One per utterance that ended in this block, in order.
+        """
+        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        if arrival_time is not None:
+            self.clock.add(block.shape[0], arrival_time)
+        return self._decide(self.segmenter.push(self._resampler.process(block)), live=arrival_time is not None)
+
+    def finish(self) -> list[Decision]:
+        """End of the stream: drain the resampler and close an open utterance."""
+        if self._finished:
+            return []
+        self._finished = True
+        tail = self.segmenter.push(self._resampler.process(np.zeros(0, np.float32), last=True))
+        return self._decide(tail + self.segmenter.flush(), live=False)
+
+    def _decide(self, utterances: list[Utterance], *, live: bool) -> list[Decision]:
+        out = []
+        for u in utterances:
+            probs = np.asarray(self.classify(u.window), dtype=np.float32).reshape(-1)
+            label, top, conf = decide(probs, self.labels, self.threshold)
+            latency = None
+            if live:
+                # The utterance's last sample, as an index of the input (capture-rate) stream.
+                t_end = self.clock.time_of(u.end_sample * self.input_rate_hz / self.sample_rate_hz)
+                if t_end is not None:
+                    latency = (time.monotonic() - t_end) * 1000.0
+            out.append(Decision(u, probs, label, top, conf, latency))
+        return out
+
+    # -- state for a display ---------------------------------------------------
+    @property
+    def level_dbfs(self) -> float:
+        return self.segmenter.level_dbfs
+
+    @property
+    def in_speech(self) -> bool:
+        return self.segmenter.in_speech
+
+    @property
+    def warming_up(self) -> bool:
+        return self.segmenter.warming_up
+
+
+def run_blocks(recognizer: Recognizer, blocks: Iterable[np.ndarray]) -> Iterator[Decision]:
+    """Feed every block, then finish; yields the decisions in order."""
+    for block in blocks:
+        yield from recognizer.feed(block)
+    yield from recognizer.finish()
+
+
+def iter_blocks(samples: np.ndarray, block_samples: int) -> Iterator[np.ndarray]:
+    """Split a signal into consecutive blocks of ``block_samples`` (the last may be shorter)."""
+    if block_samples <= 0:
+        raise ValueError(f"block_samples must be > 0, got {block_samples}")
+    for i in range(0, samples.shape[0], block_samples):
+        yield samples[i: i + block_samples]
+
+
+def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: ClassifyFn, *, model_rate_hz: int,
+                      window_samples: int, labels: Sequence[str], threshold: float = C.DEFAULT_THRESHOLD,
+                      block_samples: int = 4096) -> list[Decision]:
+    """Recognize the digits in a recording known in advance (the ``recognize`` path).
+
+    The recording is streamed through the same :class:`Recognizer` as the
+    microphone, with two differences that only a file allows: the initial noise
+    floor is estimated from the recording itself (FSDD clips start with speech,
+    leaving no time for a warm-up), and :data:`~realtime.constants.FILE_TAIL_SILENCE_MS`
+    of zeros follow it so that its last utterance ends cleanly.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,), float32]
+        Mono audio in [-1, 1] at ``sample_rate_hz``.
+    sample_rate_hz : int (Hz)
+    classify, model_rate_hz, window_samples, labels, threshold
+        See :class:`Recognizer` (``model_rate_hz`` is its ``sample_rate_hz``).
+    block_samples : int > 0
+        Block size used to stream the recording (decisions do not depend on it).
+
+    Returns
+    -------
+    decisions : list of Decision
+        In the order spoken.
+    """
+    x = np.asarray(samples, dtype=np.float32).reshape(-1)
+    head = x[: int(C.FILE_FLOOR_ESTIMATE_S * sample_rate_hz)]
+    rec = Recognizer(classify, sample_rate_hz=model_rate_hz, window_samples=window_samples, labels=labels,
+                     threshold=threshold, input_rate_hz=sample_rate_hz,
+                     initial_floor_dbfs=estimate_noise_floor_dbfs(head, sample_rate_hz))
+    tail = np.zeros(int(round(C.FILE_TAIL_SILENCE_MS * sample_rate_hz / 1000.0)), np.float32)
+    return list(run_blocks(rec, iter_blocks(np.concatenate([x, tail]), block_samples)))
+
+
+def recognize_file(path, classify: ClassifyFn, *, model_rate_hz: int, window_samples: int, labels: Sequence[str],
+                   threshold: float = C.DEFAULT_THRESHOLD) -> list[Decision]:
+    """Read a WAV file (any rate, channels, bit depth) and recognize its digits.
+
+    Raises
+    ------
+    AudioInputError
+        If the file is missing, unreadable or empty.
+
+    See Also
+    --------
+    recognize_samples
+    """
+    samples, rate = read_wav(path)
+    return recognize_samples(samples, rate, classify, model_rate_hz=model_rate_hz, window_samples=window_samples,
+                             labels=labels, threshold=threshold)

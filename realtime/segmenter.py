@@ -1,0 +1,407 @@
+"""Streaming speech segmenter: finds each spoken digit and cuts its 0.8 s window.
+
+An energy detector with an adaptive noise floor, run on fixed frames of
+:data:`~realtime.constants.FRAME_MS` whatever the size of the incoming blocks,
+so its decisions are independent of the capture block size:
+
+* every frame's level (dBFS, mean removed) is compared with a noise floor that
+  falls fast towards quieter frames and climbs slowly towards louder ones;
+* a frame :data:`~realtime.constants.ONSET_DB` above the floor starts an
+  utterance; frames :data:`~realtime.constants.OFFSET_DB` above it are active
+  speech; :data:`~realtime.constants.HANGOVER_MS` without an active frame ends it;
+* utterances with too little active speech (clicks) or too long (steady noise)
+  are dropped;
+* the window starts :data:`~realtime.constants.PRE_ROLL_MS` before the first
+  active frame, keeps at most one window of audio, left-aligned and zero-padded
+  at the end, exactly as the trainer pads a clip (``librosa.util.fix_length``).
+
+The audio is kept in a preallocated ring buffer; nothing grows with the stream.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import constants as C
+
+#: Added to the mean square before the log, so that digital silence has a finite level (power, FS^2).
+_POWER_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """Settings of :class:`Segmenter`; defaults come from :mod:`realtime.constants`.
+
+    Parameters
+    ----------
+    sample_rate_hz : int > 0 (Hz)
+        Rate of the audio given to the segmenter (the bundle's rate).
+    window_samples : int > 0 (samples)
+        Length of the classifier window (17,640 = 0.8 s at 22,050 Hz).
+    frame_ms, hangover_ms, min_speech_ms, max_speech_ms, pre_roll_ms, post_roll_ms, warmup_ms : float (ms)
+        See :mod:`realtime.constants`.
+    onset_db, offset_db : float (dB above the noise floor)
+    min_noise_floor_dbfs : float (dBFS)
+    floor_fall_time_constant_ms : float > 0 (ms)
+    floor_rise_db_per_s, floor_rise_in_noise_db_per_s : float >= 0 (dB/s)
+    initial_floor_percentile : float in [0, 100]
+    """
+
+    sample_rate_hz: int
+    window_samples: int
+    frame_ms: float = C.FRAME_MS
+    onset_db: float = C.ONSET_DB
+    offset_db: float = C.OFFSET_DB
+    hangover_ms: float = C.HANGOVER_MS
+    min_speech_ms: float = C.MIN_SPEECH_MS
+    max_speech_ms: float = C.MAX_SPEECH_MS
+    pre_roll_ms: float = C.PRE_ROLL_MS
+    post_roll_ms: float = C.POST_ROLL_MS
+    warmup_ms: float = C.WARMUP_MS
+    min_noise_floor_dbfs: float = C.MIN_NOISE_FLOOR_DBFS
+    floor_fall_time_constant_ms: float = C.NOISE_FLOOR_FALL_TIME_CONSTANT_MS
+    floor_rise_db_per_s: float = C.NOISE_FLOOR_RISE_DB_PER_S
+    floor_rise_in_noise_db_per_s: float = C.NOISE_FLOOR_RISE_IN_NOISE_DB_PER_S
+    initial_floor_percentile: float = C.INITIAL_FLOOR_PERCENTILE
+
+    def __post_init__(self) -> None:
+        if self.sample_rate_hz <= 0 or self.window_samples <= 0:
+            raise ValueError(
+                f"sample_rate_hz and window_samples must be > 0, got {self.sample_rate_hz}, {self.window_samples}"
+            )
+        if self.frame_samples < 1:
+            raise ValueError(f"frame_ms={self.frame_ms} gives frames of < 1 sample at {self.sample_rate_hz} Hz")
+        if not self.onset_db >= self.offset_db >= 0:
+            raise ValueError(f"need onset_db >= offset_db >= 0, got {self.onset_db}, {self.offset_db}")
+        if self.floor_fall_time_constant_ms <= 0:
+            raise ValueError(f"floor_fall_time_constant_ms must be > 0, got {self.floor_fall_time_constant_ms}")
+        if not 0 <= self.initial_floor_percentile <= 100:
+            raise ValueError(f"initial_floor_percentile must be in [0, 100], got {self.initial_floor_percentile}")
+        for name in ("hangover_ms", "min_speech_ms", "max_speech_ms", "pre_roll_ms", "post_roll_ms", "warmup_ms",
+                     "floor_rise_db_per_s", "floor_rise_in_noise_db_per_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    def _frames(self, ms: float) -> int:
+        return int(math.ceil(ms / self.frame_ms - 1e-9))
+
+    @property
+    def frame_samples(self) -> int:
+        """Samples per analysis frame (220 at 22,050 Hz and 10 ms)."""
+        return int(round(self.sample_rate_hz * self.frame_ms / 1000.0))
+
+    @property
+    def hangover_frames(self) -> int:
+        return max(1, self._frames(self.hangover_ms))
+
+    @property
+    def min_speech_frames(self) -> int:
+        return self._frames(self.min_speech_ms)
+
+    @property
+    def max_speech_frames(self) -> int:
+        return max(1, self._frames(self.max_speech_ms))
+
+    @property
+    def warmup_frames(self) -> int:
+        return self._frames(self.warmup_ms)
+
+    @property
+    def pre_roll_samples(self) -> int:
+        return int(round(self.pre_roll_ms * self.sample_rate_hz / 1000.0))
+
+    @property
+    def post_roll_samples(self) -> int:
+        return int(round(self.post_roll_ms * self.sample_rate_hz / 1000.0))
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One detected utterance and its classifier window.
+
+    Sample indices count from the first sample given to the segmenter, at
+    ``sample_rate_hz``.
+
+    Attributes
+    ----------
+    start_sample : int
+        First sample of the window (first active frame minus the pre-roll).
+    speech_start_sample : int
+        First sample of the first active frame.
+    end_sample : int
+        One past the last sample of the last active frame: the end of the utterance.
+    detected_at_sample : int
+        Stream position at which the segmenter closed the utterance (end + hangover).
+    window : np.ndarray [shape=(window_samples,), dtype=float32]
+        ``stream[start_sample : start_sample + n_samples]`` followed by zeros.
+    n_samples : int
+        Real samples at the start of ``window``; the rest is zero padding.
+    active_ms : float (ms)
+        Active speech in the utterance.
+    sample_rate_hz : int (Hz)
+    """
+
+    start_sample: int
+    speech_start_sample: int
+    end_sample: int
+    detected_at_sample: int
+    window: np.ndarray = field(repr=False)
+    n_samples: int
+    active_ms: float
+    sample_rate_hz: int
+
+    @property
+    def start_s(self) -> float:
+        """Start of the window in the stream (s)."""
+        return self.start_sample / self.sample_rate_hz
+
+    @property
+    def end_s(self) -> float:
+        """End of the utterance in the stream (s)."""
+        return self.end_sample / self.sample_rate_hz
+
+    @property
+    def mask(self) -> np.ndarray:
+        """``True`` on real samples, ``False`` on padding: shape ``(window_samples,)``, bool."""
+        m = np.zeros(self.window.shape[0], dtype=bool)
+        m[: self.n_samples] = True
+        return m
+
+
+def frame_levels_dbfs(samples: np.ndarray, frame_samples: int) -> np.ndarray:
+    """Level of each complete frame: mean-removed power in dB relative to full scale.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,), float]
+        Mono audio in [-1, 1].
+    frame_samples : int > 0
+        Samples per frame; a trailing incomplete frame is ignored.
+
+    Returns
+    -------
+    levels : np.ndarray [shape=(n // frame_samples,), dtype=float64] (dBFS)
+        ``10 log10(mean((x - mean(x))^2) + 1e-12)`` per frame (>= -120 dBFS).
+    """
+    n = samples.shape[0] // frame_samples
+    if n == 0:
+        return np.zeros(0)
+    frames = np.asarray(samples[: n * frame_samples], dtype=np.float64).reshape(n, frame_samples)
+    power = frames.var(axis=1)
+    return 10.0 * np.log10(power + _POWER_EPS)
+
+
+def estimate_noise_floor_dbfs(samples: np.ndarray, sample_rate_hz: int, *,
+                              config: SegmenterConfig | None = None) -> float | None:
+    """Initial noise floor for a recording known in advance (a file).
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,), float]
+        Mono audio in [-1, 1], at ``sample_rate_hz``.
+    sample_rate_hz : int > 0 (Hz)
+    config : SegmenterConfig, optional
+        Gives the frame length, the percentile and the lowest floor.
+
+    Returns
+    -------
+    floor_dbfs : float or None (dBFS)
+        The ``initial_floor_percentile`` of the frame levels, at least
+        ``min_noise_floor_dbfs``; ``None`` if the audio is shorter than one frame.
+    """
+    cfg = config or SegmenterConfig(sample_rate_hz=sample_rate_hz, window_samples=1)
+    frame = max(1, int(round(sample_rate_hz * cfg.frame_ms / 1000.0)))
+    levels = frame_levels_dbfs(np.asarray(samples), frame)
+    if levels.size == 0:
+        return None
+    return max(float(np.percentile(levels, cfg.initial_floor_percentile)), cfg.min_noise_floor_dbfs)
+
+
+class Segmenter:
+    """Streaming utterance detector; feed it audio with :meth:`push`.
+
+    Parameters
+    ----------
+    config : SegmenterConfig
+    initial_floor_dbfs : float or None (dBFS)
+        Start with this noise floor (for files, see :func:`estimate_noise_floor_dbfs`).
+        ``None`` (live input): the first ``warmup_ms`` of audio only estimate the floor.
+
+    Notes
+    -----
+    The state a display may read: :attr:`level_dbfs` (last frame),
+    :attr:`noise_floor_dbfs`, :attr:`in_speech`, :attr:`samples_seen`.
+    """
+
+    #: Audio is analysed in chunks of at most this many frames (bounds the ring buffer).
+    _CHUNK_FRAMES = 16
+
+    def __init__(self, config: SegmenterConfig, *, initial_floor_dbfs: float | None = None) -> None:
+        self.config = cfg = config
+        self._frame = cfg.frame_samples
+        # The ring must hold a whole valid utterance at close time, plus one chunk being analysed.
+        need = (cfg.pre_roll_samples + (cfg.max_speech_frames + cfg.hangover_frames + 3) * self._frame
+                + self._CHUNK_FRAMES * self._frame)
+        self._ring = np.zeros(need, dtype=np.float32)
+        self._partial = np.zeros(self._frame, dtype=np.float32)
+        self._n_partial = 0
+        self.samples_seen = 0
+        self._frames_seen = 0
+        self._fall = 1.0 - math.exp(-cfg.frame_ms / cfg.floor_fall_time_constant_ms)
+        self._rise = cfg.floor_rise_db_per_s * cfg.frame_ms / 1000.0
+        self._rise_noise = cfg.floor_rise_in_noise_db_per_s * cfg.frame_ms / 1000.0
+        self._warmup: list[float] | None = None
+        if initial_floor_dbfs is None and cfg.warmup_frames > 0:
+            self._warmup = []
+            self.noise_floor_dbfs = cfg.min_noise_floor_dbfs
+        else:
+            floor = cfg.min_noise_floor_dbfs if initial_floor_dbfs is None else initial_floor_dbfs
+            self.noise_floor_dbfs = max(float(floor), cfg.min_noise_floor_dbfs)
+        self.level_dbfs = -120.0
+        self.in_speech = False
+        self._speech_start = 0  # frame index
+        self._last_active = 0  # frame index
+        self._active = 0  # active frames in the current utterance
+
+    # -- public --------------------------------------------------------------
+    @property
+    def warming_up(self) -> bool:
+        """True while the first frames only estimate the noise floor."""
+        return self._warmup is not None
+
+    def push(self, samples: np.ndarray) -> list[Utterance]:
+        """Analyse the next samples of the stream.
+
+        Parameters
+        ----------
+        samples : np.ndarray [shape=(n,), float32]
+            The next mono samples at ``config.sample_rate_hz``, in [-1, 1]; any ``n >= 0``.
+
+        Returns
+        -------
+        utterances : list of Utterance
+            The utterances that ended in these samples, in order (often empty).
+
+        Raises
+        ------
+        ValueError
+            If ``samples`` is not one-dimensional.
+        """
+        x = np.asarray(samples, dtype=np.float32)
+        if x.ndim != 1:
+            raise ValueError(f"expected mono samples of shape (n,), got shape {x.shape}")
+        out: list[Utterance] = []
+        step = self._CHUNK_FRAMES * self._frame
+        for i in range(0, x.shape[0], step):
+            self._push_chunk(x[i: i + step], out)
+        return out
+
+    def flush(self) -> list[Utterance]:
+        """End of the stream: close an utterance still open, as if silence followed.
+
+        Returns
+        -------
+        utterances : list of Utterance
+            Zero or one utterance.
+        """
+        out: list[Utterance] = []
+        if self.in_speech:
+            self._close(self._frames_seen, out)
+        return out
+
+    # -- internals -------------------------------------------------------------
+    def _write_ring(self, x: np.ndarray) -> None:
+        n = x.shape[0]
+        size = self._ring.shape[0]
+        pos = self.samples_seen % size
+        first = min(n, size - pos)
+        self._ring[pos: pos + first] = x[:first]
+        if first < n:
+            self._ring[: n - first] = x[first:]
+        self.samples_seen += n
+
+    def _read_ring(self, start: int, n: int, out: np.ndarray) -> None:
+        size = self._ring.shape[0]
+        pos = start % size
+        first = min(n, size - pos)
+        out[:first] = self._ring[pos: pos + first]
+        if first < n:
+            out[first:n] = self._ring[: n - first]
+
+    def _push_chunk(self, x: np.ndarray, out: list[Utterance]) -> None:
+        self._write_ring(x)
+        f = self._frame
+        if self._n_partial:
+            take = min(f - self._n_partial, x.shape[0])
+            self._partial[self._n_partial: self._n_partial + take] = x[:take]
+            self._n_partial += take
+            x = x[take:]
+            if self._n_partial < f:
+                return
+            self._frame_step(float(frame_levels_dbfs(self._partial, f)[0]), out)
+            self._n_partial = 0
+        n_full = x.shape[0] // f
+        for level in frame_levels_dbfs(x, f):
+            self._frame_step(float(level), out)
+        rest = x[n_full * f:]
+        self._partial[: rest.shape[0]] = rest
+        self._n_partial = rest.shape[0]
+
+    def _update_floor(self, level: float, rise: float) -> None:
+        floor = self.noise_floor_dbfs
+        if level < floor:
+            floor += (level - floor) * self._fall
+        else:
+            floor += min(level - floor, rise)
+        self.noise_floor_dbfs = max(floor, self.config.min_noise_floor_dbfs)
+
+    def _frame_step(self, level: float, out: list[Utterance]) -> None:
+        cfg = self.config
+        k = self._frames_seen  # index of this frame
+        self._frames_seen += 1
+        self.level_dbfs = level
+        if self._warmup is not None:
+            self._warmup.append(level)
+            if len(self._warmup) >= cfg.warmup_frames:
+                floor = float(np.percentile(self._warmup, cfg.initial_floor_percentile))
+                self.noise_floor_dbfs = max(floor, cfg.min_noise_floor_dbfs)
+                self._warmup = None
+            return
+        if not self.in_speech:
+            if level > self.noise_floor_dbfs + cfg.onset_db:
+                self.in_speech = True
+                self._speech_start = self._last_active = k
+                self._active = 1
+            else:
+                self._update_floor(level, self._rise)
+            return
+        if level > self.noise_floor_dbfs + cfg.offset_db:
+            self._last_active = k
+            self._active += 1
+        too_long = self._last_active - self._speech_start + 1 > cfg.max_speech_frames
+        self._update_floor(level, self._rise_noise if too_long else self._rise)
+        if k - self._last_active >= cfg.hangover_frames:
+            self._close(k + 1, out)
+
+    def _close(self, detected_frame: int, out: list[Utterance]) -> None:
+        cfg = self.config
+        f = self._frame
+        self.in_speech = False
+        speech_frames = self._last_active - self._speech_start + 1
+        if self._active < cfg.min_speech_frames or speech_frames > cfg.max_speech_frames:
+            return
+        speech_start = self._speech_start * f
+        end = (self._last_active + 1) * f
+        analysed = detected_frame * f  # never beyond the samples already written to the ring
+        start = max(speech_start - cfg.pre_roll_samples, 0)
+        stop = min(end + cfg.post_roll_samples, analysed, start + cfg.window_samples)
+        window = np.zeros(cfg.window_samples, dtype=np.float32)
+        n = stop - start
+        self._read_ring(start, n, window)
+        out.append(Utterance(
+            start_sample=start, speech_start_sample=speech_start, end_sample=end,
+            detected_at_sample=analysed, window=window, n_samples=n,
+            active_ms=self._active * cfg.frame_ms, sample_rate_hz=cfg.sample_rate_hz,
+        ))
