@@ -1,0 +1,113 @@
+"""``spoken-digits export`` and ``spoken-digits bench`` (loaded lazily by ``spoken_digits_cli``).
+
+TensorFlow is imported inside the commands only.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from realtime.bundle import QUANTIZATIONS
+
+from .exporter import DEFAULT_CALIBRATION_SIZE, DEFAULT_MODEL, DEFAULT_QUANTIZATION
+
+EXPORTABLE_MODELS = ("spectrogram", "spectrogram_aug")
+
+
+def _quiet_tensorflow() -> None:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@click.command("export")
+@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--model", type=click.Choice(EXPORTABLE_MODELS), default=DEFAULT_MODEL, show_default=True,
+              help="Which trained model of the run to export.")
+@click.option("--quantize", "quantization", type=click.Choice(QUANTIZATIONS), default=DEFAULT_QUANTIZATION,
+              show_default=True,
+              help="int8: full-integer, int8 input/output, calibrated on training log-mels; float16: float16 "
+                   "weights; dynamic: int8 weights, float activations; float32: none.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Bundle directory bundles/NAME; writes NAME.tflite, NAME.json and NAME.mel.npz in it.")
+@click.option("--fold", default=None, help="Fold to export, for runs of the speaker protocol.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="FSDD recordings, if not where the run found them (int8 calibration reads them).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Feature cache (default: $SPOKEN_DIGITS_CACHE or ~/.cache/spoken-digits).")
+@click.option("--calibration-size", type=click.IntRange(1), default=DEFAULT_CALIBRATION_SIZE, show_default=True,
+              help="Training clips in the int8 representative dataset.")
+@click.option("--force", is_flag=True, help="Replace an existing bundle directory.")
+def export(run_dir, model, quantization, out, fold, data_dir, cache_dir, calibration_size, force):
+    """Export a trained spectrogram model of RUN as a TFLite bundle for the edge.
+
+    The bundle (directory --out, files named after it) holds the model with builtin
+    TFLite ops only (a fused LSTM), the front-end spec, labels, input/output
+    quantization, provenance and checksums, and the mel filterbank. One
+    quantization per bundle; 'spoken-digits bench BUNDLE' exports and compares
+    the other variants itself. Example:
+
+        spoken-digits export runs/official --model spectrogram_aug --out bundles/official
+    """
+    _quiet_tensorflow()
+    from .exporter import export_run
+
+    try:
+        json_path = export_run(run_dir, out, model=model, quantization=quantization, fold=fold, data_dir=data_dir,
+                               cache_dir=cache_dir, calibration_size=calibration_size, force=force, progress=True)
+    except (FileExistsError, ValueError) as e:
+        raise click.ClickException(str(e)) from e
+    spec = json.loads(json_path.read_text())
+    size = spec["files"]["tflite"]["bytes"]
+    click.echo(f"wrote {json_path.parent}/ ({quantization}, {size / 1024:.1f} KB model, "
+               f"input {spec['input']['dtype']}, output {spec['output']['dtype']})")
+
+
+@click.command("bench")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The run the bundle came from (default: the one in its provenance).")
+@click.option("--variants", default=",".join(QUANTIZATIONS), show_default=True,
+              help="Comma-separated quantization variants to compare (each exported to a temporary directory).")
+@click.option("--interpreter", "interpreters", multiple=True, type=click.Choice(["tflite_runtime", "ai_edge_litert"]),
+              help="Interpreter(s) to run (repeatable; default: every one installed).")
+@click.option("--max-windows", type=click.IntRange(1), default=None,
+              help="Use only the first N test windows (default: the whole test part).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="FSDD recordings, if not where the run found them.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Feature cache (default: $SPOKEN_DIGITS_CACHE or ~/.cache/spoken-digits).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the full results (including per-variant timings) to this JSON file.")
+def bench(bundle, run_dir, variants, interpreters, max_windows, data_dir, cache_dir, json_out):
+    """Benchmark every quantization variant of BUNDLE's model beside Keras float.
+
+    Per variant and interpreter, in a separate edge-only process with 1 thread:
+    file size, front-end and invoke time per 0.8 s window (median, p95), top-1
+    agreement and max probability difference with Keras on the same windows,
+    accuracy on the run's test part, and peak RSS. Keras float is timed with
+    model(x, training=False) and model.predict(x), one window at a time.
+    """
+    _quiet_tensorflow()
+    from rich.console import Console
+
+    from .bench import bench as run_bench
+    from .bench import format_table
+
+    names = [v.strip() for v in variants.split(",") if v.strip()]
+    bad = [v for v in names if v not in QUANTIZATIONS]
+    if bad or not names:
+        raise click.BadParameter(f"{','.join(bad) or '(empty)'}; choose from {', '.join(QUANTIZATIONS)}", param_hint="--variants")
+    result = run_bench(bundle, run_dir=run_dir, data_dir=data_dir, cache_dir=cache_dir, variants=names,
+                       interpreters=list(interpreters) or None, max_windows=max_windows, progress=True)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    console.print(format_table(result))
+    if json_out:
+        from trainer.runs import write_json_atomic
+
+        write_json_atomic(json_out, result)
+        click.echo(f"wrote {json_out}")

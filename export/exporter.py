@@ -1,0 +1,286 @@
+"""Run -> bundle: convert a trained spectrogram model and write ``NAME.tflite/.json/.mel.npz``.
+
+The bundle layout and JSON keys are documented in :mod:`realtime.bundle` (the
+reader); this module is the only writer.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from realtime.bundle import MEL_KEY, SPEC_VERSION, load_bundle, sha256_file
+from trainer.config import LABELS, FrontEndConfig
+from trainer.errors import RunError
+
+from .convert import QUANTIZATIONS, convert
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "spectrogram_aug"
+DEFAULT_QUANTIZATION = "int8"
+#: Training clips the int8 converter calibrates activation ranges on.
+DEFAULT_CALIBRATION_SIZE = 500
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def check_bundle_name(name: str) -> str:
+    """Return ``name`` if it is a usable file stem (letters, digits, ``._-``), else raise ``ValueError``."""
+    if not _NAME_RE.match(name) or name.endswith(".json"):
+        raise ValueError(f"bundle name {name!r} must be letters, digits, '.', '_' or '-' (it names the bundle's files)")
+    return name
+
+
+def tensor_entry(detail: dict) -> dict[str, Any]:
+    """A TFLite input/output detail as stored in the bundle JSON (scale 0 = not quantized)."""
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    return {
+        "name": detail["name"], "shape": [int(s) for s in detail["shape"]], "dtype": np.dtype(detail["dtype"]).name,
+        "quantization": {"scale": float(scale), "zero_point": int(zero_point)},
+    }
+
+
+def tflite_io(tflite: bytes) -> tuple[dict, dict]:
+    """The single input and output of a flatbuffer, as :func:`tensor_entry` dicts."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+        interpreter = tf.lite.Interpreter(model_content=tflite)
+    return tensor_entry(interpreter.get_input_details()[0]), tensor_entry(interpreter.get_output_details()[0])
+
+
+def write_bundle(
+    out: str | os.PathLike, *, tflite: bytes, mel_basis: np.ndarray, spec: dict[str, Any], force: bool = False
+) -> Path:
+    """Write a bundle directory atomically: a temporary directory beside it, renamed into place.
+
+    Parameters
+    ----------
+    out : path
+        The bundle directory ``.../NAME``; its files are ``NAME.tflite``, ``NAME.json``, ``NAME.mel.npz``.
+    tflite : bytes
+        The model flatbuffer.
+    mel_basis : np.ndarray [shape=(n_mels, 1 + n_fft // 2), float32]
+    spec : dict
+        Everything of ``NAME.json`` but ``name``, ``spec_version`` and ``files`` (added here).
+    force : bool
+        Replace an existing ``out``; otherwise an existing ``out`` is an error.
+
+    Returns
+    -------
+    json_path : Path
+
+    Raises
+    ------
+    FileExistsError
+        If ``out`` exists and ``force`` is false.
+    ValueError
+        If the directory name is not a usable bundle name.
+    """
+    out = Path(out)
+    name = check_bundle_name(out.name)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".tmp-{name}-"))
+    try:
+        (tmp / f"{name}.tflite").write_bytes(tflite)
+        np.savez_compressed(tmp / f"{name}.mel.npz", **{MEL_KEY: np.asarray(mel_basis, dtype=np.float32)})
+        files = {
+            key: {"name": f.name, "bytes": f.stat().st_size, "sha256": sha256_file(f)}
+            for key, f in (("tflite", tmp / f"{name}.tflite"), ("mel_filterbank", tmp / f"{name}.mel.npz"))
+        }
+        doc = {"spec_version": SPEC_VERSION, "name": name, **spec, "files": files}
+        (tmp / f"{name}.json").write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = out.parent / f".old-{name}-{os.getpid()}"
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / f"{name}.json"
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for dist in ("spoken-digits", "tensorflow", "keras", "tf-keras", "librosa", "numpy"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def _metrics(run_path: Path, model: str) -> dict | None:
+    f = run_path / "metrics.json"
+    if not f.exists():
+        return None
+    try:
+        doc = json.loads(f.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        log.warning("%s unreadable (%s); provenance will lack metrics", f, e)
+        return None
+    models = doc.get("models", {}) if isinstance(doc, dict) else {}
+    return {"protocol": doc.get("protocol"), **models[model]} if model in models else None
+
+
+def calibration_log_mels(run, split, model: str, *, size: int = DEFAULT_CALIBRATION_SIZE, seed: int = 0,
+                         cache_dir=None, progress: bool = False) -> np.ndarray:
+    """The representative dataset: up to ``size`` log-mels of the split's training part.
+
+    Clips come from the data the model was trained on (the 3 x 3 augmented clips for
+    ``*_aug`` models), from recordings chosen at random with ``seed``; features come
+    from the run's cache (``trainer.dataset.build_arrays``).
+
+    Returns
+    -------
+    log_mels : np.ndarray [shape=(n <= size, n_mels, n_frames), float32] (dB)
+    """
+    from trainer.dataset import build_arrays
+    from trainer.models import uses_augmentation
+
+    augment = uses_augmentation(model)
+    per_recording = 9 if augment else 1
+    rng = np.random.default_rng(seed)
+    n_rec = min(len(split.train), -(-size // per_recording))
+    chosen = sorted(rng.choice(len(split.train), size=n_rec, replace=False))
+    arrays = build_arrays([split.train[i] for i in chosen], augment=augment, config=run.front_end,
+                          cache_dir=cache_dir, progress=progress, description="calibration")
+    keep = rng.permutation(len(arrays))[:size]
+    return arrays.log_mel[np.sort(keep)]
+
+
+def export_run(
+    run_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    model: str = DEFAULT_MODEL,
+    quantization: str = DEFAULT_QUANTIZATION,
+    fold: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    calibration_size: int = DEFAULT_CALIBRATION_SIZE,
+    force: bool = False,
+    progress: bool = False,
+    keras_model=None,
+    calibration: np.ndarray | None = None,
+) -> Path:
+    """Export one trained model of a run as a bundle.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run directory written by ``spoken-digits train``.
+    out : path
+        Bundle directory ``.../NAME`` (see :func:`write_bundle`).
+    model : str
+        A trained spectrogram model of the run (``spectrogram`` or ``spectrogram_aug``).
+    quantization : {"int8", "float16", "dynamic", "float32"}
+    fold : str, optional
+        The fold, for runs of the ``speaker`` protocol.
+    data_dir, cache_dir : path, optional
+        Where the recordings and the feature cache are (default: the run's, and the
+        trainer's default cache); used for int8 calibration only.
+    calibration_size : int >= 1
+        Training clips in the representative dataset (int8).
+    keras_model, calibration : optional
+        Already loaded model / calibration log-mels (bench reuses them across variants).
+
+    Returns
+    -------
+    json_path : Path
+
+    Raises
+    ------
+    RunError
+        Missing run, fold or trained model; a model that does not export.
+    FileExistsError, ValueError
+        As :func:`write_bundle`; unknown quantization.
+    """
+    from trainer.features import mel_filterbank
+    from trainer.models import MODEL_NAMES, base_kind
+    from trainer.runs import load_model, load_run
+    from trainer.train import git_commit
+
+    from .convert import ConversionError
+
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
+    if model not in MODEL_NAMES or base_kind(model) != "spectrogram":
+        raise RunError(f"model {model!r} cannot be exported: only spectrogram and spectrogram_aug convert to TFLite")
+    out = Path(out)
+    check_bundle_name(out.name)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+    run = load_run(run_dir, data_dir=data_dir)
+    split = run.split(fold)
+    model_path = run.model_dir(model, split.name) / "model.keras"
+    if not model_path.exists():
+        trained = ", ".join(run.trained_models()) or "none"
+        raise RunError(f"{run.path}: model {model!r} is not trained{f' for fold {split.name!r}' if len(run.splits) > 1 else ''} "
+                       f"(trained: {trained}); train it with 'spoken-digits train'")
+    config: FrontEndConfig = run.front_end
+    if calibration is None and quantization == "int8":
+        calibration = calibration_log_mels(run, split, model, size=calibration_size, cache_dir=cache_dir, progress=progress)
+    if keras_model is None:
+        keras_model = load_model(model_path)
+    try:
+        tflite = convert(keras_model, quantization, calibration=calibration)
+    except ConversionError as e:
+        raise RunError(f"{model_path}: {e}") from e
+    inp, outp = tflite_io(tflite)
+    train_info = {}
+    if (model_path.parent / "train.json").exists():
+        train_info = json.loads((model_path.parent / "train.json").read_text())
+    spec = {
+        "model": model,
+        "quantization": quantization,
+        "front_end": config.to_dict(),
+        "labels": list(LABELS),
+        "input": inp,
+        "output": outp,
+        "representative_dataset": None if quantization != "int8" else {
+            "source": f"training part of fold {split.name!r}", "augmented": model.endswith("_aug"),
+            "samples": int(len(calibration)),
+        },
+        "provenance": {
+            "dataset": run.info.get("dataset"),
+            "protocol": run.protocol,
+            "fold": split.name,
+            "run": str(run.path.resolve()),
+            "model_path": str(model_path.resolve()),
+            "metrics": _metrics(run.path, model),
+            "training": train_info or None,
+            "settings": run.info.get("settings"),
+            "commit": git_commit(),
+            "run_commit": run.info.get("commit"),
+            "run_created": run.info.get("created"),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "versions": _versions(),
+        },
+    }
+    json_path = write_bundle(out, tflite=tflite, mel_basis=mel_filterbank(config=config), spec=spec, force=force)
+    load_bundle(json_path)  # read back: every check realtime will make
+    log.info("wrote %s (%d bytes of TFLite)", out, len(tflite))
+    return json_path
+
+
+__all__ = ["DEFAULT_CALIBRATION_SIZE", "DEFAULT_MODEL", "DEFAULT_QUANTIZATION", "calibration_log_mels",
+           "check_bundle_name", "export_run", "tensor_entry", "tflite_io", "write_bundle"]

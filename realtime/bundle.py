@@ -1,0 +1,293 @@
+"""Read and verify a model bundle: ``NAME.tflite`` + ``NAME.json`` + ``NAME.mel.npz``.
+
+The bundle is the contract between ``export/`` and ``realtime/`` (DESIGN.md
+section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
+
+    spec_version        int, this module reads SPEC_VERSION only
+    name, model         bundle name, Keras model it was exported from
+    quantization        "int8" | "float16" | "dynamic" | "float32"
+    front_end           every front-end parameter: sample_rate_hz, window_s,
+                        window_samples, n_frames, n_fft, hop_length, win_length,
+                        window, center, pad_mode, power, n_mels, fmin_hz, fmax_hz,
+                        htk, norm, ref, amin, top_db (librosa 0.11 keyword meanings)
+    labels              class names, index = model output
+    input, output       name, shape, dtype, quantization {scale, zero_point}
+                        (scale 0 = not quantized; real = scale * (q - zero_point))
+    provenance          dataset, protocol, run, metrics, commit, created, versions
+    files               {"tflite": {...}, "mel_filterbank": {...}}, each
+                        {"name", "bytes", "sha256"}
+
+``NAME.mel.npz`` holds ``mel_basis`` [shape=(n_mels, 1 + n_fft // 2), float32],
+computed by ``librosa.filters.mel`` at export; the runtime never rebuilds it.
+
+Only numpy and the standard library are imported here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BundleError
+
+#: Version of the bundle format this code writes and reads.
+SPEC_VERSION = 1
+#: The bundle shipped inside the package (``realtime/models/default/spoken-digits.*``).
+DEFAULT_BUNDLE = Path(__file__).resolve().parent / "models" / "default"
+#: Quantization variants ``export`` can write.
+QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
+#: Key of the mel matrix in ``NAME.mel.npz``.
+MEL_KEY = "mel_basis"
+#: Keys every bundle's ``front_end`` must hold.
+FRONT_END_KEYS = (
+    "sample_rate_hz", "window_s", "window_samples", "n_frames", "n_fft", "hop_length", "win_length", "window",
+    "center", "pad_mode", "power", "n_mels", "fmin_hz", "fmax_hz", "htk", "norm", "ref", "amin", "top_db",
+)
+_TOP_KEYS = ("spec_version", "name", "quantization", "front_end", "labels", "input", "output", "files")
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, as 64 lowercase hex digits."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One model input or output as recorded in the bundle.
+
+    ``scale == 0`` means the tensor is not quantized (float32); otherwise
+    ``real = scale * (q - zero_point)`` (TFLite affine quantization).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float
+    zero_point: int
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale != 0.0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], what: str, where: Path) -> "TensorSpec":
+        try:
+            q = d.get("quantization") or {}
+            return cls(str(d["name"]), tuple(int(s) for s in d["shape"]), str(d["dtype"]),
+                       float(q.get("scale", 0.0)), int(q.get("zero_point", 0)))
+        except (KeyError, TypeError, ValueError) as e:
+            raise BundleError(f"{where}: malformed '{what}' entry ({e!r})") from None
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A verified bundle.
+
+    Attributes
+    ----------
+    json_path, tflite_path, mel_path : Path
+        The three files.
+    spec : dict
+        ``NAME.json`` as read.
+    mel_basis : np.ndarray [shape=(n_mels, 1 + n_fft // 2), dtype=float32]
+        Mel filterbank (power spectrum bins -> mel bands).
+    """
+
+    json_path: Path
+    tflite_path: Path
+    mel_path: Path
+    spec: dict
+    mel_basis: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.spec["name"]
+
+    @property
+    def directory(self) -> Path:
+        return self.json_path.parent
+
+    @property
+    def front_end(self) -> dict[str, Any]:
+        """Every front-end parameter (see the module docstring)."""
+        return self.spec["front_end"]
+
+    @property
+    def sample_rate_hz(self) -> int:
+        """Sample rate the model expects, Hz (22,050)."""
+        return int(self.front_end["sample_rate_hz"])
+
+    @property
+    def window_samples(self) -> int:
+        """Samples in one window (17,640 = 0.8 s at 22,050 Hz)."""
+        return int(self.front_end["window_samples"])
+
+    @property
+    def window_s(self) -> float:
+        return float(self.front_end["window_s"])
+
+    @property
+    def log_mel_shape(self) -> tuple[int, int]:
+        """``(n_mels, n_frames)`` = (64, 35)."""
+        return (int(self.front_end["n_mels"]), int(self.front_end["n_frames"]))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.spec["labels"])
+
+    @property
+    def quantization(self) -> str:
+        return self.spec["quantization"]
+
+    @property
+    def input(self) -> TensorSpec:
+        return TensorSpec.from_dict(self.spec["input"], "input", self.json_path)
+
+    @property
+    def output(self) -> TensorSpec:
+        return TensorSpec.from_dict(self.spec["output"], "output", self.json_path)
+
+
+def find_bundle_json(path: str | os.PathLike) -> Path:
+    """The ``NAME.json`` of a bundle given as its directory or as the JSON file itself.
+
+    Raises
+    ------
+    BundleError
+        If ``path`` does not exist, or the directory holds no ``*.json`` or several.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise BundleError(f"model bundle {p} does not exist (create one with 'spoken-digits export')")
+    if p.is_file():
+        if p.suffix != ".json":
+            raise BundleError(f"{p}: give the bundle directory or its .json file, not a {p.suffix or 'suffix-less'} file")
+        return p
+    candidates = sorted(q for q in p.glob("*.json") if not q.name.startswith("."))
+    if not candidates:
+        raise BundleError(f"{p}: not a model bundle (no NAME.json inside; create one with 'spoken-digits export')")
+    if len(candidates) > 1:
+        raise BundleError(f"{p}: several .json files ({', '.join(c.name for c in candidates)}); give the one to use")
+    return candidates[0]
+
+
+def _check_file(base: Path, entry: Any, what: str, json_path: Path) -> Path:
+    if not isinstance(entry, dict) or not {"name", "sha256"} <= set(entry):
+        raise BundleError(f"{json_path}: 'files.{what}' must name a file and its sha256")
+    name = str(entry["name"])
+    if Path(name).name != name:
+        raise BundleError(f"{json_path}: file name {name!r} must not contain a directory")
+    f = base / name
+    if not f.is_file():
+        raise BundleError(f"{json_path}: bundle file {name} is missing from {base}")
+    digest = sha256_file(f)
+    if digest != entry["sha256"]:
+        raise BundleError(
+            f"{f}: checksum mismatch (sha256 {digest[:12]}..., the bundle records {str(entry['sha256'])[:12]}...); "
+            "the file is corrupt or was replaced: export the bundle again"
+        )
+    return f
+
+
+def _check_front_end(fe: Any, json_path: Path) -> None:
+    if not isinstance(fe, dict):
+        raise BundleError(f"{json_path}: 'front_end' must be an object")
+    missing = [k for k in FRONT_END_KEYS if k not in fe]
+    if missing:
+        raise BundleError(f"{json_path}: front_end lacks {', '.join(missing)}")
+    # What realtime.frontend implements; anything else would silently give other features.
+    if fe["window"] != "hann":
+        raise BundleError(f"{json_path}: front_end window {fe['window']!r} is not supported (only 'hann')")
+    if fe["ref"] != "max":
+        raise BundleError(f"{json_path}: front_end ref {fe['ref']!r} is not supported (only 'max', i.e. ref=np.max)")
+    if fe["power"] not in (1, 1.0, 2, 2.0):
+        raise BundleError(f"{json_path}: front_end power {fe['power']!r} is not supported (1 or 2)")
+    if fe["pad_mode"] not in ("constant", "reflect", "edge", "symmetric", "wrap"):
+        raise BundleError(f"{json_path}: front_end pad_mode {fe['pad_mode']!r} is not supported")
+    ints = ("sample_rate_hz", "window_samples", "n_frames", "n_fft", "hop_length", "win_length", "n_mels")
+    if not all(isinstance(fe[k], int) and fe[k] > 0 for k in ints):
+        raise BundleError(f"{json_path}: front_end {', '.join(ints)} must be positive integers")
+    if fe["win_length"] > fe["n_fft"]:
+        raise BundleError(f"{json_path}: front_end win_length {fe['win_length']} > n_fft {fe['n_fft']}")
+    n = fe["window_samples"] + (2 * (fe["n_fft"] // 2) if fe["center"] else 0)
+    frames = 1 + (n - fe["n_fft"]) // fe["hop_length"] if n >= fe["n_fft"] else 0
+    if frames != fe["n_frames"]:
+        raise BundleError(f"{json_path}: front_end n_frames {fe['n_frames']} disagrees with its STFT settings ({frames})")
+
+
+def load_bundle(path: str | os.PathLike) -> Bundle:
+    """Read a bundle and verify it before anything uses it.
+
+    Parameters
+    ----------
+    path : path
+        The bundle directory (holding exactly one ``NAME.json``) or ``NAME.json`` itself.
+
+    Returns
+    -------
+    bundle : Bundle
+
+    Raises
+    ------
+    BundleError
+        If the bundle or one of its files is missing; ``NAME.json`` is not valid JSON
+        or lacks a required key; its ``spec_version`` is not :data:`SPEC_VERSION`;
+        a file's SHA-256 differs from the recorded one; the front end uses a
+        setting the numpy front end does not implement; or the mel matrix's shape
+        is not ``(n_mels, 1 + n_fft // 2)``. The message names the file.
+    """
+    json_path = find_bundle_json(path)
+    try:
+        spec = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BundleError(f"{json_path}: unreadable bundle description ({e})") from None
+    if not isinstance(spec, dict) or "spec_version" not in spec:
+        raise BundleError(f"{json_path}: not a spoken-digits bundle (no 'spec_version')")
+    if spec["spec_version"] != SPEC_VERSION:
+        raise BundleError(
+            f"{json_path}: bundle spec version {spec['spec_version']!r} is not supported by this version of "
+            f"spoken-digits (reads version {SPEC_VERSION}); export the bundle again or upgrade spoken-digits"
+        )
+    missing = [k for k in _TOP_KEYS if k not in spec]
+    if missing:
+        raise BundleError(f"{json_path}: bundle description lacks {', '.join(missing)}")
+    _check_front_end(spec["front_end"], json_path)
+    files = spec["files"]
+    if not isinstance(files, dict):
+        raise BundleError(f"{json_path}: 'files' must be an object")
+    base = json_path.parent
+    tflite_path = _check_file(base, files.get("tflite"), "tflite", json_path)
+    mel_path = _check_file(base, files.get("mel_filterbank"), "mel_filterbank", json_path)
+    try:
+        with np.load(mel_path, allow_pickle=False) as z:
+            mel_basis = np.ascontiguousarray(z[MEL_KEY], dtype=np.float32)
+    except (OSError, ValueError, KeyError) as e:
+        raise BundleError(f"{mel_path}: unreadable mel filterbank ({e})") from None
+    fe = spec["front_end"]
+    want = (fe["n_mels"], 1 + fe["n_fft"] // 2)
+    if mel_basis.shape != want:
+        raise BundleError(f"{mel_path}: mel filterbank of shape {mel_basis.shape}, expected (n_mels, 1 + n_fft // 2) = {want}")
+    if not np.all(np.isfinite(mel_basis)) or np.any(mel_basis < 0):
+        raise BundleError(f"{mel_path}: mel filterbank holds negative or non-finite weights")
+    labels = spec["labels"]
+    if not isinstance(labels, list) or not labels:
+        raise BundleError(f"{json_path}: 'labels' must be a non-empty list")
+    bundle = Bundle(json_path, tflite_path, mel_path, spec, mel_basis)
+    inp, out = bundle.input, bundle.output
+    if inp.shape[1:] != bundle.log_mel_shape:
+        raise BundleError(f"{json_path}: model input shape {inp.shape} does not match the front end's {bundle.log_mel_shape}")
+    if out.shape[-1] != len(labels):
+        raise BundleError(f"{json_path}: model output shape {out.shape} does not match {len(labels)} labels")
+    return bundle
+
+
+__all__ = ["Bundle", "DEFAULT_BUNDLE", "QUANTIZATIONS", "SPEC_VERSION", "TensorSpec", "find_bundle_json", "load_bundle", "sha256_file"]
