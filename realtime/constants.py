@@ -51,10 +51,10 @@ PRE_ROLL_MS = 20.0
 POST_ROLL_MS = 100.0
 
 # --- files (``recognize``) --------------------------------------------------
-#: Zeros appended to a file so that its last utterance ends cleanly (ms); > HANGOVER_MS.
-FILE_TAIL_SILENCE_MS = HANGOVER_MS + 2 * FRAME_MS + POST_ROLL_MS
 #: The initial floor of a file is estimated over at most its first seconds (s).
 FILE_FLOOR_ESTIMATE_S = 5.0
+#: ... and is at least this far below the file's loudest frame (dB): a trimmed clip has no noise to measure.
+FILE_FLOOR_BELOW_PEAK_DB = 30.0
 
 # --- capture (``listen``) -----------------------------------------------------
 #: Audio is requested from the device in blocks of this duration (ms).

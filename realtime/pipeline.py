@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from . import constants as C
-from .audio import ArrivalClock, StreamResampler, read_wav
-from .segmenter import Segmenter, SegmenterConfig, Utterance, estimate_noise_floor_dbfs
+from .audio import ArrivalClock, StreamResampler, read_wav, resample
+from .segmenter import Segmenter, SegmenterConfig, Utterance, estimate_noise_floor_dbfs, frame_levels_dbfs
 
 #: ``classify(window)``: window float32 ``(window_samples,)`` -> probabilities float32 ``(n_classes,)``.
 ClassifyFn = Callable[[np.ndarray], np.ndarray]
@@ -215,16 +215,44 @@ def iter_blocks(samples: np.ndarray, block_samples: int) -> Iterator[np.ndarray]
         yield samples[i: i + block_samples]
 
 
+def file_noise_floor_dbfs(samples: np.ndarray, sample_rate_hz: int) -> float:
+    """Initial noise floor of a recording known in advance.
+
+    The :data:`~realtime.constants.INITIAL_FLOOR_PERCENTILE` of the frame levels over
+    its first :data:`~realtime.constants.FILE_FLOOR_ESTIMATE_S`, but at least
+    :data:`~realtime.constants.FILE_FLOOR_BELOW_PEAK_DB` below its loudest frame:
+    a trimmed clip (FSDD) is speech from end to end and has no noise to measure.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,), float32]
+    sample_rate_hz : int (Hz)
+
+    Returns
+    -------
+    floor_dbfs : float (dBFS)
+        At least :data:`~realtime.constants.MIN_NOISE_FLOOR_DBFS`.
+    """
+    head = samples[: int(C.FILE_FLOOR_ESTIMATE_S * sample_rate_hz)]
+    est = estimate_noise_floor_dbfs(head, sample_rate_hz)
+    if est is None:
+        return C.MIN_NOISE_FLOOR_DBFS
+    frame = max(1, int(round(sample_rate_hz * C.FRAME_MS / 1000.0)))
+    peak = float(frame_levels_dbfs(samples, frame).max())
+    return max(min(est, peak - C.FILE_FLOOR_BELOW_PEAK_DB), C.MIN_NOISE_FLOOR_DBFS)
+
+
 def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: ClassifyFn, *, model_rate_hz: int,
                       window_samples: int, labels: Sequence[str], threshold: float = C.DEFAULT_THRESHOLD,
                       block_samples: int = 4096) -> list[Decision]:
     """Recognize the digits in a recording known in advance (the ``recognize`` path).
 
     The recording is streamed through the same :class:`Recognizer` as the
-    microphone, with two differences that only a file allows: the initial noise
-    floor is estimated from the recording itself (FSDD clips start with speech,
-    leaving no time for a warm-up), and :data:`~realtime.constants.FILE_TAIL_SILENCE_MS`
-    of zeros follow it so that its last utterance ends cleanly.
+    microphone, with two differences that only a file allows: it is resampled at
+    once (exactly as ``librosa.load`` in the trainer), and the initial noise floor is
+    estimated from the recording itself (:func:`file_noise_floor_dbfs`: FSDD clips
+    start with speech, leaving no time for a warm-up). The end of the file ends
+    its last utterance.
 
     Parameters
     ----------
@@ -234,20 +262,19 @@ def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: Classi
     classify, model_rate_hz, window_samples, labels, threshold
         See :class:`Recognizer` (``model_rate_hz`` is its ``sample_rate_hz``).
     block_samples : int > 0
-        Block size used to stream the recording (decisions do not depend on it).
+        Block size used to stream the recording, at ``model_rate_hz`` (decisions do not depend on it).
 
     Returns
     -------
     decisions : list of Decision
         In the order spoken.
     """
-    x = np.asarray(samples, dtype=np.float32).reshape(-1)
-    head = x[: int(C.FILE_FLOOR_ESTIMATE_S * sample_rate_hz)]
+    # Resampled at once, as librosa.load does: the same samples as in training, without the
+    # resampler's ringing past the end of the file that a stream would keep.
+    x = resample(np.asarray(samples, dtype=np.float32).reshape(-1), sample_rate_hz, model_rate_hz)
     rec = Recognizer(classify, sample_rate_hz=model_rate_hz, window_samples=window_samples, labels=labels,
-                     threshold=threshold, input_rate_hz=sample_rate_hz,
-                     initial_floor_dbfs=estimate_noise_floor_dbfs(head, sample_rate_hz))
-    tail = np.zeros(int(round(C.FILE_TAIL_SILENCE_MS * sample_rate_hz / 1000.0)), np.float32)
-    return list(run_blocks(rec, iter_blocks(np.concatenate([x, tail]), block_samples)))
+                     threshold=threshold, initial_floor_dbfs=file_noise_floor_dbfs(x, model_rate_hz))
+    return list(run_blocks(rec, iter_blocks(x, block_samples)))
 
 
 def recognize_file(path, classify: ClassifyFn, *, model_rate_hz: int, window_samples: int, labels: Sequence[str],

@@ -301,6 +301,8 @@ class Segmenter:
     def flush(self) -> list[Utterance]:
         """End of the stream: close an utterance still open, as if silence followed.
 
+        Its window may keep the stream's last samples, up to the post-roll.
+
         Returns
         -------
         utterances : list of Utterance
@@ -308,7 +310,7 @@ class Segmenter:
         """
         out: list[Utterance] = []
         if self.in_speech:
-            self._close(self._frames_seen, out)
+            self._close(self._frames_seen, out, available=self.samples_seen)
         return out
 
     # -- internals -------------------------------------------------------------
@@ -385,7 +387,7 @@ class Segmenter:
         if k - self._last_active >= cfg.hangover_frames:
             self._close(k + 1, out)
 
-    def _close(self, detected_frame: int, out: list[Utterance]) -> None:
+    def _close(self, detected_frame: int, out: list[Utterance], available: int | None = None) -> None:
         cfg = self.config
         f = self._frame
         self.in_speech = False
@@ -394,9 +396,12 @@ class Segmenter:
             return
         speech_start = self._speech_start * f
         end = (self._last_active + 1) * f
-        analysed = detected_frame * f  # never beyond the samples already written to the ring
+        analysed = detected_frame * f
+        # Never beyond the samples analysed (block-size invariance), except at the end of the
+        # stream, where every sample given is final (the last incomplete frame counts).
+        available = analysed if available is None else available
         start = max(speech_start - cfg.pre_roll_samples, 0)
-        stop = min(end + cfg.post_roll_samples, analysed, start + cfg.window_samples)
+        stop = min(end + cfg.post_roll_samples, available, start + cfg.window_samples)
         window = np.zeros(cfg.window_samples, dtype=np.float32)
         n = stop - start
         self._read_ring(start, n, window)

@@ -1,0 +1,221 @@
+"""Click commands of the edge runtime: ``recognize`` (files) and ``listen`` (microphone).
+
+Both run the same :class:`~realtime.pipeline.Recognizer`; only the source of
+the audio blocks differs. ``sounddevice`` is imported by ``listen`` only.
+User errors are :class:`~realtime.errors.RealtimeError` (one line, exit code 1).
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import constants as C
+from .errors import AudioInputError
+
+_MODEL_HELP = "Model bundle: a directory or its NAME.json. Default: the bundle shipped in the package."
+_THRESHOLD_HELP = "Minimum top probability (0-1) for a digit; below it the utterance is rejected, shown '?'."
+
+
+def _load_classifier(model: Path | None):
+    from .classifier import Classifier
+
+    return Classifier(model)
+
+
+def _print_json(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------------- recognize
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--model", type=click.Path(path_type=Path), default=None, help=_MODEL_HELP)
+@click.option("--threshold", type=click.FloatRange(0, 1), default=C.DEFAULT_THRESHOLD, show_default=True,
+              help=_THRESHOLD_HELP)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per decision (file, time_s, digit or null, confidence, probabilities).")
+def recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_json: bool) -> None:
+    """Recognize the digits spoken in WAV FILES (any rate, channel count and bit depth).
+
+    Prints one line per file: its name and the digits found, in order ('?' is
+    an utterance below --threshold). Files are segmented and classified exactly
+    as the microphone stream of 'listen'.
+    """
+    from .audio import read_wav
+    from .pipeline import recognize_samples
+
+    clf = _load_classifier(model)
+    for path in files:
+        samples, rate = read_wav(path)
+        decisions = recognize_samples(samples, rate, clf.predict, model_rate_hz=clf.sample_rate_hz,
+                                      window_samples=clf.window_samples, labels=clf.labels, threshold=threshold)
+        if as_json:
+            for d in decisions:
+                _print_json(d.to_json(file=str(path)))
+        else:
+            found = " ".join(d.symbol for d in decisions) or "(no digit found)"
+            click.echo(f"{path}: {found}")
+
+
+# ---------------------------------------------------------------------------- listen
+def _list_devices(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from .audio import list_devices_text
+
+    try:
+        click.echo(list_devices_text())
+    except AudioInputError as e:
+        raise click.ClickException(str(e)) from e
+    ctx.exit(0)
+
+
+class _Stats:
+    """CPU time, peak RSS and latencies of a ``listen`` session (``--stats``)."""
+
+    def __init__(self) -> None:
+        self.t0_wall = time.monotonic()
+        self.t0_cpu = time.process_time()
+        self.latencies_ms: list[float] = []
+        self.decisions = 0
+        self.listen_wall = self.listen_cpu = None
+
+    def start_listening(self) -> None:
+        self.listen_wall = time.monotonic()
+        self.listen_cpu = time.process_time()
+
+    def summary(self, audio_s: float, dropped_s: float, max_queue_s: float) -> dict:
+        import numpy as np
+
+        wall, cpu = time.monotonic(), time.process_time()
+        lw = wall - (self.listen_wall or wall)
+        lc = cpu - (self.listen_cpu or cpu)
+        lat = np.asarray(self.latencies_ms, dtype=float)
+        return {
+            "audio_s": round(audio_s, 3),
+            "decisions": self.decisions,
+            "latency_ms_median": None if lat.size == 0 else round(float(np.median(lat)), 1),
+            "latency_ms_p95": None if lat.size == 0 else round(float(np.percentile(lat, 95)), 1),
+            "latency_ms_max": None if lat.size == 0 else round(float(lat.max()), 1),
+            "listen_wall_s": round(lw, 3),
+            "listen_cpu_s": round(lc, 3),
+            "cpu_percent_of_one_core": None if lw <= 0 else round(100.0 * lc / lw, 2),
+            "startup_cpu_s": round((self.listen_cpu or cpu) - self.t0_cpu, 3),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+            "dropped_s": round(dropped_s, 3),
+            "max_queue_s": round(max_queue_s, 3),
+        }
+
+
+@click.command()
+@click.option("--list-devices", is_flag=True, is_eager=True, expose_value=False, callback=_list_devices,
+              help="List the audio input devices and exit.")
+@click.option("--model", type=click.Path(path_type=Path), default=None, help=_MODEL_HELP)
+@click.option("--device", default=None, metavar="INDEX|NAME",
+              help="Input device: an index or a part of its name (see --list-devices). Default: the system's.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=C.DEFAULT_THRESHOLD, show_default=True,
+              help=_THRESHOLD_HELP)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per decision (time_s, digit or null, confidence, probabilities, "
+                   "latency_ms) instead of the live view.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Stop after this many seconds of audio. Default: run until Ctrl-C.")
+@click.option("--device-rate", type=click.IntRange(min=1000), default=None, metavar="HZ",
+              help="Open the device at this sample rate (Hz) and resample. Default: the model's rate if the "
+                   "device supports it, else the device's default rate.")
+@click.option("--block-ms", type=click.FloatRange(min=1, max=500), default=C.CAPTURE_BLOCK_MS, show_default=True,
+              help="Capture block duration (ms). Decisions do not depend on it.")
+@click.option("--stats", is_flag=True,
+              help="At exit, print to stderr the latency (median, p95), CPU use and peak memory of the session.")
+def listen(model: Path | None, device: str | None, threshold: float, as_json: bool, duration: float | None,
+           device_rate: int | None, block_ms: float, stats: bool) -> None:
+    """Recognize digits live from a microphone.
+
+    Each utterance (a pause of 300 ms or more separates two) gives one
+    decision: its digit and confidence, or '?' below --threshold. Ctrl-C quits.
+    """
+    from .audio import filter_native_stderr
+
+    st = _Stats()
+    try:
+        with filter_native_stderr():
+            _listen(st, model, device, threshold, as_json, duration, device_rate, block_ms, stats)
+    except KeyboardInterrupt:  # Ctrl-C: a clean exit, code 0
+        pass
+
+
+def _listen(st: _Stats, model, device, threshold, as_json, duration, device_rate, block_ms, stats) -> None:
+    from .audio import Microphone, choose_capture_rate, resolve_input_device
+    from .display import DisplayState, LiveDisplay
+    from .pipeline import Recognizer
+
+    clf = _load_classifier(model)
+    dev = resolve_input_device(device)
+    rate = choose_capture_rate(dev, clf.sample_rate_hz, device_rate)
+    rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
+                     labels=clf.labels, threshold=threshold, input_rate_hz=rate)
+    limit = None if duration is None else int(round(duration * rate))
+    mic = Microphone(dev, rate, block_ms=block_ms)
+    interactive = not as_json and sys.stdout.isatty()
+    state = DisplayState(threshold=threshold)
+    display = LiveDisplay() if interactive else None
+
+    def emit(decisions) -> None:
+        for d in decisions:
+            st.decisions += 1
+            if d.latency_ms is not None:
+                st.latencies_ms.append(d.latency_ms)
+            state.history = (state.history + [d.symbol])[-C.HISTORY_LENGTH:]
+            state.last_symbol, state.last_confidence, state.last_latency_ms = d.symbol, d.confidence, d.latency_ms
+            if as_json:
+                _print_json(d.to_json())
+            elif not interactive:
+                lat = "" if d.latency_ms is None else f"  latency {d.latency_ms:.0f} ms"
+                click.echo(f"{d.utterance.start_s:8.2f} s  {d.symbol}  {d.confidence:.0%}{lat}")
+
+    try:
+        with mic:
+            state.device = (f"{mic.name} at {rate} Hz" + ("" if rate == clf.sample_rate_hz
+                                                            else f" -> {clf.sample_rate_hz} Hz"))
+            if not interactive:
+                click.echo(f"listening on {state.device}" + ("" if duration is None else f" for {duration:g} s")
+                           + "; Ctrl-C to quit", err=True)
+            if display is not None:
+                display.__enter__()
+            st.start_listening()
+            for block, t_end in mic.blocks():
+                emit(rec.feed(block, t_end))
+                got = mic.stats.received_samples + mic.stats.dropped_samples
+                if display is not None:
+                    state.level_dbfs = rec.level_dbfs
+                    state.noise_floor_dbfs = rec.segmenter.noise_floor_dbfs
+                    state.state = "warming up" if rec.warming_up else ("speech" if rec.in_speech else "listening")
+                    state.dropped_s = mic.stats.dropped_samples / rate
+                    state.queue_s = mic.queue_s
+                    state.elapsed_s = got / rate
+                    display.publish(DisplayState(**{**state.__dict__, "history": list(state.history)}))
+                if limit is not None and got >= limit:
+                    break
+            mic.close()
+            emit(rec.finish())
+    finally:
+        if display is not None:
+            display.__exit__(None, None, None)
+        mic.close()
+        if mic.stats.dropped_samples and not interactive:
+            click.echo(f"warning: {mic.stats.dropped_samples / rate:.2f} s of audio dropped "
+                       "(processing fell behind)", err=True)
+        if stats:
+            summary = st.summary((mic.stats.received_samples + mic.stats.dropped_samples) / rate,
+                                 mic.stats.dropped_samples / rate, mic.stats.max_queue_s)
+            if as_json:
+                click.echo(json.dumps({"stats": summary}), err=True)
+            else:
+                click.echo("stats: " + ", ".join(f"{k} {v}" for k, v in summary.items()), err=True)

@@ -1,0 +1,204 @@
+"""The streaming segmenter and the shared pipeline, without a model (a fake classifier)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from realtime import constants as C
+from realtime.audio import StreamResampler, read_wav, resample
+from realtime.pipeline import Recognizer, iter_blocks, recognize_samples, run_blocks
+from realtime.segmenter import Segmenter, SegmenterConfig, frame_levels_dbfs
+
+RATE_HZ = 22050
+WINDOW = 17640
+LABELS = tuple(str(d) for d in range(10))
+BLOCK_SIZES = (256, 1024, 4096)
+
+
+def fake_classify(window: np.ndarray) -> np.ndarray:
+    """Deterministic 'probabilities' that depend on every sample of the window."""
+    assert window.shape == (WINDOW,) and window.dtype == np.float32
+    energy = np.square(window.astype(np.float64)).reshape(-1, 1764).sum(axis=1)  # 10 bands of time
+    p = energy + 1e-9
+    return (p / p.sum()).astype(np.float32)
+
+
+def silence(seconds: float, rate: int = RATE_HZ) -> np.ndarray:
+    return np.zeros(int(round(seconds * rate)), np.float32)
+
+
+def noise(seconds: float, dbfs: float, seed: int = 0, rate: int = RATE_HZ) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(round(seconds * rate))) * 10 ** (dbfs / 20)).astype(np.float32)
+
+
+def clip(fsdd_dir, name: str, rate: int = RATE_HZ) -> np.ndarray:
+    y, r = read_wav(fsdd_dir / f"{name}.wav")
+    return resample(y, r, rate)
+
+
+CLIPS = ("4_george_0", "1_jackson_1", "7_lucas_2", "0_nicolas_3", "9_theo_4", "2_yweweler_0")
+
+
+@pytest.fixture(scope="module")
+def stream(fsdd_dir) -> tuple[np.ndarray, list[int]]:
+    """Six FSDD official-test clips in low noise (-65 dBFS), 0.5 s apart; returns (stream, clip starts)."""
+    parts, starts, pos = [], [], 0
+    for i, name in enumerate(CLIPS):
+        gap = silence(1.0 if i == 0 else 0.5)
+        parts += [gap, clip(fsdd_dir, name)]
+        starts.append(pos + gap.size)
+        pos += gap.size + parts[-1].size
+    parts.append(silence(0.6))
+    x = np.concatenate(parts)
+    return x + noise(x.size / RATE_HZ, -65.0, seed=1)[: x.size], starts
+
+
+def segment(x: np.ndarray, block: int, **kw):
+    seg = Segmenter(SegmenterConfig(sample_rate_hz=RATE_HZ, window_samples=WINDOW), **kw)
+    out = []
+    for b in iter_blocks(x, block):
+        out += seg.push(b)
+    return out + seg.flush()
+
+
+def test_one_utterance_per_digit_near_its_clip(stream):
+    x, starts = stream
+    utts = segment(x, 1024)
+    assert len(utts) == len(CLIPS)
+    for u, s in zip(utts, starts):
+        # The window starts at most the pre-roll before the clip, and not after its first 0.3 s.
+        assert s - int(C.PRE_ROLL_MS * RATE_HZ / 1000) - 220 <= u.start_sample <= s + int(0.3 * RATE_HZ)
+        assert 0 < u.n_samples <= WINDOW
+        assert u.end_sample <= u.detected_at_sample
+
+
+@pytest.mark.parametrize("block", BLOCK_SIZES[1:])
+def test_segmenter_block_size_invariance(stream, block):
+    x, _ = stream
+    ref = segment(x, BLOCK_SIZES[0])
+    got = segment(x, block)
+    assert [(u.start_sample, u.end_sample, u.detected_at_sample, u.n_samples) for u in got] == \
+           [(u.start_sample, u.end_sample, u.detected_at_sample, u.n_samples) for u in ref]
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a.window, b.window)
+
+
+def test_pipeline_block_size_invariance_with_resampling(stream):
+    """Same decisions at a 48 kHz capture rate whatever the block size (streaming soxr is exact)."""
+    x, _ = stream
+    x48 = resample(x, RATE_HZ, 48000)
+    results = []
+    for block in BLOCK_SIZES:
+        rec = Recognizer(fake_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS,
+                         threshold=0.2, input_rate_hz=48000)
+        ds = list(run_blocks(rec, iter_blocks(x48, block)))
+        results.append([(d.utterance.start_sample, d.utterance.end_sample, d.label, d.probabilities.tobytes())
+                        for d in ds])
+    assert len(results[0]) == len(CLIPS)
+    assert results[1] == results[0] and results[2] == results[0]
+
+
+def test_stream_resampler_equals_whole_signal_resampling():
+    x = noise(1.3, -20.0, seed=3, rate=44100)
+    whole = resample(x, 44100, RATE_HZ)
+    r = StreamResampler(44100, RATE_HZ)
+    parts = [r.process(b) for b in iter_blocks(x, 777)] + [r.process(np.zeros(0, np.float32), last=True)]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+@pytest.mark.parametrize("signal", [
+    pytest.param(lambda: silence(6.0), id="digital-silence"),
+    pytest.param(lambda: noise(6.0, -60.0), id="quiet-white-noise"),
+    pytest.param(lambda: noise(6.0, -20.0), id="loud-white-noise"),
+    pytest.param(lambda: noise(6.0, -3.0), id="very-loud-white-noise"),
+    pytest.param(lambda: np.concatenate([noise(2.0, -70.0), noise(8.0, -25.0, seed=2)]), id="noise-switched-on"),
+    pytest.param(lambda: np.concatenate([silence(1.0), 0.3 * np.sin(2 * np.pi * 100 * np.arange(5 * RATE_HZ)
+                                                              / RATE_HZ).astype(np.float32)]), id="steady-hum"),
+])
+@pytest.mark.parametrize("block", BLOCK_SIZES)
+def test_silence_and_steady_noise_give_no_decision(signal, block):
+    rec = Recognizer(fake_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.0)
+    assert list(run_blocks(rec, iter_blocks(signal(), block))) == []
+
+
+def test_clicks_give_no_decision():
+    x = noise(6.0, -60.0)
+    for t_s in (1.0, 2.0, 2.05, 3.5, 5.0):  # single-sample clicks and a double click
+        x[int(t_s * RATE_HZ)] = 0.9
+    x[int(4.2 * RATE_HZ): int(4.2 * RATE_HZ) + 200] = 0.5  # a 9 ms bump
+    rec = Recognizer(fake_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.0)
+    assert list(run_blocks(rec, iter_blocks(x, 1024))) == []
+
+
+def test_digits_separated_by_300_ms_come_out_separately(fsdd_dir):
+    a, b, c = (clip(fsdd_dir, n) for n in ("3_jackson_0", "8_theo_1", "6_george_2"))
+    gap = noise(0.3, -65.0, seed=5)
+    x = np.concatenate([noise(1.0, -65.0, seed=4), a, gap, b, gap, c, noise(0.5, -65.0, seed=6)])
+    assert len(segment(x, 1024)) == 3
+
+
+def test_long_utterance_is_cut_to_one_window():
+    t = np.arange(int(1.2 * RATE_HZ)) / RATE_HZ
+    vowel = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))).astype(np.float32)
+    x = np.concatenate([noise(1.0, -60.0), vowel + noise(1.2, -60.0, seed=1), noise(1.0, -60.0, seed=2)])
+    (u,) = segment(x, 4096)
+    assert u.n_samples == WINDOW
+    assert u.end_sample - u.speech_start_sample > WINDOW  # the utterance itself was longer
+    np.testing.assert_array_equal(u.window, x[u.start_sample: u.start_sample + WINDOW])
+
+
+def test_window_padding_equals_trainer_padding(stream):
+    """A segmented utterance is left-aligned and zero-padded exactly as trainer.data.pad_and_mask."""
+    from trainer.data import pad_and_mask
+
+    x, _ = stream
+    for u in segment(x, 1024):
+        wave, mask = pad_and_mask(x[u.start_sample: u.start_sample + u.n_samples])
+        np.testing.assert_array_equal(u.window, wave)
+        np.testing.assert_array_equal(u.mask, mask)
+
+
+def test_file_window_equals_trainer_window(fsdd_dir):
+    """recognize on an FSDD file classifies the very window the trainer built from it.
+
+    FSDD clips start with speech: the file's utterance starts at its first sample and
+    keeps its whole audio (< 0.8 s), so the window is ``pad_and_mask(librosa.load(f, sr=22050))``.
+    """
+    from trainer.data import load_audio, pad_and_mask
+
+    names = [f"{d}_{s}_{i}" for d, s, i in ((0, "george", 0), (5, "jackson", 3), (8, "lucas", 1),
+                                             (2, "nicolas", 4), (6, "theo", 2), (3, "yweweler", 0))]
+    whole = 0
+    for name in names:
+        y8, r = read_wav(fsdd_dir / f"{name}.wav")
+        seen = []
+        decisions = recognize_samples(y8, r, lambda w: seen.append(w.copy()) or fake_classify(w),
+                                      model_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS)
+        assert len(decisions) == 1, name
+        u = decisions[0].utterance
+        y = load_audio(fsdd_dir / f"{name}.wav")  # librosa.load(sr=22050)
+        wave, mask = pad_and_mask(y[u.start_sample: u.start_sample + u.n_samples])
+        np.testing.assert_array_equal(seen[0], wave)
+        np.testing.assert_array_equal(u.mask, mask)
+        if u.start_sample == 0 and u.n_samples == min(y.size, WINDOW):
+            whole += 1
+            np.testing.assert_array_equal(seen[0], pad_and_mask(y)[0])
+    assert whole >= len(names) // 2
+
+
+def test_frame_levels():
+    x = np.concatenate([np.zeros(220, np.float32), np.full(220, 0.5, np.float32),
+                        (0.5 * np.sign(np.sin(np.arange(220)))).astype(np.float32)])
+    lv = frame_levels_dbfs(x, 220)
+    assert lv[0] == pytest.approx(-120.0) and lv[1] == pytest.approx(-120.0)  # DC is not sound
+    assert lv[2] == pytest.approx(20 * np.log10(0.5), abs=0.2)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="onset_db"):
+        SegmenterConfig(sample_rate_hz=RATE_HZ, window_samples=WINDOW, onset_db=3.0, offset_db=6.0)
+    with pytest.raises(ValueError, match="threshold"):
+        Recognizer(fake_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=1.5)
+    with pytest.raises(ValueError, match="mono"):
+        Segmenter(SegmenterConfig(sample_rate_hz=RATE_HZ, window_samples=WINDOW)).push(np.zeros((10, 2)))
