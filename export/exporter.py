@@ -138,7 +138,11 @@ def _metrics(run_path: Path, model: str) -> dict | None:
         log.warning("%s unreadable (%s); provenance will lack metrics", f, e)
         return None
     models = doc.get("models", {}) if isinstance(doc, dict) else {}
-    return {"protocol": doc.get("protocol"), **models[model]} if model in models else None
+    if model not in models:
+        return None
+    # scalars and per-speaker accuracy; the confusion matrix stays in the run
+    keep = {k: v for k, v in models[model].items() if not isinstance(v, list)}
+    return {"protocol": doc.get("protocol"), "evaluated": doc.get("evaluated"), **keep}
 
 
 def calibration_log_mels(run, split, model: str, *, size: int = DEFAULT_CALIBRATION_SIZE, seed: int = 0,

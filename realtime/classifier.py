@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -62,6 +63,9 @@ def load_interpreter_class(name: str | None = None) -> tuple[str, Callable]:
     if name is not None and name not in INTERPRETERS:
         raise ValueError(f"unknown interpreter {name!r}; choose one of {', '.join(INTERPRETERS)}")
     names = [name] if name is not None else list(INTERPRETERS)
+    if name is None and _tflite_runtime_after_tensorflow():
+        # tflite-runtime 2.14 loaded after TensorFlow fails on every model ("vector::reserve")
+        names = ["ai_edge_litert", "tflite_runtime", "tensorflow"]
     failures = []
     for n in names:
         module, pip_name = INTERPRETERS[n]
@@ -76,6 +80,11 @@ def load_interpreter_class(name: str | None = None) -> tuple[str, Callable]:
             f"the TFLite interpreter {name!r} is not usable ({failures[0]}): pip install {INTERPRETERS[name][1]}"
         )
     raise InterpreterMissingError(f"no TFLite interpreter is installed: {INSTALL_HINT} ({'; '.join(failures)})")
+
+
+def _tflite_runtime_after_tensorflow() -> bool:
+    """True if importing ``tflite_runtime`` now would put it after TensorFlow in this process."""
+    return "tensorflow" in sys.modules and "tflite_runtime.interpreter" not in sys.modules
 
 
 def installed_interpreters() -> list[str]:
@@ -148,14 +157,20 @@ class Classifier:
         self.window_samples = self.bundle.window_samples
         self.labels = self.bundle.labels
         self.front_end = FrontEnd.from_bundle(self.bundle)
+        self._tflite_runtime_imported_after_tf = _tflite_runtime_after_tensorflow()
         self.interpreter_name, cls = load_interpreter_class(interpreter)
         try:
-            self._interpreter = cls(model_path=str(self.bundle.tflite_path), num_threads=num_threads)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice (last fallback)
+                self._interpreter = cls(model_path=str(self.bundle.tflite_path), num_threads=num_threads)
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
-            raise BundleError(
-                f"{self.bundle.tflite_path}: {self.interpreter_name} cannot load this model ({str(e).strip().splitlines()[0]})"
-            ) from None
+            why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            hint = ""
+            if self.interpreter_name == "tflite_runtime" and self._tflite_runtime_imported_after_tf:
+                hint = ("; tflite_runtime was imported after TensorFlow in this process, which breaks it: "
+                        "import tflite_runtime.interpreter before TensorFlow, or use ai_edge_litert")
+            raise BundleError(f"{self.bundle.tflite_path}: {self.interpreter_name} cannot load this model ({why}){hint}") from None
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
@@ -239,11 +254,6 @@ class Classifier:
             If ``window`` has another shape or holds non-finite values.
         """
         return self.predict_log_mel(self.front_end.log_mel(window))
-
-
-def tensorflow_loaded_before_tflite_runtime() -> bool:
-    """True if importing ``tflite_runtime`` now could clash with an already imported TensorFlow."""
-    return "tensorflow" in sys.modules and "tflite_runtime.interpreter" not in sys.modules
 
 
 __all__ = ["Classifier", "INSTALL_HINT", "INTERPRETERS", "dequantize", "installed_interpreters",

@@ -53,3 +53,31 @@ def tiny_run(tmp_path_factory, fsdd_dir, tiny_cache) -> Path:
           settings=TrainSettings(epochs=30, batch_size=32, seed=0), progress=False, verbose=0)
     evaluate(out, cache_dir=tiny_cache, progress=False)
     return out
+
+
+# --- export / edge classifier (issue 3) ---------------------------------------------------------
+# tflite-runtime 2.14 must be imported before TensorFlow in one process (DESIGN.md section 7).
+try:
+    import tflite_runtime.interpreter  # noqa: F401,E402
+except ImportError:
+    pass
+
+#: Every quantization variant ``export`` writes.
+EXPORT_VARIANTS = ("int8", "float16", "dynamic", "float32")
+
+
+@pytest.fixture(scope="session")
+def tiny_bundles(tmp_path_factory, tiny_run, tiny_cache) -> dict:
+    """``{variant: bundle directory}``: the tiny run's ``spectrogram`` model in every quantization."""
+    from export.exporter import export_run
+    from trainer.runs import load_model, load_run
+
+    root = tmp_path_factory.mktemp("bundles")
+    run = load_run(tiny_run)
+    model = load_model(run.model_dir("spectrogram", run.split().name) / "model.keras")
+    out = {}
+    for variant in EXPORT_VARIANTS:
+        export_run(tiny_run, root / f"tiny-{variant}", model="spectrogram", quantization=variant,
+                   cache_dir=tiny_cache, keras_model=model)
+        out[variant] = root / f"tiny-{variant}"
+    return out
