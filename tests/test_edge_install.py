@@ -1,0 +1,124 @@
+"""An edge-only install works: a fresh venv without TensorFlow or librosa recognizes an FSDD clip.
+
+The venv gets only ``numpy<2 tflite-runtime soundfile soxr click rich sounddevice`` from
+PyPI, then the project (a copy of its packaged files, so the checkout is not on the
+path) with ``--no-deps``, i.e. without the ``train`` extra. Needs network access to PyPI.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EDGE_REQUIREMENTS = ["numpy<2", "tflite-runtime", "soundfile", "soxr", "click", "rich", "sounddevice"]
+#: What the project's packaging needs to build it (setup.py reads README.md if present).
+PROJECT_FILES = ("setup.py", "README.md", "spoken_digits_cli.py", "trainer", "export", "realtime")
+
+
+def _run(cmd, *, cwd, timeout=900, env=None):
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def edge_venv(tmp_path_factory) -> Path:
+    """``.../venv/bin`` of a fresh venv holding only the edge requirements and the project."""
+    if sys.version_info >= (3, 12):
+        pytest.fail("tflite-runtime has no wheels for Python >= 3.12; run this test with Python 3.11")
+    root = tmp_path_factory.mktemp("edge")
+    src = root / "src"
+    src.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in PROJECT_FILES:
+        p = REPO / name
+        if p.is_dir():
+            shutil.copytree(p, src / name, ignore=ignore)
+        elif p.exists():
+            shutil.copy2(p, src / name)
+    _run([sys.executable, "-m", "venv", root / "venv"], cwd=root)
+    bin_dir = root / "venv" / "bin"
+    pip = [bin_dir / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    _run([*pip, *EDGE_REQUIREMENTS], cwd=root)
+    _run([*pip, "--no-deps", src], cwd=root)
+    return bin_dir
+
+
+@pytest.fixture(scope="module")
+def confident_clips(tiny_run, tiny_bundles):
+    """Three test clips of different digits that the int8 bundle classifies right with the most confidence."""
+    from realtime.classifier import Classifier
+    from trainer.data import load_audio, pad_and_mask
+    from trainer.runs import load_run
+
+    clf = Classifier(tiny_bundles["int8"])
+    scored = []
+    for r in load_run(tiny_run).split().test:
+        p = clf.predict(pad_and_mask(load_audio(r.path))[0])
+        if int(p.argmax()) == r.digit:
+            scored.append((float(p.max()), r))
+    best: dict[int, tuple] = {}
+    for conf, r in sorted(scored, key=lambda x: x[0], reverse=True):
+        best.setdefault(r.digit, (conf, r))
+    chosen = sorted(best.values(), key=lambda x: x[0], reverse=True)[:3]
+    assert len(chosen) == 3
+    return [r for _, r in chosen]
+
+
+def _edge_env():
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
+def test_edge_venv_has_no_training_stack(edge_venv, tmp_path):
+    code = ("import importlib.util as u; "
+            "print([m for m in ('tensorflow', 'librosa', 'keras', 'tf_keras', 'sklearn', 'ai_edge_litert') "
+            "if u.find_spec(m) is not None])")
+    assert _run([edge_venv / "python", "-c", code], cwd=tmp_path, env=_edge_env()).strip() == "[]"
+
+
+def test_realtime_imports_without_tensorflow_or_librosa(edge_venv, tiny_bundles, confident_clips, tmp_path):
+    rec = confident_clips[0]
+    code = f"""
+import sys, json
+import numpy as np, soundfile as sf, soxr
+import realtime.classifier, realtime.frontend, realtime.bundle
+from realtime.classifier import Classifier
+clf = Classifier({str(tiny_bundles['int8'])!r})
+y, sr = sf.read({str(rec.path)!r}, dtype="float32")
+y = soxr.resample(y, sr, clf.sample_rate_hz).astype(np.float32)[: clf.window_samples]
+w = np.zeros(clf.window_samples, np.float32); w[: y.size] = y
+p = clf.predict(w)
+print(json.dumps({{"digit": int(p.argmax()), "interpreter": clf.interpreter_name, "realtime": realtime.__file__,
+                  "loaded": [m for m in ("tensorflow", "librosa", "keras", "trainer", "export") if m in sys.modules]}}))
+"""
+    out = json.loads(_run([edge_venv / "python", "-c", code], cwd=tmp_path, env=_edge_env()).strip().splitlines()[-1])
+    assert out["loaded"] == []
+    assert out["interpreter"] == "tflite_runtime"
+    assert str(edge_venv.parent) in out["realtime"]  # the installed copy, not the checkout
+    assert out["digit"] == rec.digit
+
+
+def test_recognize_command(edge_venv, tiny_bundles, confident_clips, tmp_path):
+    if not (REPO / "realtime" / "cli.py").exists():
+        pytest.fail("realtime/cli.py (spoken-digits recognize) is missing")
+    files = [str(r.path) for r in confident_clips]
+    out = _run([edge_venv / "spoken-digits", "recognize", *files, "--model", tiny_bundles["int8"], "--json"],
+               cwd=tmp_path, env=_edge_env())
+    decisions = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    for r in confident_clips:
+        mine = [d for d in decisions if d["file"] == str(r.path)]
+        assert len(mine) == 1, f"{r.name}: {mine}"
+        assert mine[0]["top"] == r.digit, f"{r.name}: {mine[0]}"
+    # the plain output names each file with its digit
+    text = _run([edge_venv / "spoken-digits", "recognize", files[0], "--model", tiny_bundles["int8"]],
+                cwd=tmp_path, env=_edge_env())
+    assert text.strip().endswith(f": {confident_clips[0].digit}")
