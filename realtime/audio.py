@@ -152,7 +152,9 @@ def _sounddevice():
 
 #: Lines PortAudio and ALSA write straight to file descriptor 2 (C code), e.g. when the
 #: audio server goes away: "Expression '...' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 3665".
-NATIVE_NOISE_PREFIXES = (b"Expression '", b"ALSA lib ", b"PaAlsaStream", b"Cannot connect to server")
+#: TFLite interpreters announce their CPU delegate the same way.
+NATIVE_NOISE_PREFIXES = (b"Expression '", b"ALSA lib ", b"PaAlsaStream", b"Cannot connect to server",
+                         b"INFO: Created TensorFlow Lite XNNPACK delegate")
 
 
 @contextlib.contextmanager
@@ -417,6 +419,8 @@ class Microphone:
         self._finished = threading.Event()
         self._stream = None
         self.name = ""
+        #: Input latency PortAudio reports for the open stream (s): device/server buffering before the callback.
+        self.input_latency_s = 0.0
 
     # -- PortAudio thread ------------------------------------------------------
     def _callback(self, indata, frames, time_info, status) -> None:  # pragma: no cover - runs in PortAudio
@@ -460,6 +464,7 @@ class Microphone:
                 blocksize=self.block_samples, callback=self._callback, finished_callback=self._on_finished,
             )
             self._stream.start()
+            self.input_latency_s = float(self._stream.latency or 0.0)
         except Exception as e:
             self.close()
             raise AudioInputError(f"cannot open audio device {self.device} ({self.name or '?'}) at "
@@ -489,7 +494,8 @@ class Microphone:
         block : np.ndarray [shape=(n,), dtype=float32]
             Mono samples at ``sample_rate_hz``.
         t_end : float (s, ``time.monotonic()`` clock)
-            When the callback received the block: the arrival time of its last sample.
+            When the block's last sample was captured: the time the callback received the block,
+            minus the input latency PortAudio reports for the stream (:attr:`input_latency_s`).
 
         Raises
         ------
@@ -509,7 +515,7 @@ class Microphone:
             q = self.queue_s
             if q > self.stats.max_queue_s:
                 self.stats.max_queue_s = q
-            yield block, t
+            yield block, t - self.input_latency_s
 
     def _check(self, last: float) -> None:
         if self._error is not None:

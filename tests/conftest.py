@@ -81,3 +81,40 @@ def tiny_bundles(tmp_path_factory, tiny_run, tiny_cache) -> dict:
                    cache_dir=tiny_cache, keras_model=model)
         out[variant] = root / f"tiny-{variant}"
     return out
+
+
+# --- live recognizer (realtime/): the bundle under test and virtual microphones ---------------
+
+@pytest.fixture(scope="session")
+def bundle_path() -> Path:
+    """The shipped default bundle (override with SPOKEN_DIGITS_TEST_BUNDLE while developing)."""
+    from realtime.bundle import DEFAULT_BUNDLE
+
+    p = Path(os.environ.get("SPOKEN_DIGITS_TEST_BUNDLE", DEFAULT_BUNDLE))
+    if not p.exists():
+        pytest.fail(f"model bundle not found at {p} (the default bundle ships in realtime/models/default)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def vmic_factory(tmp_path_factory):
+    """``vmic_factory(rate_hz)`` -> a started :class:`vmic.VirtualMic` of this session (one per rate).
+
+    Fails (never skips) when PulseAudio or the vmic script is missing: CI installs them.
+    """
+    from vmic import VirtualMic, VirtualMicError
+
+    mics: dict = {}
+
+    def get(rate_hz: int = 22050, *, fresh: bool = False):
+        key = (rate_hz, len(mics)) if fresh else rate_hz
+        if key not in mics:
+            try:
+                mics[key] = VirtualMic(tmp_path_factory.mktemp(f"vmic{rate_hz}"), rate_hz).start()
+            except VirtualMicError as e:
+                pytest.fail(str(e))
+        return mics[key]
+
+    yield get
+    for m in mics.values():
+        m.stop()

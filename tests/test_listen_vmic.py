@@ -1,0 +1,69 @@
+"""End to end through a real capture device: FSDD digits played into a virtual microphone,
+recognized by ``spoken-digits listen --device pulse --json`` running as a subprocess."""
+from __future__ import annotations
+
+import signal
+
+import pytest
+from vmic import build_digit_wav, lcs_length, parse_json_lines, start_listen
+
+#: Ten FSDD official-test recordings (indices 0-4), every digit once, every speaker.
+E2E_CLIPS = ["4_george_0", "1_jackson_1", "7_lucas_2", "0_nicolas_3", "9_theo_4",
+             "2_yweweler_0", "5_george_1", "8_jackson_2", "3_lucas_3", "6_nicolas_4"]
+EXPECTED = [int(n.split("_")[0]) for n in E2E_CLIPS]
+#: Audio listened to beyond the WAV: the player starts a little after the stream (s).
+LISTEN_MARGIN_S = 4.0
+
+
+@pytest.mark.parametrize("sink_rate_hz, device_rate_hz", [
+    pytest.param(22050, None, id="device-at-bundle-rate"),
+    pytest.param(48000, 48000, id="device-at-48kHz-resampled"),
+])
+def test_listen_recognizes_played_digits(fsdd_dir, bundle_path, vmic_factory, tmp_path, sink_rate_hz,
+                                         device_rate_hz):
+    mic = vmic_factory(sink_rate_hz)
+    wav = tmp_path / "digits.wav"
+    duration_s = build_digit_wav(fsdd_dir, E2E_CLIPS, wav, sink_rate_hz, gap_s=0.6)
+    args = ["--device", "pulse", "--json", "--stats", "--model", str(bundle_path),
+            "--duration", f"{duration_s + LISTEN_MARGIN_S:.1f}"]
+    if device_rate_hz:
+        args += ["--device-rate", str(device_rate_hz)]
+    p = start_listen(args, mic.env)
+    try:
+        mic.play(wav)
+        out, err = p.communicate(timeout=duration_s + LISTEN_MARGIN_S + 60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err
+    decisions = parse_json_lines(out)
+    digits = [d["digit"] for d in decisions]
+    print(f"\nplayed {EXPECTED}\nheard  {digits}\n{err.strip()}")
+    assert len(decisions) <= len(EXPECTED), f"extra decisions: {digits}"
+    assert lcs_length(digits, EXPECTED) >= 9, f"heard {digits}, played {EXPECTED}"
+    for d in decisions:
+        assert set(d) >= {"time_s", "digit", "confidence", "probabilities", "latency_ms"}
+        assert len(d["probabilities"]) == 10 and abs(sum(d["probabilities"]) - 1) < 0.05
+        assert d["latency_ms"] is not None and d["latency_ms"] > 0
+    times = [d["time_s"] for d in decisions]
+    assert times == sorted(times)
+
+
+def test_listen_ctrl_c_exits_cleanly(bundle_path, vmic_factory):
+    mic = vmic_factory(22050)
+    p = start_listen(["--device", "pulse", "--json", "--model", str(bundle_path)], mic.env)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert "Traceback" not in err and "Aborted" not in err
+
+
+def test_listen_list_devices(vmic_factory):
+    import subprocess
+
+    from vmic import CLI
+
+    mic = vmic_factory(22050)
+    r = subprocess.run(CLI + ["listen", "--list-devices"], env=mic.env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "pulse" in r.stdout

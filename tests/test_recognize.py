@@ -1,0 +1,119 @@
+"""``recognize``: the shipped bundle over the FSDD official test, WAV formats, errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from vmic import CLI
+
+from realtime.audio import read_wav, resample
+from realtime.pipeline import recognize_file
+
+#: FSDD README: recordings 0-4 of every speaker and digit are the official test set (300 files).
+OFFICIAL_TEST_INDICES = range(5)
+MIN_ACCURACY = 0.97
+
+
+@pytest.fixture(scope="module")
+def classifier(bundle_path):
+    from realtime.classifier import Classifier
+
+    return Classifier(bundle_path)
+
+
+def official_test_files(fsdd_dir):
+    files = sorted(f for f in fsdd_dir.glob("*.wav") if int(f.stem.split("_")[2]) in OFFICIAL_TEST_INDICES)
+    assert len(files) == 300, f"expected the 300 official test files in {fsdd_dir}, found {len(files)}"
+    return files
+
+
+def test_accuracy_on_official_test(fsdd_dir, classifier):
+    """A file is right when recognize finds exactly one digit in it, the right one."""
+    right, wrong = 0, []
+    for f in official_test_files(fsdd_dir):
+        ds = recognize_file(f, classifier.predict, model_rate_hz=classifier.sample_rate_hz,
+                            window_samples=classifier.window_samples, labels=classifier.labels)
+        found = [d.symbol for d in ds]
+        if found == [f.stem.split("_")[0]]:
+            right += 1
+        else:
+            wrong.append(f"{f.name}: {' '.join(found) or '(none)'}")
+    accuracy = right / 300
+    print(f"\nrecognize accuracy on the 300 official test files: {accuracy:.4f}; wrong: {wrong}")
+    assert accuracy >= MIN_ACCURACY, wrong
+
+
+def write_variant(src, dst, rate_hz, subtype, channels):
+    z = resample(*read_wav(src), rate_hz)
+    if channels > 1:
+        z = np.stack([z] * channels, axis=1)
+    sf.write(str(dst), z, rate_hz, subtype=subtype)
+
+
+def test_recognize_cli_formats_and_several_digits(fsdd_dir, bundle_path, tmp_path):
+    """Any rate, channel count and bit depth; digits separated by pauses come out in order."""
+    src = fsdd_dir / "7_theo_0.wav"
+    variants = {  # name -> (rate, subtype, channels)
+        "8k_16bit_mono.wav": (8000, "PCM_16", 1),
+        "16k_24bit_stereo.wav": (16000, "PCM_24", 2),
+        "44k_float_mono.wav": (44100, "FLOAT", 1),
+        "48k_24bit_mono.wav": (48000, "PCM_24", 1),
+        "22k_8bit_mono.wav": (22050, "PCM_U8", 1),
+    }
+    for name, (rate, subtype, ch) in variants.items():
+        write_variant(src, tmp_path / name, rate, subtype, ch)
+    # Three digits with 0.5 s of silence between them, at 48 kHz 24-bit; and each alone, written alike.
+    lead, gap = np.zeros(12000, np.float32), np.zeros(24000, np.float32)
+    names = ("3_george_1", "9_yweweler_2", "5_lucas_4")
+    clips = [resample(*read_wav(fsdd_dir / f"{n}.wav"), 48000) for n in names]
+    sf.write(str(tmp_path / "three.wav"), np.concatenate([lead] + [z for c in clips for z in (c, gap)]), 48000,
+             subtype="PCM_24")
+    for n, c in zip(names, clips):
+        sf.write(str(tmp_path / f"alone_{n}.wav"), np.concatenate([lead, c, gap]), 48000, subtype="PCM_24")
+    files = [tmp_path / n for n in variants] + [tmp_path / f"alone_{n}.wav" for n in names] + [tmp_path / "three.wav"]
+    r = subprocess.run(CLI + ["recognize", "--model", str(bundle_path), *map(str, files)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    found = dict(line.rsplit(": ", 1) for line in r.stdout.splitlines())
+    assert list(found) == [str(f) for f in files], r.stdout
+    assert {found[str(tmp_path / n)] for n in variants} == {"7"}, r.stdout
+    alone = [found[str(tmp_path / f"alone_{n}.wav")] for n in names]
+    # The three utterances are found, and each gets the decision it gets alone.
+    assert found[str(files[-1])].split() == alone, r.stdout
+    assert sum(a == n[0] for a, n in zip(alone, names)) >= 2, r.stdout
+    decided = [int(a) if a.isdigit() else None for a in alone]
+
+    r = subprocess.run(CLI + ["recognize", "--model", str(bundle_path), "--json", str(files[-1])],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    objs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [o["digit"] for o in objs] == decided
+    assert all(o["file"] == str(files[-1]) and len(o["probabilities"]) == 10 and o["latency_ms"] is None
+               for o in objs)
+    assert objs[0]["time_s"] < objs[1]["time_s"] < objs[2]["time_s"]
+
+
+def test_threshold_one_rejects(fsdd_dir, bundle_path):
+    r = subprocess.run(CLI + ["recognize", "--model", str(bundle_path), "--threshold", "1",
+                              str(fsdd_dir / "7_theo_0.wav")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith(": ?")
+
+
+@pytest.mark.parametrize("kind", ["text", "empty", "missing", "truncated"])
+def test_unreadable_or_empty_wav(bundle_path, tmp_path, fsdd_dir, kind):
+    f = tmp_path / "bad.wav"
+    if kind == "text":
+        f.write_text("this is not audio\n")
+    elif kind == "empty":
+        sf.write(str(f), np.zeros(0, np.float32), 8000, subtype="PCM_16")
+    elif kind == "truncated":
+        f.write_bytes((fsdd_dir / "7_theo_0.wav").read_bytes()[:30])
+    r = subprocess.run(CLI + ["recognize", "--model", str(bundle_path), str(f)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and str(f) in lines[0], r.stderr
