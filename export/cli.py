@@ -49,7 +49,9 @@ def export(run_dir, model, quantization, out, fold, data_dir, cache_dir, calibra
     quantization per bundle; 'spoken-digits bench BUNDLE' exports and compares
     the other variants itself. Example:
 
+    \b
         spoken-digits export runs/official --model spectrogram_aug --out bundles/official
+        spoken-digits bench bundles/official
     """
     _quiet_tensorflow()
     from .exporter import export_run
