@@ -39,7 +39,7 @@ ONSET_DB = 12.0
 OFFSET_DB = 6.0
 #: An utterance ends after this much time with no active frame (ms). Below 300 ms, so that
 #: digits separated by a pause of 300 ms or more come out separately.
-HANGOVER_MS = 200.0
+HANGOVER_MS = 150.0
 #: Utterances with less active speech than this are clicks or bumps: no decision (ms).
 MIN_SPEECH_MS = 100.0
 #: "Speech" longer than this (onset to last active frame) is steady noise, music or talk,
