@@ -26,7 +26,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["trainer", "trainer.*", "export", "export.*", "realtime", "realtime.*"]),
     py_modules=["spoken_digits_cli"],
-    package_data={"trainer": ["manifests/*.sha256"], "realtime": ["models/*"]},
+    package_data={"trainer": ["manifests/*.sha256"], "realtime": ["models/*/*"]},
     include_package_data=True,
     install_requires=[
         "numpy>=1.23",

@@ -46,7 +46,7 @@ def test_rerun_skips_finished_models(tiny_run, tiny_cache):
     before = (tiny_run / "spectrogram" / "model.keras").stat().st_mtime_ns
     run = json.loads((tiny_run / "run.json").read_text())
     train(tiny_run, ["spectrogram"], protocol="official", data_dir=run["data_dir"], cache_dir=tiny_cache,
-          settings=TrainSettings(epochs=30, batch_size=32, seed=0), progress=False, verbose=0)
+          settings=TrainSettings(epochs=60, batch_size=32, seed=0), progress=False, verbose=0)
     assert (tiny_run / "spectrogram" / "model.keras").stat().st_mtime_ns == before
 
 
