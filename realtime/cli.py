@@ -33,6 +33,13 @@ def _print_json(obj: dict) -> None:
     sys.stdout.flush()
 
 
+def _reader_gone() -> None:
+    """stdout's reader exited (``listen --json | head -3``): stop quietly, as Ctrl-C does."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+    os.close(devnull)
+
+
 # ---------------------------------------------------------------------------- recognize
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
@@ -50,8 +57,11 @@ def recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_
     """
     from .audio import filter_native_stderr
 
-    with filter_native_stderr():
-        _recognize(files, model, threshold, as_json)
+    try:
+        with filter_native_stderr():
+            _recognize(files, model, threshold, as_json)
+    except BrokenPipeError:
+        _reader_gone()
 
 
 def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_json: bool) -> None:
@@ -173,6 +183,8 @@ def listen(model: Path | None, device: str | None, threshold: float, as_json: bo
             _listen(st, model, device, threshold, as_json, duration, device_rate, block_ms, stats)
     except KeyboardInterrupt:  # Ctrl-C: a clean exit, code 0
         pass
+    except BrokenPipeError:
+        _reader_gone()
 
 
 def _listen(st: _Stats, model, device, threshold, as_json, duration, device_rate, block_ms, stats) -> None:
