@@ -6,6 +6,8 @@ User errors are :class:`~realtime.errors.RealtimeError` (one line, exit code 1).
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import resource
@@ -211,40 +213,37 @@ def _listen(st: _Stats, model, device, threshold, as_json, duration, device_rate
             state.history = (state.history + [d.symbol])[-C.HISTORY_LENGTH:]
             state.last_symbol, state.last_confidence, state.last_latency_ms = d.symbol, d.confidence, d.latency_ms
             if as_json:
-                _print_json(d.to_json())
+                _print_json(d.to_json(dropped_s=round(mic.stats.dropped_samples / rate, 3)))
             elif not interactive:
                 lat = "" if d.latency_ms is None else f"  latency {d.latency_ms:.0f} ms"
                 click.echo(f"{d.utterance.start_s:8.2f} s  {d.symbol}  {d.confidence:.0%}{lat}")
 
     try:
-        with mic:
-            state.device = (f"{mic.name} at {rate} Hz" + ("" if rate == clf.sample_rate_hz
-                                                            else f" -> {clf.sample_rate_hz} Hz"))
-            if not interactive:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(mic)  # opens the stream; closed last
+            state.device = f"{mic.name} at {rate} Hz" + (
+                "" if rate == clf.sample_rate_hz else f" -> {clf.sample_rate_hz} Hz")
+            if display is not None:
+                stack.enter_context(display)
+            else:
                 click.echo(f"listening on {state.device}" + ("" if duration is None else f" for {duration:g} s")
                            + "; Ctrl-C to quit", err=True)
-            if display is not None:
-                display.__enter__()
             st.start_listening()
             for block, t_end in mic.blocks():
                 emit(rec.feed(block, t_end))
                 got = mic.stats.received_samples + mic.stats.dropped_samples
                 if display is not None:
-                    state.level_dbfs = rec.level_dbfs
-                    state.noise_floor_dbfs = rec.segmenter.noise_floor_dbfs
-                    state.state = "warming up" if rec.warming_up else ("speech" if rec.in_speech else "listening")
-                    state.dropped_s = mic.stats.dropped_samples / rate
-                    state.queue_s = mic.queue_s
-                    state.elapsed_s = got / rate
-                    display.publish(DisplayState(**{**state.__dict__, "history": list(state.history)}))
+                    display.publish(dataclasses.replace(
+                        state, history=list(state.history),
+                        level_dbfs=rec.level_dbfs, noise_floor_dbfs=rec.segmenter.noise_floor_dbfs,
+                        state="warming up" if rec.warming_up else ("speech" if rec.in_speech else "listening"),
+                        dropped_s=mic.stats.dropped_samples / rate, queue_s=mic.queue_s, elapsed_s=got / rate,
+                    ))
                 if limit is not None and got >= limit:
                     break
             mic.close()
             emit(rec.finish())
     finally:
-        if display is not None:
-            display.__exit__(None, None, None)
-        mic.close()
         if mic.stats.dropped_samples and not interactive:
             click.echo(f"warning: {mic.stats.dropped_samples / rate:.2f} s of audio dropped "
                        "(processing fell behind)", err=True)
