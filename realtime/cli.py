@@ -67,14 +67,12 @@ def recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_
 
 
 def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_json: bool) -> None:
-    from .audio import read_wav
-    from .pipeline import recognize_samples
+    from .pipeline import recognize_file
 
     clf = _load_classifier(model)
     for path in files:
-        samples, rate = read_wav(path)
-        decisions = recognize_samples(samples, rate, clf.predict, model_rate_hz=clf.sample_rate_hz,
-                                      window_samples=clf.window_samples, labels=clf.labels, threshold=threshold)
+        decisions = recognize_file(path, clf.predict, model_rate_hz=clf.sample_rate_hz,
+                                   window_samples=clf.window_samples, labels=clf.labels, threshold=threshold)
         if as_json:
             for d in decisions:
                 _print_json(d.to_json(file=str(path)))
