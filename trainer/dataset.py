@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .atomic import atomic_path
 from .config import FRONT_END, PITCH_SHIFTS_SEMITONES, STRETCH_RATES, FrontEndConfig
 from .data import Recording, load_audio, pad_and_mask
 from .errors import DataError
@@ -100,15 +100,8 @@ def _process(path: Path, entry: Path, config: FrontEndConfig, augment: bool) -> 
         waves[i], mask = pad_and_mask(c, config=config)
         lengths[i] = int(mask.sum())
         mels[i] = log_mel(waves[i], config=config)
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, wave=waves.astype(np.float16), length=lengths, log_mel=mels)
-        os.replace(tmp, entry)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(entry) as tmp, open(tmp, "wb") as f:
+        np.savez(f, wave=waves.astype(np.float16), length=lengths, log_mel=mels)
 
 
 @dataclass

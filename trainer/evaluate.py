@@ -9,11 +9,11 @@ import csv
 import datetime as _dt
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .config import LABELS
 from .errors import RunError
 from .runs import Run, load_model, load_run, write_json_atomic
@@ -73,14 +73,11 @@ def plot_confusion(matrix: list[list[int]], title: str, path: Path) -> None:
     ConfusionMatrixDisplay(np.asarray(matrix), display_labels=list(LABELS)).plot(ax=ax, colorbar=False, cmap="Blues")
     ax.set_title(title)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
 
 
 def evaluate_model(run: Run, model_name: str, *, cache_dir=None, progress: bool = True) -> dict:
@@ -173,8 +170,6 @@ def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, model
         metrics["models"][name] = evaluate_model(run, name, cache_dir=cache_dir, progress=progress)
     write_json_atomic(run.path / "metrics.json", metrics)
     text = report_markdown(run, metrics)
-    fd, tmp = tempfile.mkstemp(dir=run.path, prefix=".tmp-", suffix=".md")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, run.path / "report.md")
+    with atomic_path(run.path / "report.md") as tmp:
+        tmp.write_text(text)
     return metrics

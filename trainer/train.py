@@ -6,7 +6,6 @@ import logging
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .atomic import atomic_path
 from .config import DEFAULT_SEED, FRONT_END, FSDD_VERSION, FrontEndConfig
 from .data import discover, make_splits
 from .dataset import Arrays, build_arrays
@@ -150,14 +150,8 @@ def train_one(
         shuffle=True, callbacks=callbacks, verbose=verbose,
     )
     wall_s = time.perf_counter() - t0
-    fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=".tmp-", suffix=".keras")
-    os.close(fd)
-    try:
+    with atomic_path(model_dir / "model.keras") as tmp:
         model.save(tmp)
-        os.replace(tmp, model_dir / "model.keras")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     shutil.rmtree(model_dir / ".backup", ignore_errors=True)
     val_loss = hist.history.get("val_loss", [])
     summary = {
