@@ -8,7 +8,8 @@ so its decisions are independent of the capture block size:
   falls fast towards quieter frames and climbs slowly towards louder ones;
 * a frame :data:`~realtime.constants.ONSET_DB` above the floor starts an
   utterance; frames :data:`~realtime.constants.OFFSET_DB` above it are active
-  speech; :data:`~realtime.constants.HANGOVER_MS` without an active frame ends it;
+  speech, also those just before the onset (look-back); :data:`~realtime.constants.HANGOVER_MS`
+  without an active frame ends it;
 * utterances with too little active speech (clicks) or too long (steady noise)
   are dropped;
 * the window starts :data:`~realtime.constants.PRE_ROLL_MS` before the first
@@ -20,6 +21,7 @@ The audio is kept in a preallocated ring buffer; nothing grows with the stream.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +43,7 @@ class SegmenterConfig:
     window_samples : int > 0 (samples)
         Length of the classifier window (17,640 = 0.8 s at 22,050 Hz).
     frame_ms, hangover_ms, min_speech_ms, max_speech_ms, pre_roll_ms, post_roll_ms, warmup_ms : float (ms)
+    onset_lookback_ms, onset_lookback_gap_ms : float (ms)
         See :mod:`realtime.constants`.
     onset_db, offset_db : float (dB above the noise floor)
     min_noise_floor_dbfs : float (dBFS)
@@ -59,6 +62,8 @@ class SegmenterConfig:
     max_speech_ms: float = C.MAX_SPEECH_MS
     pre_roll_ms: float = C.PRE_ROLL_MS
     post_roll_ms: float = C.POST_ROLL_MS
+    onset_lookback_ms: float = C.ONSET_LOOKBACK_MS
+    onset_lookback_gap_ms: float = C.ONSET_LOOKBACK_GAP_MS
     warmup_ms: float = C.WARMUP_MS
     min_noise_floor_dbfs: float = C.MIN_NOISE_FLOOR_DBFS
     floor_fall_time_constant_ms: float = C.NOISE_FLOOR_FALL_TIME_CONSTANT_MS
@@ -80,6 +85,7 @@ class SegmenterConfig:
         if not 0 <= self.initial_floor_percentile <= 100:
             raise ValueError(f"initial_floor_percentile must be in [0, 100], got {self.initial_floor_percentile}")
         for name in ("hangover_ms", "min_speech_ms", "max_speech_ms", "pre_roll_ms", "post_roll_ms", "warmup_ms",
+                     "onset_lookback_ms", "onset_lookback_gap_ms",
                      "floor_rise_db_per_s", "floor_rise_in_noise_db_per_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -103,6 +109,14 @@ class SegmenterConfig:
     @property
     def max_speech_frames(self) -> int:
         return max(1, self._frames(self.max_speech_ms))
+
+    @property
+    def onset_lookback_frames(self) -> int:
+        return self._frames(self.onset_lookback_ms)
+
+    @property
+    def onset_lookback_gap_frames(self) -> int:
+        return self._frames(self.onset_lookback_gap_ms)
 
     @property
     def warmup_frames(self) -> int:
@@ -260,6 +274,8 @@ class Segmenter:
             floor = cfg.min_noise_floor_dbfs if initial_floor_dbfs is None else initial_floor_dbfs
             self.noise_floor_dbfs = max(float(floor), cfg.min_noise_floor_dbfs)
         self.level_dbfs = -120.0
+        #: Levels of the frames before the current one (dBFS), newest last, for the onset look-back.
+        self._recent: deque[float] = deque(maxlen=max(1, cfg.onset_lookback_frames))
         self.in_speech = False
         self._speech_start = 0  # frame index
         self._last_active = 0  # frame index
@@ -376,8 +392,10 @@ class Segmenter:
                 self.in_speech = True
                 self._speech_start = self._last_active = k
                 self._active = 1
+                self._look_back(k)
             else:
                 self._update_floor(level, self._rise)
+                self._recent.append(level)
             return
         if level > self.noise_floor_dbfs + cfg.offset_db:
             self._last_active = k
@@ -386,6 +404,24 @@ class Segmenter:
         self._update_floor(level, self._rise_noise if too_long else self._rise)
         if k - self._last_active >= cfg.hangover_frames:
             self._close(k + 1, out)
+
+    def _look_back(self, k: int) -> None:
+        """Move the start of the utterance that begins at frame ``k`` back over the quieter
+        frames just before it that are already active (above floor + offset_db): a plosive's
+        burst and aspiration ("two") often stay below the onset threshold."""
+        cfg = self.config
+        threshold = self.noise_floor_dbfs + cfg.offset_db
+        gap = 0
+        for back, level in enumerate(reversed(self._recent), start=1):
+            if level > threshold:
+                self._speech_start = k - back
+                self._active += 1 + gap  # a short gap inside speech counts as speech
+                gap = 0
+            else:
+                gap += 1
+                if gap > cfg.onset_lookback_gap_frames:
+                    break
+        self._recent.clear()
 
     def _close(self, detected_frame: int, out: list[Utterance], available: int | None = None) -> None:
         cfg = self.config
