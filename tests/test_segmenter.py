@@ -138,6 +138,19 @@ def test_digits_separated_by_300_ms_come_out_separately(fsdd_dir):
     assert len(segment(x, 1024)) == 3
 
 
+def test_onset_looks_back_over_a_quiet_burst():
+    """A plosive burst above the offset but below the onset threshold stays in the window ("two")."""
+    floor_db = -60.0
+    burst = noise(0.06, floor_db + 9.0, seed=7)  # 9 dB over the floor: active, but no onset
+    t = np.arange(int(0.4 * RATE_HZ)) / RATE_HZ
+    vowel = (0.2 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    x = np.concatenate([noise(1.0, floor_db), burst, vowel + noise(0.4, floor_db, seed=8), noise(1.0, floor_db, 9)])
+    (u,) = segment(x, 1024)
+    burst_start = RATE_HZ
+    assert abs(u.speech_start_sample - burst_start) <= 220  # within a frame of the burst, not at the vowel
+    assert u.start_sample == u.speech_start_sample - round(C.PRE_ROLL_MS * RATE_HZ / 1000)
+
+
 def test_long_utterance_is_cut_to_one_window():
     t = np.arange(int(1.2 * RATE_HZ)) / RATE_HZ
     vowel = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))).astype(np.float32)
