@@ -63,12 +63,14 @@ def load_interpreter_class(name: str | None = None) -> tuple[str, Callable]:
     if name is not None and name not in INTERPRETERS:
         raise ValueError(f"unknown interpreter {name!r}; choose one of {', '.join(INTERPRETERS)}")
     names = [name] if name is not None else list(INTERPRETERS)
-    if name is None and _tflite_runtime_after_tensorflow():
-        # tflite-runtime 2.14 loaded after TensorFlow fails on every model ("vector::reserve")
-        names = ["ai_edge_litert", "tflite_runtime", "tensorflow"]
     failures = []
     for n in names:
         module, pip_name = INTERPRETERS[n]
+        if n == "tflite_runtime" and _tflite_runtime_after_tensorflow():
+            # tflite-runtime 2.14 loaded after TensorFlow in one process either fails on every model
+            # ("vector::reserve") or crashes the process: never try it (DESIGN.md section 7)
+            failures.append(f"{module}: {AFTER_TENSORFLOW}")
+            continue
         try:
             mod = importlib.import_module(module)
             cls = mod.lite.Interpreter if n == "tensorflow" else mod.Interpreter
@@ -80,6 +82,11 @@ def load_interpreter_class(name: str | None = None) -> tuple[str, Callable]:
             f"the TFLite interpreter {name!r} is not usable ({failures[0]}): pip install {INTERPRETERS[name][1]}"
         )
     raise InterpreterMissingError(f"no TFLite interpreter is installed: {INSTALL_HINT} ({'; '.join(failures)})")
+
+
+#: Why tflite_runtime is refused in a process that imported TensorFlow first.
+AFTER_TENSORFLOW = ("not usable because TensorFlow was imported first in this process: "
+                    "import tflite_runtime.interpreter before TensorFlow, or use ai_edge_litert")
 
 
 def _tflite_runtime_after_tensorflow() -> bool:
@@ -157,7 +164,6 @@ class Classifier:
         self.window_samples = self.bundle.window_samples
         self.labels = self.bundle.labels
         self.front_end = FrontEnd.from_bundle(self.bundle)
-        self._tflite_runtime_imported_after_tf = _tflite_runtime_after_tensorflow()
         self.interpreter_name, cls = load_interpreter_class(interpreter)
         try:
             with warnings.catch_warnings():
@@ -166,11 +172,7 @@ class Classifier:
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
             why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            hint = ""
-            if self.interpreter_name == "tflite_runtime" and self._tflite_runtime_imported_after_tf:
-                hint = ("; tflite_runtime was imported after TensorFlow in this process, which breaks it: "
-                        "import tflite_runtime.interpreter before TensorFlow, or use ai_edge_litert")
-            raise BundleError(f"{self.bundle.tflite_path}: {self.interpreter_name} cannot load this model ({why}){hint}") from None
+            raise BundleError(f"{self.bundle.tflite_path}: {self.interpreter_name} cannot load this model ({why})") from None
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:

@@ -200,19 +200,23 @@ def test_realtime_imports_neither_tensorflow_nor_librosa():
 @pytest.mark.skipif("ai_edge_litert" not in EDGE_INTERPRETERS or "tflite_runtime" not in EDGE_INTERPRETERS,
                     reason="needs both edge interpreters")
 def test_auto_choice_after_tensorflow(tiny_bundles):
-    """tflite-runtime imported after TensorFlow cannot load models: the automatic choice avoids it,
-    and forcing it gives an error that says why."""
+    """tflite-runtime imported after TensorFlow cannot load models (or crashes): the automatic choice
+    avoids it, and asking for it gives an error that says why, without trying to load it."""
     code = (
         "import tensorflow, numpy as np\n"
         "from realtime.classifier import Classifier\n"
-        "from realtime.errors import BundleError\n"
+        "import sys\n"
+        "from realtime.errors import InterpreterMissingError\n"
         f"c = Classifier({str(tiny_bundles['int8'])!r})\n"
         "assert c.interpreter_name == 'ai_edge_litert', c.interpreter_name\n"
         "assert c.predict_log_mel(np.full((64, 35), -40, np.float32)).shape == (10,)\n"
         "try:\n"
         f"    Classifier({str(tiny_bundles['int8'])!r}, interpreter='tflite_runtime')\n"
-        "except BundleError as e:\n"
-        "    assert 'imported after TensorFlow' in str(e), e\n"
+        "except InterpreterMissingError as e:\n"
+        "    assert 'TensorFlow was imported first' in str(e), e\n"
+        "else:\n"
+        "    raise AssertionError('tflite_runtime was not refused')\n"
+        "assert 'tflite_runtime.interpreter' not in sys.modules\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
