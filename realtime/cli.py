@@ -229,7 +229,7 @@ def _listen(st: _Stats, model, device, threshold, as_json, duration, device_rate
             state.history = (state.history + [d.symbol])[-C.HISTORY_LENGTH:]
             state.last_symbol, state.last_confidence, state.last_latency_ms = d.symbol, d.confidence, d.latency_ms
             if as_json:
-                _print_json(d.to_json(dropped_s=round(mic.stats.dropped_samples / rate, 3)))
+                _print_json({**d.to_json(), "dropped_s": round(mic.stats.dropped_samples / rate, 3)})
             elif not interactive:
                 lat = "" if d.latency_ms is None else f"  latency {d.latency_ms:.0f} ms"
                 click.echo(f"{d.utterance.start_s:8.2f} s  {d.symbol}  {d.confidence:.0%}{lat}")
