@@ -54,7 +54,7 @@ def main(frame_lengths: str, epochs: int, data_dir: Path | None) -> None:
     from .data import default_data_dir
 
     table = Table(title="raw model framing (batch 32, this machine)")
-    for c in ("frame_length", "ms per step", "LSTM steps", "params", "s per train step", f"best val acc ({epochs} ep)"):
+    for c in ("frame_length", "frame ms", "LSTM steps", "params", "s per train step", f"best val acc ({epochs} ep)"):
         table.add_column(c, justify="right")
     for fl in (int(v) for v in frame_lengths.split(",")):
         sec, n_params = step_seconds(fl, repeats=1 if fl == 1 else 3)
@@ -69,7 +69,7 @@ def main(frame_lengths: str, epochs: int, data_dir: Path | None) -> None:
                       settings=TrainSettings(epochs=epochs, frame_length=fl, patience=epochs), progress=False, verbose=0)
                 with open(Path(tmp) / "run" / "raw" / "history.csv") as f:
                     acc = f"{max(float(r['val_micro_f1']) for r in csv.DictReader(f)):.3f}"
-        table.add_row(str(fl), f"{1000 * fl / 22050:.1f}", str(17640 // fl), str(n_params), f"{sec:.3f}", acc)
+        table.add_row(str(fl), f"{1000 * fl / 22050:.3g}", str(17640 // fl), str(n_params), f"{sec:.3f}", acc)
     Console().print(table)
 
 
