@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import TINY_SPEAKERS, make_subset
+from conftest import TINY_SPEAKERS, TINY_TRAIN, make_subset
 from trainer.errors import DataError, RunError
 from trainer.train import TrainSettings, train
 
@@ -46,7 +46,7 @@ def test_rerun_skips_finished_models(tiny_run, tiny_cache):
     before = (tiny_run / "spectrogram" / "model.keras").stat().st_mtime_ns
     run = json.loads((tiny_run / "run.json").read_text())
     train(tiny_run, ["spectrogram"], protocol="official", data_dir=run["data_dir"], cache_dir=tiny_cache,
-          settings=TrainSettings(epochs=60, batch_size=32, seed=0), progress=False, verbose=0)
+          settings=TrainSettings(**TINY_TRAIN), progress=False, verbose=0)
     assert (tiny_run / "spectrogram" / "model.keras").stat().st_mtime_ns == before
 
 
