@@ -167,7 +167,8 @@ class Classifier:
         self.interpreter_name, cls = load_interpreter_class(interpreter)
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice (last fallback)
+                # tf.lite.Interpreter's deprecation notice (the last fallback); other warnings still show
+                warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated", category=UserWarning)
                 self._interpreter = cls(model_path=str(self.bundle.tflite_path), num_threads=num_threads)
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as e:
