@@ -1,0 +1,290 @@
+"""Robustness augmentation of the deploy model, built on audiomentations.
+
+One chain per clip (:func:`build_chain`), every random choice seeded per clip and
+variant so that a fixed ``--seed`` reproduces a run:
+
+1. speed (``TimeStretch`` 0.85-1.15) and pitch (``PitchShift`` -3..+3 semitones);
+   audiomentations has no vocal-tract-length perturbation, the pitch shift stands in for it;
+2. microphone colouring (``SevenBandParametricEQ``, ``HighPassFilter``, ``LowPassFilter``:
+   phone and laptop microphones);
+3. room reverberation (``RoomSimulator``, pyroomacoustics' image-source model, RT60 0.15-0.8 s);
+4. one additive noise at a random SNR of 0-20 dB: a recorded background
+   (``AddBackgroundNoise`` over the training noise recordings), **babble** (the same
+   transform over babble tracks made by :func:`make_babble_bank` from 3-7 other speakers,
+   never the target's), or coloured noise (``AddColorNoise``, spectral slope -6..+6 dB/octave);
+5. peak level -30..0 dBFS (``Normalize`` then ``Gain``).
+
+Time shift inside the 0.8 s window is a random lead of up to 100 ms before the clip
+(the segmenter's onset look-back and pre-roll put up to 220 ms of lead-in before the
+speech it detects). SpecAugment masks are applied on the log-mel inside the model
+while it trains (:class:`trainer.layers.SpecAugment`).
+
+Noise and babble material is resampled once to the front end's rate and cached, so
+audiomentations never resamples per call.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .atomic import atomic_path
+from .config import FRONT_END, FrontEndConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    """Probabilities (0-1) and ranges of the augmentation chain; units in the names."""
+
+    snr_db_min: float = 0.0
+    snr_db_max: float = 20.0
+    p_noise: float = 0.8
+    #: Shares of the three noise kinds when noise is added (recorded, babble, coloured).
+    noise_weights: tuple[float, float, float] = (0.4, 0.4, 0.2)
+    babble_talkers_min: int = 3
+    babble_talkers_max: int = 7
+    p_speed: float = 0.5
+    speed_min: float = 0.85
+    speed_max: float = 1.15
+    p_pitch: float = 0.5
+    pitch_semitones: float = 3.0
+    p_microphone: float = 0.5
+    p_room: float = 0.25
+    gain_dbfs_min: float = -30.0
+    gain_dbfs_max: float = 0.0
+    max_lead_s: float = 0.1
+
+    def key(self) -> str:
+        """A short hash of every setting (part of the cache key)."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+DEFAULT_AUGMENT = AugmentSettings()
+
+
+def seed_for(*parts: object) -> int:
+    """A 32-bit seed from any values (SHA-256 of their ``repr``): the same on every machine."""
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "big")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed the generators audiomentations draws from (``random`` and ``numpy.random``)."""
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def resample_bank(paths: Sequence[Path], dest: str | os.PathLike, *, config: FrontEndConfig = FRONT_END) -> list[Path]:
+    """Copies of audio files at the front end's rate (mono float32 WAV), cached in ``dest``.
+
+    ``librosa.load(sr=config.sample_rate_hz)`` (soxr), written atomically; files already
+    there are reused. Returns the copies, in the order of ``paths``.
+    """
+    import librosa
+    import soundfile as sf
+
+    dest = Path(dest)
+    out = []
+    for p in paths:
+        digest = hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16]
+        target = dest / f"{Path(p).stem}-{digest}-{config.sample_rate_hz}.wav"
+        if not target.exists():
+            y, _ = librosa.load(str(p), sr=config.sample_rate_hz, mono=True)
+            with atomic_path(target) as tmp:
+                sf.write(tmp, y, config.sample_rate_hz, subtype="FLOAT")
+        out.append(target)
+    return out
+
+
+def make_babble_bank(
+    speech: Sequence[tuple[Path, str]],
+    dest: str | os.PathLike,
+    *,
+    n_tracks: int,
+    seed: int,
+    duration_s: float = 2.0,
+    talkers: tuple[int, int] = (3, 7),
+    config: FrontEndConfig = FRONT_END,
+) -> list[tuple[Path, frozenset[str]]]:
+    """Babble tracks: 3-7 talkers speaking at once, each a stream of their own utterances.
+
+    For each track, ``k`` speakers are drawn (``talkers`` inclusive); each speaker's
+    utterances are concatenated, starting at a random offset, to fill ``duration_s``,
+    scaled to the same RMS, and the ``k`` streams are summed and peak-normalized.
+    Tracks and a ``tracks.json`` (speakers of every track) are cached in ``dest``; the
+    key hashes the inputs, so other speech gives another bank.
+
+    Parameters
+    ----------
+    speech : sequence of (path, speaker)
+        Utterances to draw from (e.g. the training split's non-digit words).
+    n_tracks : int >= 1
+    seed : int
+
+    Returns
+    -------
+    tracks : list of (Path, frozenset of str)
+        Each track's file (float32 WAV at ``config.sample_rate_hz``) and its speakers,
+        so that a caller can avoid babble containing the target speaker.
+
+    Raises
+    ------
+    ValueError
+        If fewer speakers than ``talkers[1]`` are given.
+    """
+    import librosa
+    import soundfile as sf
+
+    by_speaker: dict[str, list[Path]] = {}
+    for p, s in speech:
+        by_speaker.setdefault(s, []).append(Path(p))
+    speakers = sorted(by_speaker)
+    if len(speakers) < talkers[1]:
+        raise ValueError(f"babble needs at least {talkers[1]} speakers, got {len(speakers)}")
+    key = hashlib.sha256(json.dumps([sorted(map(str, by_speaker[s])) for s in speakers] + [
+        n_tracks, seed, duration_s, list(talkers), config.sample_rate_hz]).encode()).hexdigest()[:16]
+    folder = Path(dest) / key
+    index = folder / "tracks.json"
+    if index.exists():
+        doc = json.loads(index.read_text())
+        return [(folder / t["file"], frozenset(t["speakers"])) for t in doc]
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * config.sample_rate_hz))
+    loaded: dict[Path, np.ndarray] = {}
+
+    def load(p: Path) -> np.ndarray:
+        if p not in loaded:
+            y, _ = librosa.load(str(p), sr=config.sample_rate_hz, mono=True)
+            y, _ = librosa.effects.trim(y, top_db=40)
+            loaded[p] = y.astype(np.float32)
+        return loaded[p]
+
+    doc = []
+    for t in range(n_tracks):
+        k = int(rng.integers(talkers[0], talkers[1] + 1))
+        chosen = [speakers[i] for i in rng.choice(len(speakers), size=k, replace=False)]
+        mix = np.zeros(n, np.float32)
+        for s in chosen:
+            stream = np.zeros(0, np.float32)
+            while stream.size < n + config.sample_rate_hz:
+                y = load(by_speaker[s][int(rng.integers(len(by_speaker[s])))])
+                gap = np.zeros(int(rng.integers(0, config.sample_rate_hz // 10)), np.float32)
+                stream = np.concatenate([stream, y, gap])
+            start = int(rng.integers(0, stream.size - n))
+            part = stream[start:start + n]
+            mix += part / max(float(np.sqrt(np.mean(part**2))), 1e-6)
+        mix /= max(float(np.abs(mix).max()), 1e-6) / 0.5
+        f = folder / f"babble-{t:04d}.wav"
+        with atomic_path(f) as tmp:
+            sf.write(tmp, mix, config.sample_rate_hz, subtype="FLOAT")
+        doc.append({"file": f.name, "speakers": chosen})
+    with atomic_path(index) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1))
+    return [(folder / t["file"], frozenset(t["speakers"])) for t in doc]
+
+
+def build_chain(
+    *,
+    noise_files: Sequence[Path],
+    babble_files: Sequence[Path],
+    settings: AugmentSettings = DEFAULT_AUGMENT,
+):
+    """The audiomentations chain of one clip (see the module docstring).
+
+    Parameters
+    ----------
+    noise_files, babble_files : sequence of Path
+        Recorded background noise and babble tracks at the front end's rate
+        (:func:`resample_bank`, :func:`make_babble_bank`). Babble must not contain the
+        target speaker: the caller passes the allowed tracks.
+
+    Returns
+    -------
+    chain : audiomentations.Compose
+        Call as ``chain(samples, sample_rate=22050)``; float32 in, float32 out (length may change).
+    """
+    import audiomentations as A
+
+    s = settings
+    noises = []
+    weights = []
+    for files, weight in ((noise_files, s.noise_weights[0]), (babble_files, s.noise_weights[1])):
+        if files:
+            noises.append(A.AddBackgroundNoise(sounds_path=list(files), min_snr_db=s.snr_db_min,
+                                               max_snr_db=s.snr_db_max, p=1.0))
+            weights.append(weight)
+    noises.append(A.AddColorNoise(min_snr_db=s.snr_db_min, max_snr_db=s.snr_db_max, p=1.0))
+    weights.append(s.noise_weights[2])
+    return A.Compose([
+        A.TimeStretch(min_rate=s.speed_min, max_rate=s.speed_max, leave_length_unchanged=False, p=s.p_speed),
+        A.PitchShift(min_semitones=-s.pitch_semitones, max_semitones=s.pitch_semitones, p=s.p_pitch),
+        A.OneOf([
+            A.SevenBandParametricEQ(min_gain_db=-9.0, max_gain_db=9.0, p=1.0),
+            A.HighPassFilter(min_cutoff_freq=100.0, max_cutoff_freq=400.0, p=1.0),
+            A.LowPassFilter(min_cutoff_freq=3000.0, max_cutoff_freq=7500.0, p=1.0),
+        ], p=s.p_microphone),
+        A.RoomSimulator(min_target_rt60=0.15, max_target_rt60=0.8, calculation_mode="rt60", use_ray_tracing=False,
+                        max_order=3, leave_length_unchanged=False, padding=0.1, p=s.p_room),
+        _WeightedOneOf(noises, weights, p=s.p_noise),
+        A.Normalize(p=1.0),
+        A.Gain(min_gain_db=s.gain_dbfs_min, max_gain_db=s.gain_dbfs_max, p=1.0),
+    ])
+
+
+class _WeightedOneOf:
+    """Apply one of ``transforms`` chosen with probabilities ``weights``, with probability ``p``.
+
+    (audiomentations' ``OneOf`` draws uniformly.) Draws from ``random``, like the library.
+    """
+
+    def __init__(self, transforms, weights, p: float) -> None:
+        w = np.asarray(weights, dtype=float)
+        self.transforms, self.cum, self.p = transforms, np.cumsum(w / w.sum()), p
+
+    def __call__(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        if random.random() >= self.p:
+            return samples
+        i = int(np.searchsorted(self.cum, random.random(), side="right"))
+        return self.transforms[min(i, len(self.transforms) - 1)](samples, sample_rate=sample_rate)
+
+
+def augment(
+    y: np.ndarray, chain, *, seed: int, settings: AugmentSettings = DEFAULT_AUGMENT, config: FrontEndConfig = FRONT_END,
+) -> np.ndarray:
+    """One augmented copy of a clip: a random lead (time shift), then ``chain``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,), dtype=float32]
+        Mono audio at ``config.sample_rate_hz``.
+    seed : int
+        Seeds every random choice (:func:`seed_everything`).
+
+    Returns
+    -------
+    z : np.ndarray [shape=(m,), dtype=float32]
+        Finite samples in [-1, 1].
+    """
+    seed_everything(seed)
+    lead = np.zeros(int(random.uniform(0, settings.max_lead_s) * config.sample_rate_hz), np.float32)
+    x = np.concatenate([lead, np.asarray(y, np.float32)])
+    if x.size < 32:
+        x = np.pad(x, (0, 32 - x.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # resampling notices etc.; inputs are at the right rate
+        z = chain(x, sample_rate=config.sample_rate_hz)
+    z = np.nan_to_num(np.asarray(z, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(z, -1.0, 1.0)
+
+
+__all__ = ["AugmentSettings", "DEFAULT_AUGMENT", "augment", "build_chain", "make_babble_bank", "resample_bank",
+           "seed_everything", "seed_for"]

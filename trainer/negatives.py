@@ -1,0 +1,172 @@
+"""Generated negative clips for the open-set classes (``_unknown_``, ``_silence_``).
+
+Made from the other sources and from signal generators of librosa/audiomentations,
+written once as WAV files at the front end's rate and listed as corpus rows of
+source ``generated``; a clip inherits the split of what it is made of (a reversed
+FSDD test clip is a test negative), so nothing crosses a split.
+
+===================  ============  ==================================================
+kind                 label         what
+===================  ============  ==================================================
+``reversed``         _unknown_     an FSDD digit played backwards (speech-like, not a digit)
+``two_digits``       _unknown_     two FSDD digits of one speaker, overlapped 30-70 %
+``tone``             _silence_     a sine of 150-3,000 Hz (``librosa.tone``), 0.2-0.8 s
+``chirp``            _silence_     a sweep (``librosa.chirp``)
+``clicks``           _silence_     a click train (``librosa.clicks``), 3-20 clicks/s
+``chord``            _silence_     2-4 harmonic notes with an attack/decay envelope (music-like)
+``colored_noise``    _silence_     coloured noise (``audiomentations.AddColorNoise``)
+``noise_segment``    _silence_     a 0.3-0.8 s piece of a background recording, -70..-10 dBFS
+===================  ============  ==================================================
+
+Non-speech sounds belong to ``_silence_`` (the live view shows ``·``, "nothing
+said"); speech that is not one digit to ``_unknown_`` (shown ``?``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .atomic import atomic_path
+from .augment import seed_everything
+from .config import FRONT_END, FrontEndConfig
+from .corpus import NOISE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip
+
+KINDS = ("reversed", "two_digits", "tone", "chirp", "clicks", "chord", "colored_noise", "noise_segment")
+_FORMAT = 1
+SPLITS_ORDER = ("train", "val", "test")
+
+
+def _tone_like(kind: str, rng: np.random.Generator, sr: int) -> np.ndarray:
+    import librosa
+
+    dur = float(rng.uniform(0.2, 0.8))
+    n = int(dur * sr)
+    if kind == "tone":
+        y = librosa.tone(float(rng.uniform(150, 3000)), sr=sr, length=n)
+    elif kind == "chirp":
+        f = sorted(rng.uniform(150, 4000, size=2))
+        y = librosa.chirp(fmin=float(f[0]), fmax=float(f[1]), sr=sr, length=n)
+        if rng.random() < 0.5:
+            y = y[::-1]
+    elif kind == "clicks":
+        rate = float(rng.uniform(3, 20))
+        y = librosa.clicks(times=np.arange(0, dur, 1 / rate), sr=sr, length=n,
+                           click_freq=float(rng.uniform(500, 3000)))
+    elif kind == "chord":
+        y = np.zeros(n)
+        root = float(rng.uniform(110, 440))
+        for ratio in rng.choice([1.0, 1.25, 1.5, 2.0, 1.2, 1.33], size=int(rng.integers(2, 5)), replace=False):
+            for h in (1, 2, 3):
+                y += librosa.tone(root * ratio * h, sr=sr, length=n) / h
+        env = np.minimum(np.linspace(0, 20, n), 1.0) * np.exp(-np.linspace(0, float(rng.uniform(1, 6)), n))
+        y *= env
+    else:
+        raise ValueError(kind)
+    return np.asarray(y, np.float32)
+
+
+def _colored_noise(rng: np.random.Generator, sr: int) -> np.ndarray:
+    import audiomentations as A
+
+    n = int(rng.uniform(0.3, 0.8) * sr)
+    seed_everything(int(rng.integers(2**31)))
+    carrier = np.zeros(n, np.float32)
+    carrier[::max(1, n // 8)] = 1e-4  # AddColorNoise scales to the signal's RMS; the clicks vanish under it
+    return A.AddColorNoise(min_snr_db=-60, max_snr_db=-60, p=1.0)(carrier, sample_rate=sr)
+
+
+def _load(path: Path, config: FrontEndConfig) -> np.ndarray:
+    import librosa
+
+    y, _ = librosa.load(str(path), sr=config.sample_rate_hz, mono=True)
+    return y.astype(np.float32)
+
+
+def make_negatives(
+    rows: Sequence[CorpusClip],
+    dest: str | Path,
+    *,
+    counts: dict[str, dict[str, int]],
+    seed: int,
+    config: FrontEndConfig = FRONT_END,
+) -> list[CorpusClip]:
+    """Write generated negatives into ``dest`` and return them as corpus rows.
+
+    Parameters
+    ----------
+    rows : sequence of CorpusClip
+        The corpus: FSDD rows feed ``reversed`` / ``two_digits`` and
+        ``_background_noise_`` rows feed ``noise_segment``, each within its split.
+    counts : {split: {kind: n}}
+        How many clips of each kind (:data:`KINDS`) per split.
+    seed : int
+
+    Returns
+    -------
+    rows : list of CorpusClip
+        ``source="generated"``, ``speaker`` = the kind, ``word`` = the kind.
+
+    The set is cached: ``dest/<key>/`` where ``key`` hashes the inputs; an existing
+    complete set (its ``index.json``) is reused.
+    """
+    import soundfile as sf
+
+    sr = config.sample_rate_hz
+    fsdd = [r for r in rows if r.source == "fsdd"]
+    noise = [r for r in rows if r.label == NOISE_LABEL]
+    spec = {"format": _FORMAT, "seed": seed, "counts": counts, "sr": sr,
+            "inputs": sorted(f"{r.split}:{r.path.name}" for r in fsdd + noise)}
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    folder = Path(dest) / key
+    index = folder / "index.json"
+    if index.exists():
+        return [CorpusClip(folder / d["file"], d["label"], d["kind"], d["kind"], "generated", d["split"])
+                for d in json.loads(index.read_text())]
+    doc = []
+    for split, per_kind in sorted(counts.items()):
+        rng = np.random.default_rng([seed, SPLITS_ORDER.index(split)])
+        f_split = [r for r in fsdd if r.split == split]
+        n_split = [r for r in noise if r.split == split]
+        for kind, n in sorted(per_kind.items()):
+            for i in range(n):
+                if kind == "reversed":
+                    y = _load(f_split[int(rng.integers(len(f_split)))].path, config)[::-1].copy()
+                    label = UNKNOWN_LABEL
+                elif kind == "two_digits":
+                    a = f_split[int(rng.integers(len(f_split)))]
+                    same = [r for r in f_split if r.speaker == a.speaker and r.label != a.label]
+                    b = same[int(rng.integers(len(same)))]
+                    ya, yb = _load(a.path, config), _load(b.path, config)
+                    off = int(len(ya) * rng.uniform(0.3, 0.7))
+                    y = np.zeros(max(len(ya), off + len(yb)), np.float32)
+                    y[:len(ya)] += ya
+                    y[off:off + len(yb)] += yb
+                    label = UNKNOWN_LABEL
+                elif kind in ("tone", "chirp", "clicks", "chord"):
+                    y, label = _tone_like(kind, rng, sr), SILENCE_LABEL
+                elif kind == "colored_noise":
+                    y, label = _colored_noise(rng, sr), SILENCE_LABEL
+                elif kind == "noise_segment":
+                    src = _load(n_split[int(rng.integers(len(n_split)))].path, config)
+                    m = min(len(src), int(rng.uniform(0.3, 0.8) * sr))
+                    start = int(rng.integers(0, len(src) - m + 1))
+                    y, label = src[start:start + m].copy(), SILENCE_LABEL
+                else:
+                    raise ValueError(f"unknown negative kind {kind!r}; choose from {', '.join(KINDS)}")
+                peak = float(np.abs(y).max()) or 1.0
+                level_dbfs = rng.uniform(-70, -10) if kind == "noise_segment" else rng.uniform(-30, -1)
+                y = (y / peak * 10 ** (level_dbfs / 20)).astype(np.float32)
+                name = f"{split}-{kind}-{i:05d}.wav"
+                with atomic_path(folder / name) as tmp:
+                    sf.write(tmp, y, sr, subtype="FLOAT")
+                doc.append({"file": name, "label": label, "kind": kind, "split": split})
+    with atomic_path(index) as tmp:
+        tmp.write_text(json.dumps(doc, indent=0))
+    return [CorpusClip(folder / d["file"], d["label"], d["kind"], d["kind"], "generated", d["split"]) for d in doc]
+
+
+__all__ = ["KINDS", "make_negatives"]
