@@ -199,9 +199,9 @@ def bench(
     keras_model = load_model(run.model_dir(model_name, split.name) / "model.keras")
     keras_probs, call_ms, predict_ms = keras_timings(keras_model, mels)
     keras_pred = keras_probs.argmax(1)
-    from .edge_worker import peak_rss_mib
+    from realtime.resources import peak_rss_mb
 
-    keras_rss = peak_rss_mib()
+    keras_rss = peak_rss_mb()
 
     rows: list[BenchRow] = []
     tmp = Path(tempfile.mkdtemp(prefix="spoken-digits-bench-"))

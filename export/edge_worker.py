@@ -25,34 +25,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 
 import numpy as np
 
+from realtime.resources import peak_rss_mb as read_peak_rss_mb
+
 
 def _stats(seconds: list[float]) -> dict[str, float]:
     ms = np.asarray(seconds) * 1e3
     return {"median": float(np.median(ms)), "p95": float(np.percentile(ms, 95)), "mean": float(ms.mean())}
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process, MiB.
-
-    ``VmHWM`` of ``/proc/self/status`` (Linux); it restarts at ``exec``, unlike
-    ``ru_maxrss``, which keeps the peak of the forking parent (here: a TensorFlow
-    process). Falls back to ``ru_maxrss`` elsewhere.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0  # kB
-    except OSError:
-        pass
-    scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.warmup):
         p = clf.predict(first)
     assert p.shape == (len(clf.labels),)
-    peak_rss_mb = peak_rss_mib()
+    peak_rss_mb = read_peak_rss_mb()
 
     with np.load(args.data) as z:
         waves, log_mels = z["wave"], z["log_mel"]

@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import click
 
 from . import constants as C
 from .errors import AudioInputError
+from .resources import peak_rss_mb
 
 _MODEL_HELP = "Model bundle: a directory or its NAME.json. Default: the bundle shipped in the package."
 _THRESHOLD_HELP = "Minimum top probability (0-1) for a digit; below it the utterance is rejected, shown '?'."
@@ -110,24 +110,6 @@ def _single_threaded_blas() -> None:
             os.environ.setdefault(var, "1")
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process (MB).
-
-    ``VmHWM`` from ``/proc/self/status`` on Linux: ``getrusage``'s ``ru_maxrss`` survives
-    ``exec`` and so counts the memory of the parent that forked us (a test runner with
-    TensorFlow loaded made it read 257 MB instead of 70 MB).
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0  # bytes on macOS, else KB
-
-
 class _Stats:
     """CPU time, peak RSS and latencies of a ``listen`` session (``--stats``)."""
 
@@ -159,7 +141,7 @@ class _Stats:
             "listen_cpu_s": round(lc, 3),
             "cpu_percent_of_one_core": None if lw <= 0 else round(100.0 * lc / lw, 2),
             "startup_cpu_s": round((self.listen_cpu or cpu) - self.t0_cpu, 3),
-            "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
             "dropped_s": round(dropped_s, 3),
             "max_queue_s": round(max_queue_s, 3),
         }
