@@ -20,6 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
+from realtime.bundle import sha256_file
+
 from .atomic import atomic_path
 from .config import FRONT_END, PITCH_SHIFTS_SEMITONES, STRETCH_RATES, FrontEndConfig
 from .data import Recording, load_audio, pad_and_mask
@@ -86,7 +88,7 @@ def _cache_key(config: FrontEndConfig, augment: bool) -> str:
 
 
 def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def _process(path: Path, entry: Path, config: FrontEndConfig, augment: bool) -> None:

@@ -1,7 +1,6 @@
 """``spoken-digits data download``: fetch the pinned FSDD archive, verify, unpack atomically."""
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
@@ -9,6 +8,8 @@ import tempfile
 import urllib.request
 from importlib import resources
 from pathlib import Path
+
+from realtime.bundle import sha256_file
 
 from .config import FSDD_VERSION
 from .errors import DataError
@@ -56,7 +57,7 @@ def verify_recordings(recordings_dir: Path, manifest: dict[str, str]) -> None:
     missing = [n for n in manifest if not (recordings_dir / n).is_file()]
     if missing:
         raise DataError(f"{len(missing)} recording(s) missing from the archive, e.g. {missing[0]}")
-    bad = [n for n, d in manifest.items() if hashlib.sha256((recordings_dir / n).read_bytes()).hexdigest() != d]
+    bad = [n for n, d in manifest.items() if sha256_file(recordings_dir / n) != d]
     if bad:
         raise DataError(f"{len(bad)} recording(s) do not match the FSDD v{FSDD_VERSION} manifest, e.g. {bad[0]}")
 
