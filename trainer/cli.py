@@ -4,6 +4,7 @@ Heavy modules (TensorFlow, librosa) are imported inside the commands.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -50,10 +51,23 @@ def download_cmd(dest: Path, url: str | None, force: bool) -> None:
 
 @click.command()
 @click.option("--model", "model", type=click.Choice(MODEL_CHOICES), default="all", show_default=True,
-              help="Which model to train; 'all' trains the four.")
-@click.option("--protocol", type=click.Choice(PROTOCOLS), default="seed", show_default=True,
+              help="Which model to train; 'all' trains the four. The deploy protocol trains spectrogram_aug only.")
+@click.option("--protocol", type=click.Choice((*PROTOCOLS, "deploy")), default="seed", show_default=True,
               help="seed: 4 speakers, stratified 80/20 (the notebooks); official: indices 0-4 are test "
-                   "(FSDD README); speaker: leave-one-speaker-out.")
+                   "(FSDD README); speaker: leave-one-speaker-out; deploy: the shipped model, on every corpus "
+                   "with noise/babble/room augmentation (speaker-disjoint splits; see --corpus-root).")
+@click.option("--classes", type=click.Choice(("open", "digits")), default="open", show_default=True,
+              help="Deploy protocol: 'open' = 10 digits + _silence_ + _unknown_ (rejects non-digits); "
+                   "'digits' = the 10 digits only. The seed/official/speaker models always have 10.")
+@click.option("--corpus-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Deploy protocol: a folder laid out like ../shared/data (fsdd/recordings, "
+                   "speech_commands_v0.02_test, speech_commands_digits, noise). Default: $SPOKEN_DIGITS_CORPUS.")
+@click.option("--synth-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Deploy protocol: synthetic voices rendered by 'spoken-digits data synth' (its manifest names "
+                   "the held-out voices).")
+@click.option("--folder", "folders", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Deploy protocol: an extra folder-per-label corpus (DIR/<word>/*.wav, Speech Commands layout; "
+                   "repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run directory, e.g. runs/seed. Rerunning resumes; finished models are kept.")
 @_data_dir_option
@@ -65,7 +79,8 @@ def download_cmd(dest: Path, url: str | None, force: bool) -> None:
               help="Raw models: samples per LSTM step (must divide 17,640; 441 = 20 ms at 22,050 Hz; "
                    "1 = the seed notebooks' literal model, very slow). [default: 441]")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
-def train(model, protocol, out, data_dir, cache_dir, epochs, batch_size, seed, frame_length, force) -> None:
+def train(model, protocol, classes, corpus_root, synth_dir, folders, out, data_dir, cache_dir, epochs, batch_size,
+          seed, frame_length, force) -> None:
     """Train LSTM models on FSDD into the run directory --out.
 
     Writes per model: model.keras, history.csv, train.json and TensorBoard logs
@@ -81,12 +96,37 @@ def train(model, protocol, out, data_dir, cache_dir, epochs, batch_size, seed, f
         epochs=epochs or defaults.epochs, batch_size=batch_size or defaults.batch_size, seed=seed,
         frame_length=frame_length or defaults.frame_length,
     )
+    if protocol == "deploy":
+        _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force)
+        return
     models = list(MODEL_NAMES) if model == "all" else [model]
     t0 = time.perf_counter()
     run_train(out, models, protocol=protocol, data_dir=data_dir or default_data_dir(), settings=settings,
               cache_dir=cache_dir, force=force)
     click.echo(f"trained {', '.join(models)} on protocol {protocol} in {time.perf_counter() - t0:.0f} s -> {out}")
     click.echo(f"next: spoken-digits evaluate {out}")
+
+
+def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force) -> None:
+    import os
+
+    from .corpus import CorpusPaths
+    from .deploy import DeploySettings, train_deploy
+    from .errors import DataError
+
+    root = corpus_root or (Path(os.environ["SPOKEN_DIGITS_CORPUS"]) if os.environ.get("SPOKEN_DIGITS_CORPUS") else None)
+    if root is None:
+        raise DataError("the deploy protocol needs --corpus-root (or $SPOKEN_DIGITS_CORPUS): a folder with "
+                        "fsdd/recordings, speech_commands_v0.02_test, speech_commands_digits and noise")
+    paths = CorpusPaths.shared(root, synth=synth_dir)
+    if data_dir is not None:
+        paths = dataclasses.replace(paths, fsdd=data_dir)
+    paths = dataclasses.replace(paths, folders=tuple(folders))
+    t0 = time.perf_counter()
+    train_deploy(out, paths=paths, deploy=DeploySettings(classes=classes), train_settings=settings,
+                 cache_dir=cache_dir, force=force)
+    click.echo(f"trained the deploy model ({classes} classes) in {time.perf_counter() - t0:.0f} s -> {out}")
+    click.echo(f"next: spoken-digits export {out} --out bundles/NAME")
 
 
 @click.command()

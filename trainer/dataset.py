@@ -173,34 +173,51 @@ def build_arrays(
 
 
 def _compute(todo, config, augment, n_jobs, progress, description) -> None:
+    run_parallel(_process, [(path, entry, config, augment) for path, entry in todo], n_jobs=n_jobs,
+                 progress=progress, description=f"{'augmenting' if augment else 'loading'} {description}")
+
+
+def run_parallel(fn, tasks: Sequence[tuple], *, n_jobs: int | None = None, progress: bool = True,
+                 description: str = "working") -> list:
+    """``[fn(*t) for t in tasks]`` in ``n_jobs`` processes (default: all cores) with a progress bar.
+
+    Processes are forked (fast, no ``__main__`` guard) unless TensorFlow is loaded, whose
+    threads make fork unsafe: then spawned. Small jobs (< 8 tasks) or ``n_jobs=1`` run in
+    this process. On an error the pending tasks are cancelled and the error is raised;
+    what ``fn`` already wrote stays (callers write atomically).
+
+    Returns
+    -------
+    results : list
+        ``fn``'s return values, in the order of ``tasks``.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     n_jobs = n_jobs or os.cpu_count() or 1
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    results = []
     with Progress(*columns, disable=not progress, transient=False) as bar:
-        task = bar.add_task(f"{'augmenting' if augment else 'loading'} {description}", total=len(todo))
-        if n_jobs == 1 or len(todo) < 8:
-            for path, entry in todo:
-                _process(path, entry, config, augment)
+        task = bar.add_task(description, total=len(tasks))
+        if n_jobs == 1 or len(tasks) < 8:
+            for t in tasks:
+                results.append(fn(*t))
                 bar.advance(task)
-            return
+            return results
         import multiprocessing as mp
-
-        # fork is fast and needs no __main__ guard; once TensorFlow is loaded its threads make
-        # fork unsafe, so spawn then.
         import sys
 
         method = "spawn" if "tensorflow" in sys.modules else "fork"
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context(method)) as pool:
-            futures = [pool.submit(_process, path, entry, config, augment) for path, entry in todo]
+            futures = [pool.submit(fn, *t) for t in tasks]
             try:
                 for fut in futures:
-                    fut.result()
+                    results.append(fut.result())
                     bar.advance(task)
             except BaseException:
                 for fut in futures:
                     fut.cancel()
                 raise
+    return results
 
 
 def _assemble(recordings, entries, config) -> Arrays:

@@ -65,3 +65,43 @@ class QuadratureLogEnergy(keras.layers.Layer):
 
     def get_config(self):
         return super().get_config() | {"n_filters": self.n_filters, "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(package="spoken_digits")
+class SpecAugment(keras.layers.Layer):
+    """SpecAugment masks (Park et al. 2019, "SpecAugment", arXiv:1904.08779) while training.
+
+    On a batch of log-mels ``(b, n_mels, n_frames)`` (already scaled to 0..1), sets one band
+    of up to ``freq_mask_bins`` mel bins and one span of up to ``time_mask_frames`` frames
+    of each example to 0 (the floor), each with probability ``p``. The identity when not
+    training, so the exported model does not contain it (``export.convert.edge_model``
+    leaves it out).
+    """
+
+    def __init__(self, freq_mask_bins: int = 8, time_mask_frames: int = 4, p: float = 0.5, seed: int | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.freq_mask_bins, self.time_mask_frames, self.p = int(freq_mask_bins), int(time_mask_frames), float(p)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _band(self, batch: int, size: int, width: int):
+        u = keras.random.uniform((batch, 3), seed=self.seed_generator)
+        w = ops.floor(u[:, 0] * (width + 1))
+        start = ops.floor(u[:, 1] * ops.maximum(size - w, 1.0))
+        w = ops.where(u[:, 2] < self.p, w, 0.0)
+        idx = ops.cast(ops.arange(size), "float32")[None, :]
+        return (idx >= start[:, None]) & (idx < (start + w)[:, None])  # (b, size) True = masked
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        b = ops.shape(x)[0]
+        n_mels, n_frames = x.shape[1], x.shape[2]
+        f = self._band(b, n_mels, self.freq_mask_bins)[:, :, None]
+        t = self._band(b, n_frames, self.time_mask_frames)[:, None, :]
+        return ops.where(f | t, ops.zeros_like(x), x)
+
+    def get_config(self):
+        return {**super().get_config(), "freq_mask_bins": self.freq_mask_bins,
+                "time_mask_frames": self.time_mask_frames, "p": self.p, "seed": self.seed}

@@ -46,15 +46,18 @@ def uses_augmentation(model_name: str) -> bool:
 def build_spectrogram_model(
     *, config: FrontEndConfig = FRONT_END, lstm_units: int = SPECTROGRAM_LSTM_UNITS,
     dense_units: int = DENSE_UNITS, dropout: float = DROPOUT, name: str = "spectrogram",
+    n_classes: int = N_CLASSES, spec_augment: bool = False,
 ):
     """LSTM over the log-mel frames.
 
     Input ``log_mel`` [shape=(batch, n_mels, n_frames) = (b, 64, 35), float32, dB in
     -80..0] -> rescale to 0..1 (``x / top_db + 1``) -> transpose to (b, 35, 64) ->
     ``LSTM(lstm_units, return_sequences=True)`` -> mean over the 35 steps -> dropout ->
-    ``Dense(dense_units, relu)`` -> dropout -> ``Dense(10, softmax)``.
+    ``Dense(dense_units, relu)`` -> dropout -> ``Dense(n_classes, softmax)``.
+    ``spec_augment=True`` adds :class:`~trainer.layers.SpecAugment` masks after the
+    rescaling (active in training only; the deploy model uses it).
 
-    Output: probabilities [shape=(batch, 10), float32].
+    Output: probabilities [shape=(batch, n_classes) = (b, 10), float32].
     Only layers the TFLite converter fuses are used (see ``export/``).
     """
     import keras
@@ -62,13 +65,17 @@ def build_spectrogram_model(
 
     inp = keras.Input(shape=config.log_mel_shape, name="log_mel")
     x = layers.Rescaling(1.0 / config.top_db, offset=1.0, name="db_to_unit")(inp)
+    if spec_augment:
+        from .layers import SpecAugment
+
+        x = SpecAugment(name="spec_augment")(x)
     x = layers.Permute((2, 1), name="frames_first")(x)
     x = layers.LSTM(lstm_units, return_sequences=True, name="lstm")(x)
     x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
     x = layers.Dropout(dropout)(x)
     x = layers.Dense(dense_units, activation="relu", name="dense")(x)
     x = layers.Dropout(dropout)(x)
-    out = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
+    out = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inp, out, name=name)
 
 

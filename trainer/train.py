@@ -110,7 +110,8 @@ def prepare_run(
 
 
 def train_one(
-    model_name: str, train: Arrays, val: Arrays, model_dir: Path, settings: TrainSettings, *, verbose: int = 2
+    model_name: str, train: Arrays, val: Arrays, model_dir: Path, settings: TrainSettings, *, verbose: int = 2,
+    model=None, class_weight: dict[int, float] | None = None,
 ) -> dict:
     """Train one model; returns what ``train.json`` records.
 
@@ -119,6 +120,10 @@ def train_one(
     TensorBoard (scalars) and :class:`GradientHistograms`. Epochs are backed up in
     ``model_dir/.backup`` (``keras.callbacks.BackupAndRestore``) so an interrupted
     run resumes; ``model.keras`` is written atomically at the end.
+
+    ``model`` replaces the architecture :func:`build_model` gives for ``model_name``
+    (the deploy model: more classes, SpecAugment); ``class_weight`` is passed to
+    ``Model.fit`` (class index -> loss weight).
     """
     import keras
 
@@ -126,10 +131,11 @@ def train_one(
 
     keras.utils.set_random_seed(settings.seed)
     model_dir.mkdir(parents=True, exist_ok=True)
-    model = build_model(model_name, frame_length=settings.frame_length)
+    if model is None:
+        model = build_model(model_name, frame_length=settings.frame_length)
     model.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=CLIP_NORM),
-        loss="sparse_categorical_crossentropy", metrics=[MicroF1()],
+        loss="sparse_categorical_crossentropy", metrics=[MicroF1(n_classes=int(model.output_shape[-1]))],
     )
     x, y = model_inputs(model_name, train), train.label
     xv, yv = model_inputs(model_name, val), val.label
@@ -147,7 +153,7 @@ def train_one(
     t0 = time.perf_counter()
     hist = model.fit(
         x, y, validation_data=(xv, yv), epochs=settings.epochs, batch_size=settings.batch_size,
-        shuffle=True, callbacks=callbacks, verbose=verbose,
+        shuffle=True, callbacks=callbacks, verbose=verbose, class_weight=class_weight,
     )
     wall_s = time.perf_counter() - t0
     with atomic_path(model_dir / "model.keras") as tmp:

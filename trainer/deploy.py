@@ -1,0 +1,407 @@
+"""The deploy protocol: the shipped model, trained on every source with robustness augmentation.
+
+``spoken-digits train --protocol deploy --classes open`` reads the corpus table
+(:mod:`trainer.corpus`: FSDD, Speech Commands words/digits/silence, synthetic voices,
+noise), adds generated negatives (:mod:`trainer.negatives`), augments every training
+clip with :mod:`trainer.augment` and trains the spectrogram LSTM with SpecAugment
+on 12 classes (``--classes open``: ten digits, ``_silence_``, ``_unknown_``) or 10
+(``--classes digits``: digits only).
+
+Splits are those of the corpus (speaker-disjoint); the test split of every source,
+the held-out noise files and the held-out synthetic voices are never read here
+(``spoken-digits robustness`` / ``far`` measure on them). After training, a softmax
+temperature is fitted on the validation split (Guo et al. 2017, "On Calibration of
+Modern Neural Networks") and the acceptance threshold chosen on it; both go to
+``calibration.json`` and from there into the bundle.
+
+Class balance: every class's examples are weighted by ``n / (n_classes * n_class)``
+(``class_weight`` of ``Model.fit``), so each class contributes equally to the loss
+whatever its count, and the two rejection classes then by ``negative_weight`` (2): a
+false digit on an always-on microphone costs more than a missed one. The unknown words of the synthetic voices are capped
+(:attr:`DeploySettings.max_synth_unknown`) so that they do not crowd out real speech.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .atomic import atomic_path
+from .augment import DEFAULT_AUGMENT, AugmentSettings, augment, build_chain, make_babble_bank, resample_bank, seed_for
+from .config import FRONT_END, LABELS, FrontEndConfig
+from .corpus import (
+    LICENCES, NOISE_LABEL, OPEN_LABELS, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip, CorpusPaths,
+    check_speaker_disjoint, read_corpus, summarize, write_table,
+)
+from .data import load_audio, pad_and_mask
+from .dataset import Arrays, default_cache_dir, run_parallel
+from .errors import DataError
+from .features import log_mel
+from .negatives import make_negatives
+
+log = logging.getLogger(__name__)
+
+CLASSES = ("open", "digits")
+DEPLOY_MODEL = "spectrogram_aug"
+_CACHE_FORMAT = 1
+
+#: Generated negatives per split (see trainer.negatives); val gets a few of each non-FSDD kind.
+NEGATIVE_COUNTS = {
+    "train": {"reversed": 800, "two_digits": 800, "tone": 250, "chirp": 250, "clicks": 250, "chord": 250,
+              "colored_noise": 400, "noise_segment": 1200},
+    "val": {"tone": 30, "chirp": 30, "clicks": 30, "chord": 30, "colored_noise": 40},
+}
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """What the deploy protocol trains on and how (written to ``run.json``)."""
+
+    classes: str = "open"
+    #: Copies of each training clip per label kind: the clean clip + (n - 1) augmented ones.
+    digit_copies: int = 4
+    unknown_copies: int = 2
+    silence_copies: int = 2
+    #: Validation: the clean clip + one augmented copy (the threshold is chosen on both).
+    val_copies: int = 2
+    max_synth_unknown: int = 4000
+    babble_tracks: int = 300
+    lstm_units: int = 96
+    augment: AugmentSettings = field(default_factory=lambda: DEFAULT_AUGMENT)
+    #: Extra loss weight of _silence_ and _unknown_ over the balanced weights.
+    negative_weight: float = 2.0
+    #: Target false-accept rate on the validation negatives for the default threshold.
+    val_false_accept_target: float = 0.01
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return OPEN_LABELS if self.classes == "open" else LABELS
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def deploy_table(paths: CorpusPaths, *, settings: DeploySettings, cache_dir: Path, seed: int) -> list[CorpusClip]:
+    """The rows the deploy model uses: corpus + generated negatives, minus what the label set excludes.
+
+    Raises
+    ------
+    DataError
+        No FSDD, no noise recordings, or a speaker in two splits.
+    """
+    rows = read_corpus(paths)
+    check_speaker_disjoint(rows)
+    if not any(r.source == "fsdd" for r in rows):
+        raise DataError("the deploy protocol needs FSDD (--data-dir)")
+    if not any(r.label == NOISE_LABEL for r in rows):
+        raise DataError("the deploy protocol needs background-noise recordings (--noise-dir)")
+    if settings.classes == "open":
+        rows += make_negatives(rows, cache_dir / "negatives", counts=NEGATIVE_COUNTS, seed=seed)
+        synth_unknown = [r for r in rows if r.source == "synth" and r.label == UNKNOWN_LABEL and r.split == "train"]
+        if len(synth_unknown) > settings.max_synth_unknown:
+            rng = np.random.default_rng(seed)
+            drop = set(rng.choice(len(synth_unknown), len(synth_unknown) - settings.max_synth_unknown, replace=False))
+            gone = {synth_unknown[i].path for i in drop}
+            rows = [r for r in rows if r.path not in gone]
+    else:
+        rows = [r for r in rows if r.is_digit or r.label == NOISE_LABEL]
+    return sorted(rows)
+
+
+def copies_of(row: CorpusClip, split: str, settings: DeploySettings) -> int:
+    """How many copies (clean first, then augmented) a row contributes to ``split``."""
+    if split != "train":
+        return settings.val_copies
+    if row.is_digit:
+        return settings.digit_copies
+    return settings.unknown_copies if row.label == UNKNOWN_LABEL else settings.silence_copies
+
+
+# ------------------------------------------------------------------------------------------ features
+_CHAINS: dict = {}
+
+
+def _chain(noise_files: tuple[Path, ...], babble_files: tuple[Path, ...], aug: AugmentSettings):
+    key = (noise_files, babble_files, aug)
+    if key not in _CHAINS:
+        if len(_CHAINS) > 64:
+            _CHAINS.clear()
+        _CHAINS[key] = build_chain(noise_files=noise_files, babble_files=babble_files, settings=aug)
+    return _CHAINS[key]
+
+
+def _featurize(path: Path, entry: Path, copies: int, seed: int, noise_files: tuple[Path, ...],
+               babble_files: tuple[Path, ...], aug: AugmentSettings, config: FrontEndConfig) -> None:
+    """Clean + augmented log-mels of one clip, written atomically to ``entry``."""
+    y = load_audio(path, config=config, expected_sample_rate_hz=None)
+    mels = np.empty((copies, *config.log_mel_shape), np.float32)
+    for k in range(copies):
+        z = y if k == 0 else augment(y, _chain(noise_files, babble_files, aug), seed=seed_for(seed, path.name, k),
+                                     settings=aug, config=config)
+        wave, _ = pad_and_mask(z, config=config)
+        mels[k] = log_mel(wave, config=config)
+    with atomic_path(entry) as tmp, open(tmp, "wb") as f:
+        np.savez(f, log_mel=mels)
+
+
+@dataclass
+class Material:
+    """Noise and babble the augmentation draws from (training side only)."""
+
+    noise_files: tuple[Path, ...]
+    babble: list[tuple[Path, frozenset[str]]]
+    key: str
+
+
+def training_material(rows: Sequence[CorpusClip], *, settings: DeploySettings, cache_dir: Path, seed: int,
+                      config: FrontEndConfig = FRONT_END) -> Material:
+    """Training noise recordings (resampled) and a babble bank of training speakers' non-digit words.
+
+    Babble speakers are ``source/speaker`` groups of the train split; a clip is never mixed
+    with a track that contains its own speaker (:func:`featurize_split`).
+    """
+    noise = resample_bank([r.path for r in rows if r.label == NOISE_LABEL and r.split == "train"],
+                          cache_dir / "noise", config=config)
+    speech = [(r.path, r.group) for r in rows
+              if r.split == "train" and r.label == UNKNOWN_LABEL and r.source in ("speech_commands", "synth")]
+    a = settings.augment
+    babble = make_babble_bank(speech, cache_dir / "babble", n_tracks=settings.babble_tracks, seed=seed,
+                              talkers=(a.babble_talkers_min, a.babble_talkers_max), config=config)
+    key = hashlib.sha256(json.dumps([[p.name for p in noise], [str(b) for b, _ in babble]]).encode()).hexdigest()[:12]
+    return Material(tuple(noise), babble, key)
+
+
+def featurize_split(
+    rows: Sequence[CorpusClip], split: str, *, labels: Sequence[str], settings: DeploySettings, material: Material,
+    cache_dir: Path, seed: int, config: FrontEndConfig = FRONT_END, progress: bool = True, n_jobs: int | None = None,
+) -> Arrays:
+    """Log-mels of every row of ``split`` (clean + augmented copies), cached per clip.
+
+    Returns
+    -------
+    arrays : Arrays
+        ``log_mel`` [shape=(n, n_mels, n_frames), float32, dB], ``label`` (index into
+        ``labels``), ``speaker`` (``source/speaker``), ``source`` (row index in ``rows``
+        of this split); ``wave`` and ``mask`` are empty (the spectrogram model needs neither).
+    """
+    mine = [r for r in rows if r.split == split and r.label in labels]
+    if not mine:
+        raise DataError(f"no {split} clips with labels {list(labels)}")
+    spec = {"format": _CACHE_FORMAT, "front_end": config.to_dict(), "augment": settings.augment.key(),
+            "material": material.key, "seed": seed}
+    folder = cache_dir / "deploy-clips" / hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    all_babble = tuple(b for b, _ in material.babble)
+    entries, todo = [], []
+    for r in mine:
+        n = copies_of(r, split, settings)
+        digest = hashlib.sha256(r.path.read_bytes()).hexdigest()[:24]
+        entry = folder / f"{digest}-{n}.npz"
+        entries.append(entry)
+        if not entry.exists():
+            babble = all_babble if r.source not in ("speech_commands", "synth") else tuple(
+                b for b, who in material.babble if r.group not in who)
+            todo.append((r.path, entry, n, seed, material.noise_files, babble, settings.augment, config))
+    if todo:
+        run_parallel(_featurize, todo, n_jobs=n_jobs, progress=progress, description=f"augmenting {split}")
+    mels, lab, spk, src = [], [], [], []
+    for i, (r, entry) in enumerate(zip(mine, entries)):
+        with np.load(entry) as z:
+            m = z["log_mel"]
+        mels.append(m)
+        lab += [labels.index(r.label)] * len(m)
+        spk += [r.group] * len(m)
+        src += [i] * len(m)
+    n = len(lab)
+    return Arrays(wave=np.empty((n, 0), np.float32), mask=np.empty((n, 0), bool),
+                  log_mel=np.concatenate(mels).astype(np.float32), label=np.asarray(lab, np.int32),
+                  speaker=np.asarray(spk, dtype=str), source=np.asarray(src, np.int32))
+
+
+def class_weights(labels: np.ndarray, n_classes: int, *, boost: Sequence[int] = (), factor: float = 1.0
+                  ) -> dict[int, float]:
+    """``n / (n_classes * n_c)`` per class present (sklearn's "balanced" heuristic), times
+    ``factor`` for the classes in ``boost``."""
+    counts = np.bincount(labels, minlength=n_classes)
+    n = counts.sum()
+    return {c: float(n / (n_classes * counts[c])) * (factor if c in boost else 1.0)
+            for c in range(n_classes) if counts[c] > 0}
+
+
+# --------------------------------------------------------------------------------------- calibration
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, *, n_bins: int = 15) -> float:
+    """ECE of the top-label confidence (Guo et al. 2017, eq. 3; 15 equal-width bins).
+
+    Parameters
+    ----------
+    probabilities : np.ndarray [shape=(n, n_classes), float]
+    labels : np.ndarray [shape=(n,), int]
+    """
+    conf = probabilities.max(axis=1)
+    right = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            ece += inside.mean() * abs(right[inside].mean() - conf[inside].mean())
+    return float(ece)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """``softmax(logits / temperature)`` over the last axis, float64."""
+    z = np.asarray(logits, np.float64) / temperature
+    z -= z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature ``T`` minimizing the validation NLL of ``softmax(logits / T)``.
+
+    Bounded scalar minimization (``scipy.optimize.minimize_scalar``) over T in [0.05, 20].
+    """
+    from scipy.optimize import minimize_scalar
+
+    def nll(t: float) -> float:
+        p = softmax(logits, t)[np.arange(len(labels)), labels]
+        return float(-np.mean(np.log(np.maximum(p, 1e-12))))
+
+    return float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
+
+
+def choose_threshold(probabilities: np.ndarray, labels: np.ndarray, *, digit_classes: int, target_fa: float) -> float:
+    """Smallest top-digit probability threshold whose false-accept rate on the negatives is <= ``target_fa``.
+
+    A negative (label >= ``digit_classes``) is falsely accepted when its top class is a
+    digit with probability >= threshold. Returns 0.5 at least (a digit must win).
+    """
+    neg = labels >= digit_classes
+    top = probabilities.argmax(axis=1)
+    conf = probabilities.max(axis=1)
+    accepted_conf = np.where(top[neg] < digit_classes, conf[neg], 0.0)
+    if accepted_conf.size == 0:
+        return 0.5
+    for t in np.round(np.arange(0.5, 1.0, 0.01), 2):
+        if np.mean(accepted_conf >= t) <= target_fa:
+            return float(t)
+    return 0.99
+
+
+def logits_of(model, log_mels: np.ndarray) -> np.ndarray:
+    """Pre-softmax outputs of a spectrogram model (its last Dense without the softmax), float32."""
+    import keras
+
+    last = model.layers[-1]
+    body = keras.Model(model.inputs, last.input)
+    h = body.predict(log_mels, batch_size=512, verbose=0)
+    w, b = last.get_weights()
+    return (h @ w + b).astype(np.float32)
+
+
+def calibrate(model, val: Arrays, *, labels: Sequence[str], target_fa: float) -> dict:
+    """Temperature, threshold and ECE before/after on the validation arrays."""
+    logits = logits_of(model, val.log_mel)
+    t = fit_temperature(logits, val.label)
+    p0, p1 = softmax(logits), softmax(logits, t)
+    n_digits = sum(1 for x in labels if x in LABELS)
+    thr = choose_threshold(p1, val.label, digit_classes=n_digits, target_fa=target_fa)
+    dig = val.label < n_digits
+    acc = np.mean((p1.argmax(1) == val.label) & (~dig | (p1.max(1) >= thr))) if len(val.label) else float("nan")
+    return {
+        "temperature": round(t, 4), "threshold": thr, "val_samples": int(len(val.label)),
+        "ece_before": round(expected_calibration_error(p0, val.label), 4),
+        "ece_after": round(expected_calibration_error(p1, val.label), 4),
+        "val_accuracy_at_threshold": round(float(acc), 4),
+        "val_false_accept_target": target_fa,
+        "method": "temperature scaling (Guo et al. 2017) on the validation split; threshold = smallest top-digit "
+                  "probability with false-accept rate <= target on the validation negatives",
+    }
+
+
+# ------------------------------------------------------------------------------------------ training
+def train_deploy(
+    out: str | os.PathLike, *, paths: CorpusPaths, deploy: DeploySettings, train_settings, cache_dir=None,
+    force: bool = False, progress: bool = True, verbose: int = 2, n_jobs: int | None = None,
+) -> Path:
+    """Train the deploy model into ``out`` (resumable; a finished model is kept unless ``force``).
+
+    Writes ``run.json`` (protocol ``deploy``, labels, sources and licences, corpus counts,
+    settings), ``corpus.csv`` (every row used, with its split), ``MODEL/model.keras`` and
+    the trainer's usual files, ``MODEL/representative.npy`` (500 training log-mels for
+    int8 calibration) and ``MODEL/calibration.json``.
+
+    Raises
+    ------
+    DataError
+        Missing sources; RunError: ``out`` holds a run of other settings.
+    """
+    import datetime as _dt
+
+    from . import __version__
+    from .errors import RunError
+    from .models import build_spectrogram_model
+    from .runs import RUN_FORMAT, load_model, write_json_atomic
+    from .train import git_commit, train_one
+
+    if deploy.classes not in CLASSES:
+        raise ValueError(f"classes must be one of {CLASSES}, got {deploy.classes!r}")
+    out = Path(out)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    seed = train_settings.seed
+    rows = deploy_table(paths, settings=deploy, cache_dir=cache, seed=seed)
+    labels = list(deploy.labels)
+    info = {
+        "run_format": RUN_FORMAT, "spoken_digits_version": __version__, "protocol": "deploy",
+        "labels": labels, "deploy": deploy.to_dict(), "settings": train_settings.__dict__,
+        "front_end": FRONT_END.to_dict(),
+        "sources": {s: LICENCES.get(s.split(":")[0], "see the folder's own licence")
+                    for s in sorted({r.source for r in rows})},
+        "corpus": summarize(rows), "commit": git_commit(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if (out / "run.json").exists():
+        old = json.loads((out / "run.json").read_text())
+        if (old.get("protocol"), old.get("labels"), old.get("deploy"), old.get("settings", {}).get("seed")) != (
+                "deploy", labels, info["deploy"], seed):
+            raise RunError(f"{out} already holds a run with other settings; choose another --out")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        write_table(rows, out / "corpus.csv")
+        write_json_atomic(out / "splits.json", [])
+        write_json_atomic(out / "run.json", info)
+    mdir = out / DEPLOY_MODEL
+    if (mdir / "model.keras").exists() and not force:
+        log.info("%s: already trained (use --force to retrain)", mdir)
+        return out
+    material = training_material(rows, settings=deploy, cache_dir=cache, seed=seed)
+    common = dict(labels=labels, settings=deploy, material=material, cache_dir=cache, seed=seed, progress=progress,
+                  n_jobs=n_jobs)
+    train = featurize_split(rows, "train", **common)
+    val = featurize_split(rows, "val", **common)
+    log.info("deploy: %d train and %d val log-mels over %d classes", len(train), len(val), len(labels))
+    model = build_spectrogram_model(n_classes=len(labels), lstm_units=deploy.lstm_units, spec_augment=True,
+                                    name=DEPLOY_MODEL)
+    negatives = [labels.index(x) for x in (SILENCE_LABEL, UNKNOWN_LABEL) if x in labels]
+    cw = class_weights(train.label, len(labels), boost=negatives, factor=deploy.negative_weight)
+    summary = train_one(DEPLOY_MODEL, train, val, mdir, train_settings, verbose=verbose, model=model, class_weight=cw)
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(len(train), size=min(500, len(train)), replace=False))
+    with atomic_path(mdir / "representative.npy") as tmp, open(tmp, "wb") as f:
+        np.save(f, train.log_mel[pick])
+    cal = calibrate(load_model(mdir / "model.keras"), val, labels=labels, target_fa=deploy.val_false_accept_target)
+    cal["class_weight"] = {labels[c]: round(w, 4) for c, w in cw.items()}
+    cal["train_log_mels_per_class"] = {labels[c]: int(n) for c, n in enumerate(np.bincount(train.label, minlength=len(labels)))}
+    write_json_atomic(mdir / "calibration.json", cal)
+    write_json_atomic(mdir / "train.json", {**summary, "calibration": cal})
+    return out
+
+
+__all__ = ["CLASSES", "DEPLOY_MODEL", "DeploySettings", "calibrate", "choose_threshold", "class_weights",
+           "copies_of", "deploy_table", "expected_calibration_error", "featurize_split", "fit_temperature",
+           "softmax", "train_deploy", "training_material"]
