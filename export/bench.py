@@ -30,6 +30,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from realtime.bundle import QUANTIZATIONS
+
 log = logging.getLogger(__name__)
 
 #: Issue 3's goals, shown beside the results.
@@ -133,7 +135,7 @@ def bench(
     run_dir: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
-    variants: Sequence[str] = ("int8", "float16", "dynamic", "float32"),
+    variants: Sequence[str] = QUANTIZATIONS,
     interpreters: Sequence[str] | None = None,
     max_windows: int | None = None,
     progress: bool = False,
@@ -168,7 +170,6 @@ def bench(
     from trainer.errors import RunError
     from trainer.runs import load_model, load_run
 
-    from .convert import QUANTIZATIONS
     from .exporter import calibration_log_mels, export_run
 
     bundle = load_bundle(bundle_path)

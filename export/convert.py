@@ -6,7 +6,7 @@ WHILE/Flex graphs that tflite-runtime cannot run). :func:`edge_model` rebuilds
 the same architecture with ``tf_keras`` and a static batch of 1, copies the
 weights with ``set_weights``, and that converts to the fused op.
 
-Quantization variants (:data:`QUANTIZATIONS`):
+Quantization variants (:data:`realtime.bundle.QUANTIZATIONS`, the bundle contract):
 
 ``int8``
     Full-integer: weights and activations int8 (the LSTM's internal state int16),
@@ -29,9 +29,10 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from realtime.bundle import QUANTIZATIONS
+
 log = logging.getLogger(__name__)
 
-QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
 #: The fused LSTM op the converter should produce.
 FUSED_LSTM_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from realtime.bundle import MEL_KEY, SPEC_VERSION, load_bundle, sha256_file
-from trainer.config import LABELS, FrontEndConfig
+from realtime.bundle import MEL_KEY, QUANTIZATIONS, SPEC_VERSION, front_end_spec, load_bundle, sha256_file
+from trainer.config import LABELS, PITCH_SHIFTS_SEMITONES, STRETCH_RATES, FrontEndConfig
 from trainer.errors import RunError
 
-from .convert import QUANTIZATIONS, convert
+from .convert import convert
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,8 @@ def calibration_log_mels(run, split, model: str, *, size: int = DEFAULT_CALIBRAT
                          cache_dir=None, progress: bool = False) -> np.ndarray:
     """The representative dataset: up to ``size`` log-mels of the split's training part.
 
-    Clips come from the data the model was trained on (the 3 x 3 augmented clips for
+    Clips come from the data the model was trained on (every clip of the augmentation grid,
+    ``STRETCH_RATES x PITCH_SHIFTS_SEMITONES``, for
     ``*_aug`` models), from recordings chosen at random with ``seed``; features come
     from the run's cache (``trainer.dataset.build_arrays``).
 
@@ -161,7 +162,8 @@ def calibration_log_mels(run, split, model: str, *, size: int = DEFAULT_CALIBRAT
     from trainer.models import uses_augmentation
 
     augment = uses_augmentation(model)
-    per_recording = 9 if augment else 1
+    # An augmented recording gives one clip per point of the grid (time-stretch rate x pitch shift).
+    per_recording = len(STRETCH_RATES) * len(PITCH_SHIFTS_SEMITONES) if augment else 1
     rng = np.random.default_rng(seed)
     n_rec = min(len(split.train), -(-size // per_recording))
     chosen = sorted(rng.choice(len(split.train), size=n_rec, replace=False))
@@ -219,7 +221,7 @@ def export_run(
         As :func:`write_bundle`; unknown quantization.
     """
     from trainer.features import mel_filterbank
-    from trainer.models import MODEL_NAMES, base_kind
+    from trainer.models import MODEL_NAMES, base_kind, uses_augmentation
     from trainer.runs import load_model, load_run
     from trainer.train import git_commit
 
@@ -256,12 +258,12 @@ def export_run(
     spec = {
         "model": model,
         "quantization": quantization,
-        "front_end": config.to_dict(),
+        "front_end": front_end_spec(config.to_dict()),
         "labels": list(LABELS),
         "input": inp,
         "output": outp,
         "representative_dataset": None if quantization != "int8" else {
-            "source": f"training part of fold {split.name!r}", "augmented": model.endswith("_aug"),
+            "source": f"training part of fold {split.name!r}", "augmented": uses_augmentation(model),
             "samples": int(len(calibration)),
         },
         "provenance": {

@@ -29,7 +29,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -39,16 +39,43 @@ from .errors import BundleError
 SPEC_VERSION = 1
 #: The bundle shipped inside the package (``realtime/models/default/spoken-digits.*``).
 DEFAULT_BUNDLE = Path(__file__).resolve().parent / "models" / "default"
-#: Quantization variants ``export`` can write.
+#: Quantization variants ``export`` can write (the one list: ``export`` imports it).
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
 #: Key of the mel matrix in ``NAME.mel.npz``.
 MEL_KEY = "mel_basis"
-#: Keys every bundle's ``front_end`` must hold.
+#: Keys every bundle's ``front_end`` holds, in the order ``export`` writes them (:func:`front_end_spec`).
 FRONT_END_KEYS = (
     "sample_rate_hz", "window_s", "window_samples", "n_frames", "n_fft", "hop_length", "win_length", "window",
     "center", "pad_mode", "power", "n_mels", "fmin_hz", "fmax_hz", "htk", "norm", "ref", "amin", "top_db",
 )
 _TOP_KEYS = ("spec_version", "name", "quantization", "front_end", "labels", "input", "output", "files")
+
+
+def front_end_spec(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The bundle's ``front_end`` object, as the exporter writes it.
+
+    Parameters
+    ----------
+    values : mapping
+        Every front-end parameter (e.g. ``trainer.config.FrontEndConfig.to_dict()``).
+
+    Returns
+    -------
+    front_end : dict
+        Exactly the keys :data:`FRONT_END_KEYS`, in that order.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` lacks one of :data:`FRONT_END_KEYS`, or holds a key the bundle
+        contract does not know (it would be silently lost on the edge).
+    """
+    missing = [k for k in FRONT_END_KEYS if k not in values]
+    unknown = sorted(set(values) - set(FRONT_END_KEYS))
+    if missing or unknown:
+        raise ValueError(f"front-end parameters do not match the bundle contract (realtime.bundle.FRONT_END_KEYS): "
+                         f"missing {missing}, unknown {unknown}")
+    return {k: values[k] for k in FRONT_END_KEYS}
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -290,4 +317,5 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     return bundle
 
 
-__all__ = ["Bundle", "DEFAULT_BUNDLE", "QUANTIZATIONS", "SPEC_VERSION", "TensorSpec", "find_bundle_json", "load_bundle", "sha256_file"]
+__all__ = ["Bundle", "DEFAULT_BUNDLE", "FRONT_END_KEYS", "QUANTIZATIONS", "SPEC_VERSION", "TensorSpec", "find_bundle_json",
+           "front_end_spec", "load_bundle", "sha256_file"]
