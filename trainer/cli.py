@@ -31,6 +31,24 @@ def _cache_option(f):
     )(f)
 
 
+def _print_deploy_metrics(run_dir: Path, metrics: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m = next(iter(metrics["models"].values()))
+    table = Table(title=f"{run_dir} (deploy; clean test windows; threshold {m['threshold']}, "
+                        f"temperature {m['temperature']})")
+    for col in ("source", "digits", "digit accuracy", "argmax accuracy", "non-digits", "false-accept rate"):
+        table.add_column(col, justify="left" if col == "source" else "right")
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    for src, d in m["per_source"].items():
+        table.add_row(src, str(d["digits"]), fmt(d["digit_accuracy"]), fmt(d["digit_argmax_accuracy"]),
+                      str(d["negatives"]), fmt(d["false_accept_rate"]))
+    Console().print(table)
+    click.echo(f"ECE on the test windows: {m['ece_before']} before, {m['ece_after']} after temperature scaling")
+    click.echo(f"wrote {Path(run_dir) / 'metrics.json'} and {Path(run_dir) / 'report.md'}")
+
+
 @click.group()
 def data() -> None:
     """Get the Free Spoken Digit Dataset (FSDD v1.0.10, CC BY-SA 4.0)."""
@@ -143,6 +161,9 @@ def evaluate(run_dir, models, data_dir, cache_dir) -> None:
     from .evaluate import evaluate as run_evaluate
 
     metrics = run_evaluate(run_dir, data_dir=data_dir, cache_dir=cache_dir, models=models or None)
+    if metrics["protocol"] == "deploy":
+        _print_deploy_metrics(run_dir, metrics)
+        return
     table = Table(title=f"{run_dir} (protocol {metrics['protocol']})")
     for col in ("model", "train loss", "val loss", "test micro-F1", "macro-F1", "seed notebook"):
         table.add_column(col, justify="right" if col != "model" else "left")

@@ -137,6 +137,34 @@ def report_markdown(run: Run, metrics: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _evaluate_deploy(run: Run, *, cache_dir=None, progress: bool = True) -> dict:
+    """metrics.json / report.md of a deploy run (see :func:`trainer.deploy.evaluate_deploy`)."""
+    from .deploy import DEPLOY_MODEL, evaluate_deploy
+
+    if not (run.path / DEPLOY_MODEL / "calibration.json").exists():
+        raise RunError(f"{run.path}: the deploy model is not trained yet; run 'spoken-digits train --protocol deploy "
+                       f"--out {run.path}'")
+    m = evaluate_deploy(run, cache_dir=cache_dir, progress=progress)
+    m["train_loss"], m["val_loss"] = best_epoch_losses(run.path / DEPLOY_MODEL / "history.csv")
+    m["micro_f1"] = float(np.trace(m["confusion_matrix"]) / max(1, np.sum(m["confusion_matrix"])))
+    metrics = {"protocol": "deploy", "folds": ["deploy"], "labels": m["labels"],
+               "evaluated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+               "models": {DEPLOY_MODEL: m}}
+    write_json_atomic(run.path / "metrics.json", metrics)
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    lines = [f"# Evaluation of `{run.path.name}` (deploy protocol, clean test windows, Keras float)", "",
+             f"Temperature {m['temperature']}, threshold {m['threshold']}; ECE on test {m['ece_before']} -> "
+             f"{m['ece_after']}. Rejections count as digit errors.", "",
+             "| source | digits | digit accuracy | argmax accuracy | non-digit clips | false-accept rate |",
+             "|---|---|---|---|---|---|"]
+    for src, d in m["per_source"].items():
+        lines.append(f"| {src} | {d['digits']} | {fmt(d['digit_accuracy'])} | {fmt(d['digit_argmax_accuracy'])} | "
+                     f"{d['negatives']} | {fmt(d['false_accept_rate'])} |")
+    with atomic_path(run.path / "report.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return metrics
+
+
 def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, models=None, progress: bool = True) -> dict:
     """Evaluate every trained model of a run (or ``models``); write metrics.json, report.md, PNGs.
 
@@ -153,6 +181,8 @@ def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, model
         If the run has no trained model (or a requested model is not trained).
     """
     run = load_run(run_dir, data_dir=data_dir)
+    if run.protocol == "deploy":
+        return _evaluate_deploy(run, cache_dir=cache_dir, progress=progress)
     trained = run.trained_models()
     if models:
         missing = [m for m in models if m not in trained]

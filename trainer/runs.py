@@ -103,6 +103,8 @@ def load_run(path: str | os.PathLike, *, data_dir: str | os.PathLike | None = No
     def recs(names: list[str]) -> tuple[Recording, ...]:
         return tuple(parse_name(d / n) for n in names)
 
+    if info.get("protocol") == "deploy":  # rows of every source live in corpus.csv, not in splits.json
+        return Run(p, info, [Split("deploy", (), (), ())])
     splits = [Split(s["name"], recs(s["train"]), recs(s["val"]), recs(s["test"])) for s in raw_splits]
     return Run(p, info, splits)
 
