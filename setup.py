@@ -43,6 +43,9 @@ setup(
             "keras>=3.15",
             "tf-keras>=2.21",
             "librosa>=0.11",
+            # the deploy protocol's augmentation (noise, babble, room via pyroomacoustics, EQ, speed/pitch)
+            "audiomentations>=0.43",
+            "pyroomacoustics>=0.7.4",
             "scikit-learn>=1.9",
             "matplotlib>=3.11",
             "tensorboard>=2.21",

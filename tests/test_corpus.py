@@ -1,0 +1,202 @@
+"""The corpus layer, the augmentation chain, generated negatives and calibration helpers of the deploy protocol."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from trainer.corpus import (
+    NOISE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusPaths, check_speaker_disjoint, read_corpus,
+    read_folder_per_label, read_noise, read_synth, split_of, word_label,
+)
+from trainer.errors import DataError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _wav(path: Path, seconds: float = 0.3, sr: int = 16000, freq: float = 440.0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sr)
+    return path
+
+
+def test_split_of_is_a_pure_function_of_source_and_speaker():
+    fr = (0.7, 0.1, 0.2)
+    got = [split_of("sc", f"spk{i}", fr) for i in range(2000)]
+    assert got == [split_of("sc", f"spk{i}", fr) for i in range(2000)]
+    share = {s: got.count(s) / len(got) for s in ("train", "val", "test")}
+    assert share["train"] == pytest.approx(0.7, abs=0.04) and share["test"] == pytest.approx(0.2, abs=0.04)
+    # another source hashes differently: not the same assignment
+    assert got != [split_of("other", f"spk{i}", fr) for i in range(2000)]
+    with pytest.raises(ValueError, match="summing to 1"):
+        split_of("sc", "x", (0.5, 0.5, 0.5))
+
+
+def test_word_labels_follow_speech_commands():
+    assert word_label("seven") == "7" and word_label("Zero") == "0" and word_label("3") == "3"
+    assert word_label("tree") == UNKNOWN_LABEL and word_label("ten") == UNKNOWN_LABEL
+    assert word_label("_silence_") == SILENCE_LABEL and word_label("_background_noise_") == NOISE_LABEL
+
+
+def test_folder_per_label_reads_speakers_words_and_keeps_silence_in_train(tmp_path):
+    root = tmp_path / "sc"
+    _wav(root / "seven" / "abcd1234_nohash_0.wav")
+    _wav(root / "seven" / "abcd1234_nohash_1.wav")
+    _wav(root / "stop" / "ffff0000_nohash_0.wav")
+    _wav(root / "_unknown_" / "bird_abcd1234_nohash_2.wav")
+    _wav(root / "_silence_" / "17.wav")
+    _wav(root / "_background_noise_" / "tap.wav")
+    rows = {r.path.relative_to(root).as_posix(): r for r in read_folder_per_label(root, source="x")}
+    assert rows["seven/abcd1234_nohash_0.wav"].label == "7"
+    assert rows["seven/abcd1234_nohash_0.wav"].speaker == "abcd1234"
+    assert rows["stop/ffff0000_nohash_0.wav"].label == UNKNOWN_LABEL and rows["stop/ffff0000_nohash_0.wav"].word == "stop"
+    bird = rows["_unknown_/bird_abcd1234_nohash_2.wav"]
+    assert (bird.label, bird.word, bird.speaker) == (UNKNOWN_LABEL, "bird", "abcd1234")
+    # one speaker, one split, across words
+    assert bird.split == rows["seven/abcd1234_nohash_0.wav"].split == rows["seven/abcd1234_nohash_1.wav"].split
+    assert rows["_silence_/17.wav"].split == "train" and rows["_silence_/17.wav"].label == SILENCE_LABEL
+    assert rows["_background_noise_/tap.wav"].label == NOISE_LABEL
+
+
+def test_missing_sources_are_clear_errors(tmp_path):
+    with pytest.raises(DataError, match="not a directory"):
+        read_folder_per_label(tmp_path / "nope")
+    (tmp_path / "empty" / "yes").mkdir(parents=True)
+    with pytest.raises(DataError, match="no '<label>/\\*.wav'"):
+        read_folder_per_label(tmp_path / "empty")
+    with pytest.raises(DataError, match="data synth"):
+        read_synth(tmp_path)
+    with pytest.raises(DataError, match="no data source"):
+        read_corpus(CorpusPaths())
+
+
+def test_noise_split_by_file_keeps_both_sides_and_speech_commands_noise_in_train(tmp_path):
+    for i in range(4):
+        _wav(tmp_path / "coll" / f"n{i}.wav")
+    _wav(tmp_path / "speech_commands" / "running_tap.wav")
+    rows = read_noise(tmp_path)
+    coll = [r.split for r in rows if r.path.parent.name == "coll"]
+    assert set(coll) == {"train", "test"}
+    assert [r.split for r in rows if r.path.parent.name == "speech_commands"] == ["train"]
+
+
+def test_synth_manifest_held_out_voices_stay_test(tmp_path):
+    _wav(tmp_path / "seven" / "espeak-en+m1_nohash_0.wav")
+    _wav(tmp_path / "seven" / "flite-slt_nohash_0.wav")
+    (tmp_path / "manifest.csv").write_text(
+        "path,word,speaker,split\nseven/espeak-en+m1_nohash_0.wav,seven,espeak-en+m1,train\n"
+        "seven/flite-slt_nohash_0.wav,seven,flite-slt,test\n")
+    rows = {r.speaker: r for r in read_synth(tmp_path)}
+    assert rows["flite-slt"].split == "test"
+    assert rows["espeak-en+m1"].split in ("train", "val") and rows["espeak-en+m1"].label == "7"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data")
+def test_shared_corpus_is_speaker_disjoint_and_complete():
+    rows = read_corpus(CorpusPaths.shared(SHARED))
+    check_speaker_disjoint(rows)  # raises on a speaker in two splits
+    by_group: dict[str, set[str]] = {}
+    for r in rows:
+        if r.source != "fsdd" and r.speaker:
+            by_group.setdefault(r.group, set()).add(r.split)
+    assert by_group and all(len(s) == 1 for s in by_group.values())
+    sources = {r.source for r in rows}
+    assert {"fsdd", "speech_commands", "speech_commands_digits", "noise"} <= sources
+    # nothing in the Speech Commands copy is a digit; every SC digit clip is one
+    assert not any(r.is_digit for r in rows if r.source == "speech_commands")
+    assert all(r.is_digit for r in rows if r.source == "speech_commands_digits")
+    noise = [r for r in rows if r.label == NOISE_LABEL]
+    assert {r.split for r in noise} == {"train", "test"}
+
+
+def test_check_speaker_disjoint_catches_a_leak(tmp_path):
+    from trainer.corpus import CorpusClip
+
+    a = CorpusClip(tmp_path / "a.wav", "7", "seven", "s1", "sc", "train")
+    b = CorpusClip(tmp_path / "b.wav", "3", "three", "s1", "sc", "test")
+    with pytest.raises(DataError, match="sc/s1"):
+        check_speaker_disjoint([a, b])
+
+
+# ---------------------------------------------------------------------------- augmentation
+def test_augmentation_is_reproducible_and_varied(tmp_path):
+    from trainer.augment import augment, build_chain, make_babble_bank
+
+    speech = [(_wav(tmp_path / f"s{i}" / f"{j}.wav", 0.4, 22050, 200 + 50 * i + 7 * j), f"s{i}")
+              for i in range(8) for j in range(2)]
+    bank = make_babble_bank(speech, tmp_path / "babble", n_tracks=4, seed=0, duration_s=1.0)
+    assert len(bank) == 4 and all(3 <= len(who) <= 7 for _, who in bank)
+    again = make_babble_bank(speech, tmp_path / "babble", n_tracks=4, seed=0, duration_s=1.0)
+    assert [(p, w) for p, w in again] == [(p, w) for p, w in bank]  # cached, same tracks
+    noise = [_wav(tmp_path / "noise.wav", 2.0, 22050, 1000)]
+    chain = build_chain(noise_files=noise, babble_files=[p for p, _ in bank])
+    y = sf.read(speech[0][0], dtype="float32")[0]
+    a, b, c = augment(y, chain, seed=1), augment(y, chain, seed=1), augment(y, chain, seed=2)
+    assert np.array_equal(a, b)
+    assert a.shape != c.shape or not np.allclose(a, c)
+    assert np.all(np.isfinite(a)) and np.abs(a).max() <= 1.0
+
+
+def test_generated_negatives_inherit_splits_and_labels(tmp_path, fsdd_dir):
+    from trainer.corpus import CorpusClip, read_fsdd
+    from trainer.negatives import make_negatives
+
+    fsdd = [r for r in read_fsdd(fsdd_dir) if r.speaker == "theo" and r.label in ("1", "2")]
+    noise = [CorpusClip(_wav(tmp_path / "n" / f"{s}.wav", 1.0, 22050, 900), NOISE_LABEL, NOISE_LABEL, "", "noise", s)
+             for s in ("train", "test")]
+    counts = {"train": {"reversed": 2, "two_digits": 2, "tone": 1, "noise_segment": 2},
+              "test": {"reversed": 2, "chord": 1}}
+    neg = make_negatives(fsdd + noise, tmp_path / "neg", counts=counts, seed=3)
+    kinds = {(r.split, r.word) for r in neg}
+    assert kinds == {("train", "reversed"), ("train", "two_digits"), ("train", "tone"), ("train", "noise_segment"),
+                     ("test", "reversed"), ("test", "chord")}
+    assert all(r.label == UNKNOWN_LABEL for r in neg if r.word in ("reversed", "two_digits"))
+    assert all(r.label == SILENCE_LABEL for r in neg if r.word in ("tone", "chord", "noise_segment"))
+    for r in neg:
+        y, sr = sf.read(r.path)
+        assert sr == 22050 and y.size > 0 and np.abs(y).max() > 0
+    # a reversed test clip is a reversed FSDD *test* recording
+    test_rev = sf.read(next(r.path for r in neg if r.split == "test" and r.word == "reversed"))[0]
+    import librosa
+
+    srcs = [librosa.load(str(r.path), sr=22050)[0][::-1] for r in fsdd if r.split == "test"]
+    assert any(len(s) == len(test_rev) and np.allclose(s / np.abs(s).max(), test_rev / np.abs(test_rev).max(), atol=1e-4)
+               for s in srcs)
+    assert make_negatives(fsdd + noise, tmp_path / "neg", counts=counts, seed=3) == neg  # cached
+
+
+# ---------------------------------------------------------------------------- calibration
+def test_temperature_fit_recovers_a_known_temperature():
+    from trainer.deploy import expected_calibration_error, fit_temperature, softmax
+
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(size=(4000, 5)) * 2.0
+    labels = np.array([rng.choice(5, p=p) for p in softmax(true_logits)])
+    t = fit_temperature(true_logits * 3.0, labels)  # over-confident by 3x
+    assert t == pytest.approx(3.0, rel=0.1)
+    before = expected_calibration_error(softmax(true_logits * 3.0), labels)
+    after = expected_calibration_error(softmax(true_logits * 3.0, t), labels)
+    assert after < before and after < 0.03
+
+
+def test_expected_calibration_error_of_known_cases():
+    from trainer.deploy import expected_calibration_error
+
+    p = np.array([[0.9, 0.1]] * 10)
+    assert expected_calibration_error(p, np.array([0] * 9 + [1])) == pytest.approx(0.0, abs=1e-9)
+    assert expected_calibration_error(p, np.array([1] * 10)) == pytest.approx(0.9)
+
+
+def test_threshold_meets_the_false_accept_target():
+    from trainer.deploy import choose_threshold
+
+    # 3 classes: digits 0, 1 and a negative class 2; negatives' top digit confidences 0.55..0.95
+    conf = np.linspace(0.55, 0.95, 100)
+    p_neg = np.stack([conf, 1 - conf, np.zeros_like(conf)], axis=1)
+    labels = np.full(100, 2)
+    thr = choose_threshold(p_neg, labels, digit_classes=2, target_fa=0.1)
+    accepted = np.mean(conf >= thr)
+    assert accepted <= 0.1 and np.mean(conf >= thr - 0.01) > 0.1
