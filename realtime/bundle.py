@@ -20,7 +20,7 @@ section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
 ``NAME.mel.npz`` holds ``mel_basis`` [shape=(n_mels, 1 + n_fft // 2), float32],
 computed by ``librosa.filters.mel`` at export; the runtime never rebuilds it.
 
-Only numpy and the standard library are imported here.
+Only numpy, the standard library and :mod:`realtime.frontend` are imported here.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .errors import BundleError
+from .frontend import n_stft_bins, n_stft_frames
 
 #: Version of the bundle format this code writes and reads.
 SPEC_VERSION = 1
@@ -245,8 +246,10 @@ def _check_front_end(fe: Any, json_path: Path) -> None:
         raise BundleError(f"{json_path}: front_end {', '.join(ints)} must be positive integers")
     if fe["win_length"] > fe["n_fft"]:
         raise BundleError(f"{json_path}: front_end win_length {fe['win_length']} > n_fft {fe['n_fft']}")
-    n = fe["window_samples"] + (2 * (fe["n_fft"] // 2) if fe["center"] else 0)
-    frames = 1 + (n - fe["n_fft"]) // fe["hop_length"] if n >= fe["n_fft"] else 0
+    try:
+        frames = n_stft_frames(fe["window_samples"], fe["n_fft"], fe["hop_length"], bool(fe["center"]))
+    except ValueError as e:
+        raise BundleError(f"{json_path}: front_end {e}") from None
     if frames != fe["n_frames"]:
         raise BundleError(f"{json_path}: front_end n_frames {fe['n_frames']} disagrees with its STFT settings ({frames})")
 
@@ -300,7 +303,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     except (OSError, ValueError, KeyError) as e:
         raise BundleError(f"{mel_path}: unreadable mel filterbank ({e})") from None
     fe = spec["front_end"]
-    want = (fe["n_mels"], 1 + fe["n_fft"] // 2)
+    want = (fe["n_mels"], n_stft_bins(fe["n_fft"]))
     if mel_basis.shape != want:
         raise BundleError(f"{mel_path}: mel filterbank of shape {mel_basis.shape}, expected (n_mels, 1 + n_fft // 2) = {want}")
     if not np.all(np.isfinite(mel_basis)) or np.any(mel_basis < 0):

@@ -27,6 +27,51 @@ from typing import Any, Mapping
 import numpy as np
 
 
+def n_stft_frames(window_samples: int, n_fft: int, hop_length: int, center: bool) -> int:
+    """STFT frames of a signal, as ``librosa.stft`` (and so ``librosa.feature.melspectrogram``) counts them.
+
+    The one definition of ``n_frames``: the trainer's config, the bundle reader and
+    :class:`FrontEnd` all use it.
+
+    Parameters
+    ----------
+    window_samples : int > 0
+        Samples of the signal (the 0.8 s model input: 17,640).
+    n_fft : int > 0
+        Samples per STFT frame.
+    hop_length : int > 0
+        Samples between the starts of two frames.
+    center : bool
+        Whether ``n_fft // 2`` samples are padded on both sides first (librosa's ``center``).
+
+    Returns
+    -------
+    n_frames : int
+        ``1 + (n - n_fft) // hop_length`` with ``n = window_samples + 2 * (n_fft // 2)`` when
+        ``center`` else ``window_samples``: for an even ``n_fft``, ``1 + window_samples // hop_length``
+        when ``center`` (35 for the default front end), ``1 + (window_samples - n_fft) // hop_length``
+        otherwise.
+
+    Raises
+    ------
+    ValueError
+        If a size is not positive, or the (padded) signal is shorter than one frame
+        (librosa refuses such a signal).
+    """
+    if window_samples <= 0 or n_fft <= 0 or hop_length <= 0:
+        raise ValueError(f"window_samples, n_fft and hop_length must be > 0, got {window_samples}, {n_fft}, {hop_length}")
+    padded = window_samples + (2 * (n_fft // 2) if center else 0)
+    if padded < n_fft:
+        raise ValueError(f"a signal of {window_samples} samples is shorter than one STFT frame (n_fft={n_fft}, "
+                         f"center={center})")
+    return 1 + (padded - n_fft) // hop_length
+
+
+def n_stft_bins(n_fft: int) -> int:
+    """Frequency bins of a real FFT of ``n_fft`` samples: ``1 + n_fft // 2`` (the mel matrix's columns)."""
+    return 1 + n_fft // 2
+
+
 def hann_window(win_length: int, n_fft: int) -> np.ndarray:
     """Periodic Hann window of ``win_length`` samples, zero-padded to ``n_fft`` in the centre.
 
@@ -85,14 +130,11 @@ class FrontEnd:
         top_db = fe.get("top_db")
         self.top_db = None if top_db is None else float(top_db)
         mel_basis = np.asarray(mel_basis, dtype=np.float32)
-        n_bins = 1 + self.n_fft // 2
+        n_bins = n_stft_bins(self.n_fft)
         if mel_basis.ndim != 2 or mel_basis.shape[1] != n_bins:
             raise ValueError(f"mel_basis must have shape (n_mels, {n_bins}), got {mel_basis.shape}")
         self.n_mels = mel_basis.shape[0]
-        padded = self.window_samples + (2 * (self.n_fft // 2) if self.center else 0)
-        if padded < self.n_fft:
-            raise ValueError(f"window of {self.window_samples} samples is shorter than n_fft={self.n_fft}")
-        self.n_frames = 1 + (padded - self.n_fft) // self.hop_length
+        self.n_frames = n_stft_frames(self.window_samples, self.n_fft, self.hop_length, self.center)
         if "n_frames" in fe and int(fe["n_frames"]) != self.n_frames:
             raise ValueError(f"n_frames {fe['n_frames']} disagrees with the STFT settings ({self.n_frames})")
         # Only the FFT bins some mel band uses matter (fmax_hz = 4 kHz keeps ~1/3 of them).
@@ -100,8 +142,8 @@ class FrontEnd:
         self._lo, self._hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 1)
         self._mel = np.ascontiguousarray(mel_basis[:, self._lo:self._hi])
         self._window = hann_window(self.win_length, self.n_fft)
-        self._padded = np.zeros(padded, dtype=np.float32)
         self._pad = self.n_fft // 2 if self.center else 0
+        self._padded = np.zeros(self.window_samples + 2 * self._pad, dtype=np.float32)
 
     @property
     def log_mel_shape(self) -> tuple[int, int]:
@@ -171,4 +213,4 @@ def log_mel(wave: np.ndarray, bundle) -> np.ndarray:
     return FrontEnd.from_bundle(bundle).log_mel(wave)
 
 
-__all__ = ["FrontEnd", "hann_window", "log_mel"]
+__all__ = ["FrontEnd", "hann_window", "log_mel", "n_stft_bins", "n_stft_frames"]

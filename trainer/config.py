@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from realtime.frontend import n_stft_frames
+
 #: The ten classes, index = digit (FSDD README: file names start with the digit).
 LABELS: tuple[str, ...] = tuple(str(d) for d in range(10))
 N_CLASSES = len(LABELS)
@@ -75,8 +77,8 @@ class FrontEndConfig:
 
     @property
     def n_frames(self) -> int:
-        """STFT frames per window with ``center=True``: ``1 + window_samples // hop_length`` (35)."""
-        return 1 + self.window_samples // self.hop_length
+        """STFT frames per window, as librosa counts them (35): see :func:`realtime.frontend.n_stft_frames`."""
+        return n_stft_frames(self.window_samples, self.n_fft, self.hop_length, self.center)
 
     @property
     def log_mel_shape(self) -> tuple[int, int]:
