@@ -13,7 +13,7 @@ import click
 
 # name -> (module:attribute, one-line help, extra that provides its dependencies)
 COMMANDS: dict[str, tuple[str, str, str | None]] = {
-    "data": ("trainer.cli:data", "Download and verify the Free Spoken Digit Dataset.", None),
+    "data": ("trainer.cli:data", "Download and verify the Free Spoken Digit Dataset; render synthetic voices.", None),
     "train": ("trainer.cli:train", "Train the LSTM models on FSDD into a run directory.", "train"),
     "evaluate": ("trainer.cli:evaluate", "Score a run's models on its test part; write reports.", "train"),
     "export": ("export.cli:export", "Export a trained model as a quantized TFLite bundle.", "train"),

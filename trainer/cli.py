@@ -1,4 +1,4 @@
-"""Click commands of the trainer: ``data download``, ``train``, ``evaluate``.
+"""Click commands of the trainer: ``data download``, ``data synth``, ``train``, ``evaluate``.
 
 Heavy modules (TensorFlow, librosa) are imported inside the commands.
 """
@@ -51,7 +51,7 @@ def _print_deploy_metrics(run_dir: Path, metrics: dict) -> None:
 
 @click.group()
 def data() -> None:
-    """Get the Free Spoken Digit Dataset (FSDD v1.0.10, CC BY-SA 4.0)."""
+    """Get the Free Spoken Digit Dataset (FSDD v1.0.10, CC BY-SA 4.0); render synthetic voices."""
 
 
 @data.command("download")
@@ -65,6 +65,69 @@ def download_cmd(dest: Path, url: str | None, force: bool) -> None:
 
     out = download(dest, url=url or FSDD_URL, force=force)
     click.echo(f"FSDD recordings verified in {out}. Use --data-dir {out} (or export {DATA_ENV_VAR}={out}).")
+
+
+def _engines_option(ctx, param, value: str) -> tuple[str, ...]:
+    from .synth import ENGINES
+
+    names = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    bad = [n for n in names if n not in ENGINES]
+    if bad or not names:
+        raise click.BadParameter(f"comma-separated subset of {','.join(ENGINES)}, got {value!r}")
+    return names
+
+
+@data.command("synth")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder: DEST/<word>/<speaker>_nohash_<n>.wav, manifest.csv, SOURCE.md. "
+                   "Keep it outside the repository.")
+@click.option("--engines", default="espeak,flite,festival", show_default=True, callback=_engines_option,
+              help="Comma-separated TTS engines; missing ones are skipped with a warning.")
+@click.option("--words", type=click.Choice(("digits", "all")), default="all", show_default=True,
+              help="digits: zero..nine only; all: also the ~60 non-digit words (near-misses such as "
+                   "'tree', 'heaven', 'wine' and everyday words; never digit homophones such as 'won').")
+@click.option("--seed", type=int, default=42, show_default=True,
+              help="Seed of each (speaker, word)'s choice of 3 (rate, pitch) settings.")
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Parallel renders. [default: all cores]")
+@click.option("--passages", is_flag=True,
+              help="Also read a ~640-word passage with no digit or number word by each held-out voice "
+                   "(DEST/passages/, passages.csv): continuous speech for false-accept measurement.")
+@click.option("--all-settings", is_flag=True, help="Render every (rate, pitch) setting, not 3 per speaker and word.")
+@click.option("--force", is_flag=True, help="Re-render files that already exist (default: keep them and resume).")
+def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, passages: bool, all_settings: bool,
+              force: bool) -> None:
+    """Render digit and non-digit words with the Debian TTS voices (synthetic training/test speakers).
+
+    \b
+    Speakers: every installed English espeak-ng accent x 12 variants, flite kal/kal16/awb/rms/slt,
+    festival kal_diphone/ked_diphone/cmu_us_slt_arctic_hts (apt-get install espeak-ng flite festival
+    festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts). Each speaker says each word with 3
+    (rate, pitch) settings drawn from its grid:
+      rate:  espeak-ng words per minute (-s 120/160/200);
+             flite/festival duration stretch factor (0.8/1.0/1.25, > 1 is slower)
+      pitch: espeak-ng 0-99 (-p 30/50/70);
+             flite/festival target mean F0 in Hz (around each voice's own; none for flite rms
+             and the festival HTS voice)
+    Clips are 22,050 Hz mono 16-bit, trimmed, peak -3 dBFS. The manifest's split column marks
+    the held-out voices (test: never train on them). A rerun skips files already present.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from .synth import synthesize
+
+    report = synthesize(dest, engines=engines, words=words, seed=seed, n_jobs=jobs, passages=passages,
+                        all_settings=all_settings, force=force)
+    splits = list(report.speakers.values())
+    table = Table(title=f"{dest} ({report.seconds:.0f} s)")
+    for col in ("clips", "rendered now", "kept", "rejected", "failed", "speakers (train/test)", "passages"):
+        table.add_column(col, justify="right")
+    table.add_row(str(len(report.rows)), str(report.rendered), str(report.skipped), str(len(report.rejected)),
+                  str(len(report.failed)), f"{splits.count('train')}/{splits.count('test')}", str(len(report.passages)))
+    Console().print(table)
+    if report.failed:
+        click.echo(f"{len(report.failed)} renders failed (first: {report.failed[0]}); rerun to retry them.", err=True)
+    click.echo(f"wrote {Path(dest) / 'manifest.csv'} and {Path(dest) / 'SOURCE.md'}")
 
 
 @click.command()
