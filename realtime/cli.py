@@ -57,7 +57,7 @@ def recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_
     an utterance below --threshold). Files are segmented and classified exactly
     as the microphone stream of 'listen'.
     """
-    from .audio import filter_native_stderr
+    from .terminal import filter_native_stderr
 
     try:
         with filter_native_stderr():
@@ -85,7 +85,7 @@ def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as
 def _list_devices(ctx: click.Context, _param, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from .audio import list_devices_text
+    from .microphone import list_devices_text
 
     try:
         click.echo(list_devices_text())
@@ -147,6 +147,40 @@ class _Stats:
         }
 
 
+@dataclasses.dataclass(frozen=True)
+class ListenSettings:
+    """What ``listen`` was asked to do: its command-line options, with their units.
+
+    Attributes
+    ----------
+    model : Path or None
+        Bundle (``--model``); None: the shipped one.
+    device : str or None
+        ``--device``: an index or a part of a device name; None: the system's default input.
+    threshold : float in [0, 1]
+        Minimum top probability of a digit (``--threshold``).
+    as_json : bool
+        One JSON object per decision instead of the live view (``--json``).
+    duration_s : float or None (s)
+        Stop after this much audio (``--duration``); None: until Ctrl-C.
+    device_rate_hz : int or None (Hz)
+        Rate to open the device at (``--device-rate``); None: chosen by :func:`~realtime.microphone.choose_capture_rate`.
+    block_ms : float (ms)
+        Capture block duration (``--block-ms``).
+    stats : bool
+        Print the session's latency, CPU and memory at exit (``--stats``).
+    """
+
+    model: Path | None = None
+    device: str | None = None
+    threshold: float = C.DEFAULT_THRESHOLD
+    as_json: bool = False
+    duration_s: float | None = None
+    device_rate_hz: int | None = None
+    block_ms: float = C.CAPTURE_BLOCK_MS
+    stats: bool = False
+
+
 @click.command()
 @click.option("--list-devices", is_flag=True, is_eager=True, expose_value=False, callback=_list_devices,
               help="List the audio input devices and exit.")
@@ -175,32 +209,34 @@ def listen(model: Path | None, device: str | None, threshold: float, as_json: bo
     decision: its digit and confidence, or '?' below --threshold. Ctrl-C quits.
     """
     _single_threaded_blas()
-    from .audio import filter_native_stderr
+    from .terminal import filter_native_stderr
 
     st = _Stats()
     try:
         with filter_native_stderr():
-            _listen(st, model, device, threshold, as_json, duration, device_rate, block_ms, stats)
+            _listen(st, ListenSettings(model=model, device=device, threshold=threshold, as_json=as_json,
+                                       duration_s=duration, device_rate_hz=device_rate, block_ms=block_ms,
+                                       stats=stats))
     except KeyboardInterrupt:  # Ctrl-C: a clean exit, code 0
         pass
     except BrokenPipeError:
         _reader_gone()
 
 
-def _listen(st: _Stats, model, device, threshold, as_json, duration, device_rate, block_ms, stats) -> None:
-    from .audio import Microphone, choose_capture_rate, resolve_input_device
+def _listen(st: _Stats, cfg: ListenSettings) -> None:
     from .display import DisplayState, LiveDisplay
+    from .microphone import Microphone, choose_capture_rate, resolve_input_device
     from .pipeline import Recognizer
 
-    clf = _load_classifier(model)
-    dev = resolve_input_device(device)
-    rate = choose_capture_rate(dev, clf.sample_rate_hz, device_rate)
+    clf = _load_classifier(cfg.model)
+    dev = resolve_input_device(cfg.device)
+    rate = choose_capture_rate(dev, clf.sample_rate_hz, cfg.device_rate_hz)
     rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
-                     labels=clf.labels, threshold=threshold, input_rate_hz=rate)
-    limit = None if duration is None else int(round(duration * rate))
-    mic = Microphone(dev, rate, block_ms=block_ms)
-    interactive = not as_json and sys.stdout.isatty()
-    state = DisplayState(threshold=threshold)
+                     labels=clf.labels, threshold=cfg.threshold, input_rate_hz=rate)
+    limit = None if cfg.duration_s is None else int(round(cfg.duration_s * rate))
+    mic = Microphone(dev, rate, block_ms=cfg.block_ms)
+    interactive = not cfg.as_json and sys.stdout.isatty()
+    state = DisplayState(threshold=cfg.threshold)
     display = LiveDisplay() if interactive else None
 
     def emit(decisions) -> None:
@@ -210,7 +246,7 @@ def _listen(st: _Stats, model, device, threshold, as_json, duration, device_rate
                 st.latencies_ms.append(d.latency_ms)
             state.history = (state.history + [d.symbol])[-C.HISTORY_LENGTH:]
             state.last_symbol, state.last_confidence, state.last_latency_ms = d.symbol, d.confidence, d.latency_ms
-            if as_json:
+            if cfg.as_json:
                 _print_json({**d.to_json(), "dropped_s": round(mic.stats.dropped_samples / rate, 3)})
             elif not interactive:
                 lat = "" if d.latency_ms is None else f"  latency {d.latency_ms:.0f} ms"
@@ -224,8 +260,8 @@ def _listen(st: _Stats, model, device, threshold, as_json, duration, device_rate
             if display is not None:
                 stack.enter_context(display)
             else:
-                click.echo(f"listening on {state.device}" + ("" if duration is None else f" for {duration:g} s")
-                           + "; Ctrl-C to quit", err=True)
+                limit_text = "" if cfg.duration_s is None else f" for {cfg.duration_s:g} s"
+                click.echo(f"listening on {state.device}{limit_text}; Ctrl-C to quit", err=True)
             st.start_listening()
             for block, t_end in mic.blocks():
                 emit(rec.feed(block, t_end))
@@ -245,10 +281,10 @@ def _listen(st: _Stats, model, device, threshold, as_json, duration, device_rate
         if mic.stats.dropped_samples and not interactive:
             click.echo(f"warning: {mic.stats.dropped_samples / rate:.2f} s of audio dropped "
                        "(processing fell behind)", err=True)
-        if stats:
+        if cfg.stats:
             summary = st.summary((mic.stats.received_samples + mic.stats.dropped_samples) / rate,
                                  mic.stats.dropped_samples / rate, mic.stats.max_queue_s)
-            if as_json:
+            if cfg.as_json:
                 click.echo(json.dumps({"stats": summary}), err=True)
             else:
                 click.echo("stats: " + ", ".join(f"{k} {v}" for k, v in summary.items()), err=True)

@@ -15,3 +15,9 @@ class InterpreterMissingError(RealtimeError):
 
 class AudioInputError(RealtimeError):
     """An audio file or device cannot be used (unreadable, empty, refused rate, no device...)."""
+
+
+def one_line(e: BaseException) -> str:
+    """An exception's message on one line (whitespace collapsed), or its type's name if it has none."""
+    text = " ".join(str(e).split())
+    return text or type(e).__name__

@@ -1,21 +1,24 @@
 """Everything after capture, shared by ``listen`` (microphone) and ``recognize`` (files).
 
-blocks at any rate ──> :class:`~realtime.audio.StreamResampler` ──> :class:`~realtime.segmenter.Segmenter`
+blocks at any rate ──> :class:`~realtime.audiofile.StreamResampler` ──> :class:`~realtime.segmenter.Segmenter`
 ──> 0.8 s window ──> ``classify(window) -> probabilities`` ──> :class:`Decision`
 
 The classifier is any callable, so the pipeline is tested without a model;
-``realtime.classifier.Classifier.predict`` is the real one.
+``realtime.classifier.Classifier.predict`` is the real one. For live input, an
+:class:`ArrivalClock` remembers when each block arrived, which gives each
+decision its latency.
 """
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from . import constants as C
-from .audio import ArrivalClock, StreamResampler, read_wav, resample
+from .audiofile import StreamResampler, read_wav, resample
 from .segmenter import Segmenter, SegmenterConfig, Utterance, estimate_noise_floor_dbfs, frame_levels_dbfs
 
 #: ``classify(window)``: window float32 ``(window_samples,)`` -> probabilities float32 ``(n_classes,)``.
@@ -101,6 +104,35 @@ def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -
     i = int(np.argmax(p))
     conf = float(p[i])
     return (labels[i] if conf >= threshold else None), labels[i], conf
+
+
+class ArrivalClock:
+    """Maps a stream sample index to the wall time at which it arrived.
+
+    Parameters
+    ----------
+    sample_rate_hz : int (Hz)
+        Rate of the indexed stream (the capture rate).
+    history : int
+        Blocks remembered.
+    """
+
+    def __init__(self, sample_rate_hz: int, *, history: int = 512) -> None:
+        self.sample_rate_hz = sample_rate_hz
+        self._marks: deque[tuple[int, float]] = deque(maxlen=history)
+        self.samples = 0
+
+    def add(self, n_samples: int, t_end: float) -> None:
+        """Record that ``n_samples`` more samples arrived, the last at ``t_end`` (s)."""
+        self.samples += n_samples
+        self._marks.append((self.samples, t_end))
+
+    def time_of(self, sample: float) -> float | None:
+        """Arrival time (s) of stream sample ``sample``, or None if unknown (too old or not yet arrived)."""
+        for end, t in self._marks:
+            if end >= sample:
+                return t - (end - sample) / self.sample_rate_hz
+        return None
 
 
 class Recognizer:

@@ -6,11 +6,11 @@ import types
 import numpy as np
 import pytest
 
-from realtime import audio
-from realtime.audio import ArrivalClock, Microphone
+from realtime import microphone
+from realtime.microphone import Microphone
 from realtime.display import DisplayState, LiveDisplay, big_text, render
 from realtime.errors import AudioInputError
-from realtime.pipeline import Recognizer, iter_blocks
+from realtime.pipeline import ArrivalClock, Recognizer, iter_blocks
 
 DEVICES = [
     {"index": 0, "name": "HDA Intel PCH: ALC3246 Analog (hw:0,0)", "max_input_channels": 2,
@@ -49,19 +49,19 @@ class FakeSD(types.SimpleNamespace):
 def fake_sd(monkeypatch):
     def install(**kw):
         sd = FakeSD(**kw)
-        monkeypatch.setattr(audio, "_sounddevice", lambda: sd)
+        monkeypatch.setattr(microphone, "_sounddevice", lambda: sd)
         return sd
     return install
 
 
 def test_resolve_device_by_index_name_and_default(fake_sd):
     fake_sd()
-    assert audio.resolve_input_device(None) == 4
-    assert audio.resolve_input_device("2") == 2
-    assert audio.resolve_input_device(0) == 0
-    assert audio.resolve_input_device("usb") == 2
-    assert audio.resolve_input_device("PULSE") == 3
-    assert audio.resolve_input_device("default") == 4
+    assert microphone.resolve_input_device(None) == 4
+    assert microphone.resolve_input_device("2") == 2
+    assert microphone.resolve_input_device(0) == 0
+    assert microphone.resolve_input_device("usb") == 2
+    assert microphone.resolve_input_device("PULSE") == 3
+    assert microphone.resolve_input_device("default") == 4
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -75,14 +75,14 @@ def test_resolve_device_errors(fake_sd, spec, message):
                           "default_samplerate": 48000.0, "hostapi": 0}]
     fake_sd(devices=devices)
     with pytest.raises(AudioInputError, match=message):
-        audio.resolve_input_device(spec)
+        microphone.resolve_input_device(spec)
 
 
 def test_no_input_device_at_all(fake_sd):
     fake_sd(devices=[DEVICES[1]], default_in=-1)
     with pytest.raises(AudioInputError, match="no audio input device found.*--list-devices"):
-        audio.resolve_input_device(None)
-    assert "none: no audio input device found" in audio.list_devices_text()
+        microphone.resolve_input_device(None)
+    assert "none: no audio input device found" in microphone.list_devices_text()
 
 
 @pytest.mark.parametrize("accepted, expected", [
@@ -91,16 +91,16 @@ def test_no_input_device_at_all(fake_sd):
 ])
 def test_capture_rate_choice(fake_sd, accepted, expected):
     fake_sd(rates={0: accepted})
-    assert audio.choose_capture_rate(0, 22050) == expected
+    assert microphone.choose_capture_rate(0, 22050) == expected
 
 
 def test_capture_rate_refused(fake_sd):
     fake_sd(rates={0: {96000}})
     with pytest.raises(AudioInputError, match="refuses 22050 Hz and its default rate 48000 Hz"):
-        audio.choose_capture_rate(0, 22050)
+        microphone.choose_capture_rate(0, 22050)
     with pytest.raises(AudioInputError, match="refuses a sample rate of 16000 Hz"):
-        audio.choose_capture_rate(0, 22050, forced_hz=16000)
-    assert audio.choose_capture_rate(0, 22050, forced_hz=96000) == 96000
+        microphone.choose_capture_rate(0, 22050, forced_hz=16000)
+    assert microphone.choose_capture_rate(0, 22050, forced_hz=96000) == 96000
 
 
 @pytest.mark.parametrize("device_rate_hz", [8000, 16000, 44100, 48000])

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from vmic import CLI
 
-from realtime.audio import read_wav, resample
+from realtime.audiofile import read_wav, resample
 from realtime.pipeline import recognize_file
 
 #: FSDD README: recordings 0-4 of every speaker and digit are the official test set (300 files).

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from realtime import constants as C
-from realtime.audio import StreamResampler, read_wav, resample
+from realtime.audiofile import StreamResampler, read_wav, resample
 from realtime.pipeline import Recognizer, iter_blocks, recognize_samples, run_blocks
 from realtime.segmenter import Segmenter, SegmenterConfig, frame_levels_dbfs
 

@@ -105,7 +105,7 @@ def build_digit_wav(fsdd_dir: Path, names: list[str], path: Path, rate_hz: int, 
     """
     import soundfile as sf
 
-    from realtime.audio import read_wav, resample
+    from realtime.audiofile import read_wav, resample
 
     parts = [np.zeros(int(lead_s * rate_hz), np.float32)]
     for i, name in enumerate(names):
