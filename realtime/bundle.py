@@ -9,7 +9,9 @@ section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
     front_end           every front-end parameter: sample_rate_hz, window_s,
                         window_samples, n_frames, n_fft, hop_length, win_length,
                         window, center, pad_mode, power, n_mels, fmin_hz, fmax_hz,
-                        htk, norm, ref, amin, top_db (librosa 0.11 keyword meanings)
+                        htk, norm, ref, amin, top_db (librosa 0.11 keyword meanings:
+                        "window" is the STFT window function, "window_s" and
+                        "window_samples" the 0.8 s model input)
     labels              class names, index = model output
     input, output       name, shape, dtype, quantization {scale, zero_point}
                         (scale 0 = not quantized; real = scale * (q - zero_point))
@@ -234,7 +236,7 @@ def _check_front_end(fe: Any, json_path: Path) -> None:
         raise BundleError(f"{json_path}: front_end lacks {', '.join(missing)}")
     # What realtime.frontend implements; anything else would silently give other features.
     if fe["window"] != "hann":
-        raise BundleError(f"{json_path}: front_end window {fe['window']!r} is not supported (only 'hann')")
+        raise BundleError(f"{json_path}: front_end STFT window {fe['window']!r} is not supported (only 'hann')")
     if fe["ref"] != "max":
         raise BundleError(f"{json_path}: front_end ref {fe['ref']!r} is not supported (only 'max', i.e. ref=np.max)")
     if fe["power"] not in (1, 1.0, 2, 2.0):

@@ -11,14 +11,18 @@ step by step, following librosa 0.11 (``librosa.stft``, ``librosa.feature.melspe
 ``librosa.power_to_db``):
 
 1. ``center=True``: pad ``n_fft // 2`` samples on both sides (``np.pad(mode=pad_mode)``).
-2. Frames of ``n_fft`` samples every ``hop_length`` samples, times the periodic Hann
-   window ``w[n] = 0.5 - 0.5 cos(2 pi n / win_length)`` (``scipy.signal.get_window("hann",
-   fftbins=True)``), zero-padded to ``n_fft`` in the centre.
+2. Frames of ``n_fft`` samples every ``hop_length`` samples, each tapered by the STFT
+   window, a periodic Hann ``w[n] = 0.5 - 0.5 cos(2 pi n / win_length)``
+   (``scipy.signal.get_window("hann", fftbins=True)``), zero-padded to ``n_fft`` in the centre.
 3. ``|rfft(frame)| ** power``, then ``mel_basis @ S`` with the bundle's mel matrix.
 4. ``10 log10(max(amin, S)) - 10 log10(max(amin, max(S)))``, floored at ``max - top_db``.
 
 The golden test (``tests/test_frontend.py``) checks it against librosa on real
 FSDD clips to 1e-3 dB.
+
+Words: a *window* is the 0.8 s of audio the model classifies (``window_samples``);
+the taper applied to each STFT frame is the *STFT window* (``stft_window``; the
+bundle's ``front_end`` keeps librosa's key name, ``window``).
 """
 from __future__ import annotations
 
@@ -72,8 +76,8 @@ def n_stft_bins(n_fft: int) -> int:
     return 1 + n_fft // 2
 
 
-def hann_window(win_length: int, n_fft: int) -> np.ndarray:
-    """Periodic Hann window of ``win_length`` samples, zero-padded to ``n_fft`` in the centre.
+def hann_stft_window(win_length: int, n_fft: int) -> np.ndarray:
+    """The STFT window: a periodic Hann of ``win_length`` samples, zero-padded to ``n_fft`` in the centre.
 
     ``w[n] = 0.5 - 0.5 cos(2 pi n / win_length)``, ``n = 0 .. win_length - 1``
     (``scipy.signal.get_window("hann", win_length, fftbins=True)``), centred as by
@@ -81,7 +85,7 @@ def hann_window(win_length: int, n_fft: int) -> np.ndarray:
 
     Returns
     -------
-    window : np.ndarray [shape=(n_fft,), dtype=float64]
+    stft_window : np.ndarray [shape=(n_fft,), dtype=float64]
     """
     n = np.arange(win_length, dtype=np.float64)
     w = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / win_length)
@@ -100,7 +104,7 @@ class FrontEnd:
         The bundle's ``front_end`` parameters (``sample_rate_hz``, ``window_samples``,
         ``n_fft``, ``hop_length``, ``win_length``, ``center``, ``pad_mode``, ``power``,
         ``n_mels``, ``n_frames``, ``amin``, ``top_db``; see :mod:`realtime.bundle`).
-        ``window`` must be ``"hann"`` and ``ref`` ``"max"``.
+        ``window`` (the STFT window) must be ``"hann"`` and ``ref`` ``"max"``.
     mel_basis : np.ndarray [shape=(n_mels, 1 + n_fft // 2)]
         Mel filterbank (``librosa.filters.mel``), applied to the power spectrum.
 
@@ -114,7 +118,7 @@ class FrontEnd:
     def __init__(self, front_end: Mapping[str, Any], mel_basis: np.ndarray):
         fe = dict(front_end)
         if fe.get("window", "hann") != "hann":
-            raise ValueError(f"only the 'hann' window is implemented, got {fe['window']!r}")
+            raise ValueError(f"only the 'hann' STFT window is implemented, got {fe['window']!r}")
         if fe.get("ref", "max") != "max":
             raise ValueError(f"only ref='max' is implemented, got {fe['ref']!r}")
         self.n_fft = int(fe["n_fft"])
@@ -141,7 +145,7 @@ class FrontEnd:
         used = np.flatnonzero(mel_basis.any(axis=0))
         self._lo, self._hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 1)
         self._mel = np.ascontiguousarray(mel_basis[:, self._lo:self._hi])
-        self._window = hann_window(self.win_length, self.n_fft)
+        self._stft_window = hann_stft_window(self.win_length, self.n_fft)
         self._pad = self.n_fft // 2 if self.center else 0
         self._padded = np.zeros(self.window_samples + 2 * self._pad, dtype=np.float32)
 
@@ -192,7 +196,7 @@ class FrontEnd:
         else:
             y = wave.astype(np.float32, copy=False)
         frames = np.lib.stride_tricks.sliding_window_view(y, self.n_fft)[:: self.hop_length][: self.n_frames]
-        spectrum = np.fft.rfft(frames * self._window, axis=-1)[:, self._lo:self._hi]
+        spectrum = np.fft.rfft(frames * self._stft_window, axis=-1)[:, self._lo:self._hi]
         if self.power == 2.0:
             S = spectrum.real ** 2 + spectrum.imag ** 2
         else:
@@ -213,4 +217,4 @@ def log_mel(wave: np.ndarray, bundle) -> np.ndarray:
     return FrontEnd.from_bundle(bundle).log_mel(wave)
 
 
-__all__ = ["FrontEnd", "hann_window", "log_mel", "n_stft_bins", "n_stft_frames"]
+__all__ = ["FrontEnd", "hann_stft_window", "log_mel", "n_stft_bins", "n_stft_frames"]

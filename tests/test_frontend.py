@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from realtime.frontend import FrontEnd, hann_window
+from realtime.frontend import FrontEnd, hann_stft_window
 from trainer.config import FRONT_END, FSDD_SPEAKERS
 from trainer.data import load_audio, pad_and_mask
 from trainer.features import log_mel, mel_filterbank
@@ -74,12 +74,12 @@ def test_other_stft_settings_match_librosa(fsdd_dir):
         assert np.abs(fe.log_mel(w) - log_mel(w, config=cfg)).max() <= TOLERANCE_DB
 
 
-def test_hann_window_is_librosas():
+def test_hann_stft_window_is_librosas():
     import librosa
 
-    np.testing.assert_allclose(hann_window(2048, 2048), librosa.filters.get_window("hann", 2048, fftbins=True))
+    np.testing.assert_allclose(hann_stft_window(2048, 2048), librosa.filters.get_window("hann", 2048, fftbins=True))
     np.testing.assert_allclose(
-        hann_window(800, 1024), librosa.util.pad_center(librosa.filters.get_window("hann", 800, fftbins=True), size=1024)
+        hann_stft_window(800, 1024), librosa.util.pad_center(librosa.filters.get_window("hann", 800, fftbins=True), size=1024)
     )
 
 
