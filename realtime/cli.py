@@ -49,36 +49,57 @@ def _reader_gone() -> None:
 @click.option("--threshold", type=click.FloatRange(0, 1), default=C.DEFAULT_THRESHOLD, show_default=True,
               help=_THRESHOLD_HELP)
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object per decision (file, time_s, digit or null, confidence, probabilities).")
+              help="Print one JSON object per decision (file, time_s, digit or null, confidence, probabilities); "
+                   "a file that cannot be read gives {file, error}.")
 def recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_json: bool) -> None:
     """Recognize the digits spoken in WAV FILES (any rate, channel count and bit depth).
 
     Prints one line per file: its name and the digits found, in order ('?' is
     an utterance below --threshold). Files are segmented and classified exactly
-    as the microphone stream of 'listen'.
+    as the microphone stream of 'listen'. A file that cannot be read (missing,
+    empty, not audio) is reported on stderr and the others are still recognized;
+    the exit code is then 1.
     """
     from .terminal import filter_native_stderr
 
     try:
         with filter_native_stderr():
-            _recognize(files, model, threshold, as_json)
+            failed = _recognize(files, model, threshold, as_json)
     except BrokenPipeError:
         _reader_gone()
+        return
+    if failed:
+        sys.exit(1)
 
 
-def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_json: bool) -> None:
+def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_json: bool) -> int:
+    """Recognize every file; returns how many could not be read.
+
+    An unusable bundle raises at once (nothing can be recognized); an unreadable file
+    (:class:`~realtime.errors.AudioInputError`, whose message names it) is reported on
+    stderr, and as ``{"file", "error"}`` on stdout with ``--json``, and skipped.
+    """
     from .pipeline import recognize_file
 
     clf = _load_classifier(model)
+    failed = 0
     for path in files:
-        decisions = recognize_file(path, clf.predict, model_rate_hz=clf.sample_rate_hz,
-                                   window_samples=clf.window_samples, labels=clf.labels, threshold=threshold)
+        try:
+            decisions = recognize_file(path, clf.predict, model_rate_hz=clf.sample_rate_hz,
+                                       window_samples=clf.window_samples, labels=clf.labels, threshold=threshold)
+        except AudioInputError as e:
+            failed += 1
+            click.echo(f"Error: {e}", err=True)
+            if as_json:
+                _print_json({"file": str(path), "error": str(e)})
+            continue
         if as_json:
             for d in decisions:
                 _print_json(d.to_json(file=str(path)))
         else:
             found = " ".join(d.symbol for d in decisions) or "(no digit found)"
             click.echo(f"{path}: {found}")
+    return failed
 
 
 # ---------------------------------------------------------------------------- listen
