@@ -174,9 +174,13 @@ def bench(
 
     bundle = load_bundle(bundle_path)
     prov = bundle.spec.get("provenance") or {}
-    run_dir = run_dir or prov.get("run")
     if not run_dir:
-        raise RunError(f"{bundle.json_path}: no run recorded in its provenance; pass --run")
+        recorded = prov.get("run")
+        if not recorded:
+            raise RunError(f"{bundle.json_path}: no run recorded in its provenance; pass --run")
+        run_dir = bundle.directory / recorded  # recorded relative to the bundle directory
+        if not run_dir.is_dir():
+            raise RunError(f"{bundle.json_path}: its run {recorded!r} (relative to the bundle) is not found; pass --run")
     model_name = bundle.spec.get("model")
     run = load_run(run_dir, data_dir=data_dir)
     split = run.split(prov.get("fold") if len(run.splits) > 1 else None)

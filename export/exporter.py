@@ -10,7 +10,9 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -117,15 +119,47 @@ def write_bundle(
 
 
 def _versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape the model and its features."""
     import importlib.metadata as md
+    import platform
 
-    out = {}
+    out = {"python": platform.python_version()}
     for dist in ("spoken-digits", "tensorflow", "keras", "tf-keras", "librosa", "numpy"):
         try:
             out[dist] = md.version(dist)
         except md.PackageNotFoundError:
             pass
     return out
+
+
+def portable_path(path: str | os.PathLike, base: str | os.PathLike) -> str:
+    """``path`` relative to ``base`` (``../`` where needed), or only its name if they share no directory but the root.
+
+    Provenance must not record the absolute paths of the machine that made a bundle.
+    """
+    p, b = Path(path).resolve(), Path(base).resolve()
+    if Path(os.path.commonpath([p, b])) == Path(p.anchor):
+        return p.name
+    return Path(os.path.relpath(p, b)).as_posix()
+
+
+def command_line(argv: list[str] | None = None, *, cwd: str | os.PathLike | None = None) -> str:
+    """The command that is running (``sys.argv``), shell-quoted, without the machine's absolute paths.
+
+    The program becomes its file name (``spoken-digits``); an absolute path argument (also
+    as ``--opt=PATH``) becomes relative to ``cwd`` (default: the working directory) when it
+    shares a directory with it, else its file name (see :func:`portable_path`).
+    """
+    argv = list(sys.argv if argv is None else argv)
+    base = Path.cwd() if cwd is None else Path(cwd)
+
+    def portable(arg: str) -> str:
+        if arg.startswith("--") and "=" in arg:
+            opt, value = arg.split("=", 1)
+            return f"{opt}={portable(value)}"
+        return portable_path(arg, base) if os.path.isabs(arg) else arg
+
+    return shlex.join([Path(argv[0]).name, *map(portable, argv[1:])] if argv else [])
 
 
 def _metrics(run_path: Path, model: str) -> dict | None:
@@ -270,8 +304,10 @@ def export_run(
             "dataset": run.info.get("dataset"),
             "protocol": run.protocol,
             "fold": split.name,
-            "run": str(run.path.resolve()),
-            "model_path": str(model_path.resolve()),
+            # Never an absolute path: the run relative to the bundle directory, the model to the run.
+            "run": portable_path(run.path, out),
+            "model_path": portable_path(model_path, run.path),
+            "command": command_line(),
             "metrics": _metrics(run.path, model),
             "training": train_info or None,
             "settings": run.info.get("settings"),
@@ -289,4 +325,5 @@ def export_run(
 
 
 __all__ = ["DEFAULT_CALIBRATION_SIZE", "DEFAULT_MODEL", "DEFAULT_QUANTIZATION", "calibration_log_mels",
-           "check_bundle_name", "export_run", "tensor_entry", "tflite_io", "write_bundle"]
+           "check_bundle_name", "command_line", "export_run", "portable_path", "tensor_entry", "tflite_io",
+           "write_bundle"]

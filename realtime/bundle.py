@@ -15,7 +15,10 @@ section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
     labels              class names, index = model output
     input, output       name, shape, dtype, quantization {scale, zero_point}
                         (scale 0 = not quantized; real = scale * (q - zero_point))
-    provenance          dataset, protocol, run, metrics, commit, created, versions
+    provenance          dataset, protocol, fold, run (relative to the bundle
+                        directory), model_path (relative to the run), command
+                        (absolute paths made relative), metrics, commit, created,
+                        versions (python and packages); never an absolute path
     files               {"tflite": {...}, "mel_filterbank": {...}}, each
                         {"name", "bytes", "sha256"}
 
