@@ -97,14 +97,14 @@ def load_run(path: str | os.PathLike, *, data_dir: str | os.PathLike | None = No
         raise RunError(f"{p}: unreadable run files ({e})") from e
     if info.get("run_format") != RUN_FORMAT:
         raise RunError(f"{p}: run format {info.get('run_format')!r}, this version reads {RUN_FORMAT}")
+    if info.get("protocol") == "deploy":  # rows of every source live in corpus.csv, not in splits.json
+        return Run(p, info, [Split("deploy", (), (), ())])
     d = Path(data_dir) if data_dir is not None else Path(info["data_dir"])
     info["data_dir"] = str(d)
 
     def recs(names: list[str]) -> tuple[Recording, ...]:
         return tuple(parse_name(d / n) for n in names)
 
-    if info.get("protocol") == "deploy":  # rows of every source live in corpus.csv, not in splits.json
-        return Run(p, info, [Split("deploy", (), (), ())])
     splits = [Split(s["name"], recs(s["train"]), recs(s["val"]), recs(s["test"])) for s in raw_splits]
     return Run(p, info, splits)
 
