@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import re
 import sys
 
 import click
@@ -37,6 +39,46 @@ def missing_dependency_message(err: ModuleNotFoundError, command: str) -> str:
     return f"'spoken-digits {command}' needs the Python package '{top}', which is not installed: pip install {target}"
 
 
+#: TensorFlow's C++ log threshold, set to 2 (info and warnings hidden, errors shown) for the commands
+#: that load TensorFlow, unless the user set it.
+TF_LOG_LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
+
+#: Start-up lines TensorFlow writes to file descriptor 2 although the log level hides info and
+#: warnings: absl prints what comes before its initialization unfiltered (oneDNN, CUDA stubs),
+#: cpu_feature_guard's second line, the TFLite converter's printf, oneDNN's fallback notice for the
+#: raw models' boolean mask (an "error" that only says another kernel is used).
+TENSORFLOW_NOISE = tuple(re.compile(p) for p in (
+    rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    rb"[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] ",  # an absl INFO or WARNING line
+    rb"To enable the following instructions: .*rebuild TensorFlow",
+    rb"fully_quantize: \d+, inference_type: \d+",
+    rb"E\d{4} .*\] oneDNN supports DT_BOOL only on platforms with AVX-512\. Falling back",  # logged as an error
+))
+#: CUDA probing on a machine without an NVIDIA driver: an expected failure there (hidden); with a
+#: driver, a failing cuInit is a real error and stays visible.
+CUDA_PROBE_NOISE = re.compile(rb"E\d{4} .*\] (failed call to cuInit|Unable to register cu\w+ factory)")
+
+
+def quiet_tensorflow(ctx: click.Context | None = None) -> None:
+    """Before TensorFlow is imported: ``TF_CPP_MIN_LOG_LEVEL=2`` unless the user chose a level.
+
+    At level 2 or more, the start-up lines that escape the level (:data:`TENSORFLOW_NOISE`) are
+    also sent to the debug log (``-vv``) for as long as ``ctx`` lives; errors stay visible.
+    """
+    os.environ.setdefault(TF_LOG_LEVEL_VARIABLE, "2")
+    try:
+        level = int(os.environ[TF_LOG_LEVEL_VARIABLE])
+    except ValueError:
+        level = 0
+    if ctx is None or level < 2 or ctx.meta.get("spoken_digits.quiet_tensorflow"):
+        return
+    from realtime.terminal import NATIVE_NOISE_PREFIXES, filter_native_stderr
+
+    patterns = TENSORFLOW_NOISE if os.path.exists("/proc/driver/nvidia") else (*TENSORFLOW_NOISE, CUDA_PROBE_NOISE)
+    ctx.with_resource(filter_native_stderr(NATIVE_NOISE_PREFIXES, patterns=patterns))
+    ctx.meta["spoken_digits.quiet_tensorflow"] = True
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     types: list[type[BaseException]] = []
     for mod, name in (("trainer.errors", "SpokenDigitsError"), ("realtime.errors", "RealtimeError")):
@@ -55,7 +97,9 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name not in COMMANDS:
             return None
-        module, attr = COMMANDS[name][0].split(":")
+        module, attr, extra = *COMMANDS[name][0].split(":"), COMMANDS[name][2]
+        if extra == "train":  # the commands that load TensorFlow
+            quiet_tensorflow(ctx)
         try:
             return getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as e:

@@ -1,6 +1,7 @@
 """``spoken-digits export`` and ``spoken-digits bench`` (loaded lazily by ``spoken_digits_cli``).
 
-TensorFlow is imported inside the commands only.
+TensorFlow is imported inside the commands only; ``spoken_digits_cli`` quiets its start-up
+(``TF_CPP_MIN_LOG_LEVEL``) before loading this module.
 """
 from __future__ import annotations
 
@@ -14,12 +15,6 @@ from realtime.bundle import QUANTIZATIONS
 from .exporter import DEFAULT_CALIBRATION_SIZE, DEFAULT_MODEL, DEFAULT_QUANTIZATION
 
 EXPORTABLE_MODELS = ("spectrogram", "spectrogram_aug")
-
-
-def _quiet_tensorflow() -> None:
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @click.command("export")
@@ -53,7 +48,6 @@ def export(run_dir, model, quantization, out, fold, data_dir, cache_dir, calibra
         spoken-digits export runs/official --model spectrogram_aug --out bundles/official
         spoken-digits bench bundles/official
     """
-    _quiet_tensorflow()
     from .exporter import export_run
 
     try:
@@ -92,7 +86,6 @@ def bench(bundle, run_dir, variants, interpreters, max_windows, data_dir, cache_
     accuracy on the run's test part, and peak RSS. Keras float is timed with
     model(x, training=False) and model.predict(x), one window at a time.
     """
-    _quiet_tensorflow()
     from rich.console import Console
 
     from .bench import bench as run_bench

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import threading
+from typing import Sequence
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +25,18 @@ NATIVE_NOISE_PREFIXES = (b"Expression '", b"ALSA lib ", b"PaAlsaStream", b"Canno
                          b"INFO: Created TensorFlow Lite XNNPACK delegate")
 
 
+#: Splits the stream after each line end (``\n``) or carriage return (``\r``: a progress bar
+#: redrawing its line is forwarded at once, not held until a newline).
+_LINE_END = re.compile(rb"(?<=\n)|(?<=\r)(?!\n)")
+
+
 @contextlib.contextmanager
-def filter_native_stderr(prefixes: tuple[bytes, ...] = NATIVE_NOISE_PREFIXES):
-    """Within the block, lines written to stderr that start with ``prefixes`` go to the debug log.
+def filter_native_stderr(prefixes: tuple[bytes, ...] = NATIVE_NOISE_PREFIXES, *,
+                         patterns: Sequence[re.Pattern[bytes]] = ()):
+    """Within the block, lines written to stderr that are known noise go to the debug log.
+
+    A line is noise if it starts (after blanks) with one of ``prefixes`` or matches
+    (``re.match``) one of ``patterns``.
 
     PortAudio's ALSA host API prints its diagnostics with ``fprintf(stderr)`` (the
     Debian build does not export ``PaUtil_SetDebugPrintFunction``), so the user would
@@ -50,14 +61,15 @@ def filter_native_stderr(prefixes: tuple[bytes, ...] = NATIVE_NOISE_PREFIXES):
                 if not chunk:
                     break
                 buf += chunk
-                *lines, buf = buf.split(b"\n")
+                *lines, buf = _LINE_END.split(buf)
                 for line in lines:
-                    _forward(line + b"\n")
+                    _forward(line)
             if buf:
                 _forward(buf)
 
     def _forward(line: bytes) -> None:
-        if line.lstrip().startswith(prefixes):
+        text = line.lstrip()
+        if text.startswith(prefixes) or any(p.match(text) for p in patterns):
             log.debug("native: %s", line.decode(errors="replace").rstrip())
         else:
             os.write(saved, line)

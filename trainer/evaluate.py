@@ -80,17 +80,57 @@ def plot_confusion(matrix: list[list[int]], title: str, path: Path) -> None:
         plt.close(fig)
 
 
+class _Predictor:
+    """Probabilities of a Keras model through one ``tf.function`` traced once.
+
+    The input signature leaves the batch dimension open, so batches of any size
+    (the last one is smaller) reuse the trace; the models of later folds have the
+    same architecture and are loaded into the same network by copying their weights,
+    so evaluating every fold traces nothing again (``model.predict`` traced once per
+    fold and per batch shape, and TensorFlow warned of excessive retracing).
+    """
+
+    def __init__(self, model, *, batch_size: int = 256) -> None:
+        import tensorflow as tf
+
+        self.model = model
+        self.batch_size = batch_size
+        self.dtypes = [str(x.dtype) for x in model.inputs]
+        signature = [tf.TensorSpec((None, *x.shape[1:]), dt) for x, dt in zip(model.inputs, self.dtypes)]
+
+        def call(*x):
+            return model(list(x) if len(x) > 1 else x[0], training=False)
+
+        self._call = tf.function(call, input_signature=signature)
+
+    def load(self, model) -> bool:
+        """Use ``model``'s weights from now on; False if its architecture differs (nothing changed)."""
+        weights = model.get_weights()
+        if [w.shape for w in weights] != [w.shape for w in self.model.get_weights()]:
+            return False
+        self.model.set_weights(weights)
+        return True
+
+    def __call__(self, inputs) -> np.ndarray:
+        xs = [np.asarray(x, dtype=dt) for x, dt in zip(inputs if isinstance(inputs, list) else [inputs], self.dtypes)]
+        n, b = len(xs[0]), self.batch_size
+        return np.concatenate([np.asarray(self._call(*[x[i:i + b] for x in xs])) for i in range(0, n, b)])
+
+
 def evaluate_model(run: Run, model_name: str, *, cache_dir=None, progress: bool = True) -> dict:
     """Score one model of a run on the test part of every fold; returns its metrics dict."""
     from .dataset import build_arrays
     from .train import model_inputs
 
     y_true, y_pred, spk, folds, losses = [], [], [], {}, []
+    predict: _Predictor | None = None
     for split in run.splits:
         mdir = run.model_dir(model_name, split.name)
         model = load_model(mdir / "model.keras")
+        if predict is None or not predict.load(model):
+            predict = _Predictor(model)
         test = build_arrays(split.test, cache_dir=cache_dir, progress=progress, description=f"{split.name} test")
-        probs = model.predict(model_inputs(model_name, test), batch_size=256, verbose=0)
+        probs = predict(model_inputs(model_name, test))
         pred = probs.argmax(axis=1)
         folds[split.name] = float(np.mean(pred == test.label))
         losses.append(best_epoch_losses(mdir / "history.csv"))
