@@ -20,8 +20,12 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "evaluate": ("trainer.cli:evaluate", "Score a run's models on its test part; write reports.", "train"),
     "export": ("export.cli:export", "Export a trained model as a quantized TFLite bundle.", "train"),
     "bench": ("export.cli:bench", "Benchmark a bundle's variants against Keras (size, speed, agreement).", "train"),
+    "robustness": ("trainer.robustness.cli:robustness",
+                   "Digit accuracy of a bundle through the segmenter: clean, babble, noise, reverb.", "train"),
+    "far": ("trainer.robustness.cli:far", "False accepts of a bundle: negative clips, per hour, threshold sweep.", "train"),
     "recognize": ("realtime.cli:recognize", "Recognize the digits spoken in WAV files.", None),
     "listen": ("realtime.cli:listen", "Recognize digits live from a microphone.", None),
+    "calibrate": ("realtime.cli:calibrate", "Measure false digits in your background; store a threshold for it.", None),
 }
 
 #: Top-level modules a missing extra leaves out, and the extra that brings them.

@@ -41,10 +41,12 @@ class ConversionError(RuntimeError):
     """The model cannot be converted to a builtin-only TFLite model."""
 
 
-def edge_model(model):
+def edge_model(model, *, logits: bool = False):
     """A ``tf_keras`` copy of a spectrogram model with batch size 1, weights copied.
 
-    Dropout layers are left out (they are the identity at inference).
+    Dropout and SpecAugment layers are left out (they are the identity at inference).
+    With ``logits=True`` the last Dense layer has no softmax: the model outputs logits,
+    which the runtime turns into probabilities with the bundle's temperature.
 
     Parameters
     ----------
@@ -77,7 +79,7 @@ def edge_model(model):
         cfg = layer.get_config()
         if kind == "InputLayer":
             continue
-        if kind == "Dropout":
+        if kind in ("Dropout", "SpecAugment"):
             continue
         if kind == "Rescaling":
             x = L.Rescaling(scale=cfg["scale"], offset=cfg["offset"], name=layer.name)(x)
@@ -93,7 +95,8 @@ def edge_model(model):
         elif kind == "GlobalAveragePooling1D":
             x = L.GlobalAveragePooling1D(name=layer.name)(x)
         elif kind == "Dense":
-            x = L.Dense(cfg["units"], activation=cfg["activation"], use_bias=cfg["use_bias"], name=layer.name)(x)
+            activation = None if (logits and layer is model.layers[-1]) else cfg["activation"]
+            x = L.Dense(cfg["units"], activation=activation, use_bias=cfg["use_bias"], name=layer.name)(x)
         else:
             raise ConversionError(
                 f"layer {layer.name!r} ({kind}) has no TFLite-friendly tf_keras copy; only the spectrogram models export"
@@ -124,7 +127,8 @@ def representative_dataset(log_mels: np.ndarray) -> Callable[[], Iterator[list[n
     return gen
 
 
-def convert(model, quantization: str = "int8", *, calibration: Iterable | np.ndarray | None = None) -> bytes:
+def convert(model, quantization: str = "int8", *, calibration: Iterable | np.ndarray | None = None,
+            logits: bool = False) -> bytes:
     """Convert a spectrogram model to a TFLite flatbuffer with builtin ops only.
 
     Parameters
@@ -135,6 +139,8 @@ def convert(model, quantization: str = "int8", *, calibration: Iterable | np.nda
         See the module docstring.
     calibration : np.ndarray [shape=(n, n_mels, n_frames), float32], optional
         Representative training log-mels; required for ``int8``.
+    logits : bool
+        Output the last layer's logits instead of its softmax (:func:`edge_model`).
 
     Returns
     -------
@@ -152,7 +158,7 @@ def convert(model, quantization: str = "int8", *, calibration: Iterable | np.nda
 
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
-    copy = edge_model(model)
+    copy = edge_model(model, logits=logits)
     converter = tf.lite.TFLiteConverter.from_keras_model(copy)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantization == "int8":

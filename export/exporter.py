@@ -179,6 +179,33 @@ def _metrics(run_path: Path, model: str) -> dict | None:
     return {"protocol": doc.get("protocol"), "evaluated": doc.get("evaluated"), **keep}
 
 
+def _decision_spec(model_dir: Path) -> dict:
+    """The bundle's decision keys of a deploy model: logits output, temperature, threshold.
+
+    From ``calibration.json`` (written by the deploy trainer: temperature scaling and the
+    threshold chosen on the validation split), plus the data it was trained on.
+
+    Raises
+    ------
+    RunError
+        If the model has no ``calibration.json`` (training did not finish).
+    """
+    f = model_dir / "calibration.json"
+    if not f.exists():
+        raise RunError(f"{model_dir}: no calibration.json; the deploy training did not finish (rerun 'train')")
+    cal = json.loads(f.read_text())
+    run_info = json.loads((model_dir.parent / "run.json").read_text())
+    return {
+        "output_kind": "logits",
+        "temperature": cal["temperature"],
+        "threshold": cal["threshold"],
+        "calibration": {k: cal[k] for k in ("ece_before", "ece_after", "val_samples", "val_accuracy_at_threshold",
+                                            "val_false_accept_target", "method") if k in cal},
+        "training_data": {"sources": run_info.get("sources"), "corpus": run_info.get("corpus"),
+                          "deploy": run_info.get("deploy")},
+    }
+
+
 def calibration_log_mels(run, split, model: str, *, size: int = DEFAULT_CALIBRATION_SIZE, seed: int = 0,
                          cache_dir=None, progress: bool = False) -> np.ndarray:
     """The representative dataset: up to ``size`` log-mels of the split's training part.
@@ -277,12 +304,18 @@ def export_run(
         raise RunError(f"{run.path}: model {model!r} is not trained{f' for fold {split.name!r}' if len(run.splits) > 1 else ''} "
                        f"(trained: {trained}); train it with 'spoken-digits train'")
     config: FrontEndConfig = run.front_end
+    deploy = run.protocol == "deploy"
     if calibration is None and quantization == "int8":
-        calibration = calibration_log_mels(run, split, model, size=calibration_size, cache_dir=cache_dir, progress=progress)
+        if deploy:  # the deploy trainer saved its representative log-mels (augmented training clips)
+            calibration = np.load(model_path.parent / "representative.npy")[:calibration_size]
+        else:
+            calibration = calibration_log_mels(run, split, model, size=calibration_size, cache_dir=cache_dir,
+                                               progress=progress)
     if keras_model is None:
         keras_model = load_model(model_path)
+    decision = _decision_spec(model_path.parent) if deploy else None
     try:
-        tflite = convert(keras_model, quantization, calibration=calibration)
+        tflite = convert(keras_model, quantization, calibration=calibration, logits=decision is not None)
     except ConversionError as e:
         raise RunError(f"{model_path}: {e}") from e
     inp, outp = tflite_io(tflite)
@@ -293,9 +326,10 @@ def export_run(
         "model": model,
         "quantization": quantization,
         "front_end": front_end_spec(config.to_dict()),
-        "labels": list(LABELS),
+        "labels": list(run.info.get("labels", LABELS)),
         "input": inp,
         "output": outp,
+        **(decision or {}),
         "representative_dataset": None if quantization != "int8" else {
             "source": f"training part of fold {split.name!r}", "augmented": uses_augmentation(model),
             "samples": int(len(calibration)),

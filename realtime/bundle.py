@@ -3,7 +3,8 @@
 The bundle is the contract between ``export/`` and ``realtime/`` (DESIGN.md
 section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
 
-    spec_version        int, this module reads SPEC_VERSION only
+    spec_version        int: 2 (written), 1 (still read: a 10-class bundle whose
+                        output is probabilities)
     name, model         bundle name, Keras model it was exported from
     quantization        "int8" | "float16" | "dynamic" | "float32"
     front_end           every front-end parameter: sample_rate_hz, window_s,
@@ -12,7 +13,16 @@ section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
                         htk, norm, ref, amin, top_db (librosa 0.11 keyword meanings:
                         "window" is the STFT window function, "window_s" and
                         "window_samples" the 0.8 s model input)
-    labels              class names, index = model output
+    labels              class names, index = model output; "_silence_" and
+                        "_unknown_" (REJECT_LABELS) are rejections, never a digit
+    output_kind         "probabilities" (softmax inside the model; version 1) or
+                        "logits" (version 2 deploy models: the runtime applies
+                        softmax(logits / temperature))
+    temperature         float > 0, fitted on validation data (default 1)
+    threshold           float in [0, 1] or absent: the default minimum top-digit
+                        probability, chosen on validation data for a false-accept
+                        target (see "calibration")
+    calibration         how temperature and threshold were chosen, ECE before/after
     input, output       name, shape, dtype, quantization {scale, zero_point}
                         (scale 0 = not quantized; real = scale * (q - zero_point))
     provenance          dataset, protocol, fold, run (relative to the bundle
@@ -42,7 +52,12 @@ from .errors import BundleError
 from .frontend import n_stft_bins, n_stft_frames
 
 #: Version of the bundle format this code writes and reads.
-SPEC_VERSION = 1
+SPEC_VERSION = 2
+#: Versions this code reads (1: no output_kind/temperature/threshold, output = probabilities).
+READABLE_SPEC_VERSIONS = (1, 2)
+#: Classes that are rejections (the Speech Commands names): a decision for them has no digit.
+REJECT_LABELS = ("_silence_", "_unknown_")
+OUTPUT_KINDS = ("probabilities", "logits")
 #: The bundle shipped inside the package (``realtime/models/default/spoken-digits.*``).
 DEFAULT_BUNDLE = Path(__file__).resolve().parent / "models" / "default"
 #: Quantization variants ``export`` can write (the one list: ``export`` imports it).
@@ -182,6 +197,22 @@ class Bundle:
         return self.spec["quantization"]
 
     @property
+    def output_kind(self) -> str:
+        """``"probabilities"`` or ``"logits"`` (see the module docstring)."""
+        return self.spec.get("output_kind", "probabilities")
+
+    @property
+    def temperature(self) -> float:
+        """Softmax temperature for logits outputs (1 if the bundle records none)."""
+        return float(self.spec.get("temperature", 1.0))
+
+    @property
+    def threshold(self) -> float | None:
+        """The bundle's default acceptance threshold, or ``None`` if it records none."""
+        t = self.spec.get("threshold")
+        return None if t is None else float(t)
+
+    @property
     def input(self) -> TensorSpec:
         return TensorSpec.from_dict(self.spec["input"], "input", self.json_path)
 
@@ -287,10 +318,11 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         raise BundleError(f"{json_path}: unreadable bundle description ({e})") from None
     if not isinstance(spec, dict) or "spec_version" not in spec:
         raise BundleError(f"{json_path}: not a spoken-digits bundle (no 'spec_version')")
-    if spec["spec_version"] != SPEC_VERSION:
+    if spec["spec_version"] not in READABLE_SPEC_VERSIONS:
         raise BundleError(
             f"{json_path}: bundle spec version {spec['spec_version']!r} is not supported by this version of "
-            f"spoken-digits (reads version {SPEC_VERSION}); export the bundle again or upgrade spoken-digits"
+            f"spoken-digits (reads versions {', '.join(map(str, READABLE_SPEC_VERSIONS))}); export the bundle again "
+            "or upgrade spoken-digits"
         )
     missing = [k for k in _TOP_KEYS if k not in spec]
     if missing:
@@ -316,6 +348,16 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     labels = spec["labels"]
     if not isinstance(labels, list) or not labels:
         raise BundleError(f"{json_path}: 'labels' must be a non-empty list")
+    if not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
+        raise BundleError(f"{json_path}: 'labels' must be distinct non-empty strings")
+    if spec.get("output_kind", "probabilities") not in OUTPUT_KINDS:
+        raise BundleError(f"{json_path}: output_kind {spec['output_kind']!r} is not one of {', '.join(OUTPUT_KINDS)}")
+    t = spec.get("temperature", 1.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1e3:
+        raise BundleError(f"{json_path}: temperature must be a number > 0, got {t!r}")
+    thr = spec.get("threshold")
+    if thr is not None and (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 <= thr <= 1):
+        raise BundleError(f"{json_path}: threshold must be a number in [0, 1], got {thr!r}")
     bundle = Bundle(json_path, tflite_path, mel_path, spec, mel_basis)
     inp, out = bundle.input, bundle.output
     if inp.shape[1:] != bundle.log_mel_shape:
@@ -325,5 +367,6 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     return bundle
 
 
-__all__ = ["Bundle", "DEFAULT_BUNDLE", "FRONT_END_KEYS", "QUANTIZATIONS", "SPEC_VERSION", "TensorSpec", "find_bundle_json",
+__all__ = ["Bundle", "DEFAULT_BUNDLE", "FRONT_END_KEYS", "OUTPUT_KINDS", "QUANTIZATIONS", "READABLE_SPEC_VERSIONS",
+           "REJECT_LABELS", "SPEC_VERSION", "TensorSpec", "find_bundle_json",
            "front_end_spec", "load_bundle", "sha256_file"]

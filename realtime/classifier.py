@@ -118,6 +118,13 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (np.float32(scale) * (np.asarray(q, dtype=np.float32) - np.float32(zero_point))).astype(np.float32)
 
 
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """``softmax(logits / temperature)`` over the last axis (temperature scaling, Guo et al. 2017), float32."""
+    z = np.asarray(logits, dtype=np.float64) / float(temperature)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
 class Classifier:
     """A bundle's model, ready to classify one window at a time.
 
@@ -187,6 +194,8 @@ class Classifier:
                     f"the bundle records {spec.shape} {spec.dtype}"
                 )
         self._in_spec, self._out_spec = spec_in, spec_out
+        self._logits = self.bundle.output_kind == "logits"
+        self._temperature = self.bundle.temperature
         self._in_dtype = np.dtype(self._in["dtype"])
         self._in_shape = tuple(self._in["shape"])
 
@@ -199,7 +208,9 @@ class Classifier:
 
         The LSTM state is reset, the input quantized with the bundle's ``input``
         scale and zero point (if the model is quantized), the model invoked, and the
-        output dequantized.
+        output dequantized. A model whose bundle says ``output_kind: logits`` gives
+        calibrated probabilities ``softmax(logits / temperature)``; reading the
+        dequantized logits (not an int8 softmax) keeps confidences apart near 1.
 
         Parameters
         ----------
@@ -208,8 +219,8 @@ class Classifier:
 
         Returns
         -------
-        probabilities : np.ndarray [shape=(n_labels,) = (10,), dtype=float32]
-            Softmax output; sums to 1 up to quantization (int8 steps of 1/256).
+        probabilities : np.ndarray [shape=(n_labels,) = (10,) or (12,), dtype=float32]
+            Sums to 1 (up to int8 steps of 1/256 for a quantized probabilities output).
 
         Raises
         ------
@@ -231,8 +242,12 @@ class Classifier:
         it.invoke()
         y = it.get_tensor(self._out["index"])[0]
         if self._out_spec.quantized:
-            return dequantize(y, self._out_spec.scale, self._out_spec.zero_point)
-        return np.array(y, dtype=np.float32)
+            y = dequantize(y, self._out_spec.scale, self._out_spec.zero_point)
+        else:
+            y = np.array(y, dtype=np.float32)
+        if self._logits:
+            return softmax(y, self._temperature)
+        return y
 
     def log_mel(self, window: np.ndarray) -> np.ndarray:
         """The bundle's log-mel of one window (see :meth:`realtime.frontend.FrontEnd.log_mel`)."""
@@ -249,7 +264,7 @@ class Classifier:
 
         Returns
         -------
-        probabilities : np.ndarray [shape=(n_labels,) = (10,), dtype=float32]
+        probabilities : np.ndarray [shape=(n_labels,), dtype=float32]
 
         Raises
         ------
@@ -260,4 +275,4 @@ class Classifier:
 
 
 __all__ = ["Classifier", "INSTALL_HINT", "INTERPRETERS", "dequantize", "installed_interpreters",
-           "load_interpreter_class", "quantize"]
+           "load_interpreter_class", "quantize", "softmax"]

@@ -21,7 +21,10 @@ from .errors import AudioInputError
 from .resources import peak_rss_mb
 
 _MODEL_HELP = "Model bundle: a directory or its NAME.json. Default: the bundle shipped in the package."
-_THRESHOLD_HELP = "Minimum top probability (0-1) for a digit; below it the utterance is rejected, shown '?'."
+_THRESHOLD_HELP = ("Minimum probability (0-1) of the top digit; below it the utterance is rejected as unknown, "
+                   "shown '?'. Default: your threshold from 'spoken-digits calibrate' for this model, else the "
+                   f"model's own (chosen on validation data), else {C.DEFAULT_THRESHOLD}.")
+_VERBOSE_HELP = "Also show silence/noise rejections ('·'); unknown speech ('?') is always shown."
 
 
 def _load_classifier(model: Path | None):
@@ -46,16 +49,18 @@ def _reader_gone() -> None:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--model", type=click.Path(path_type=Path), default=None, help=_MODEL_HELP)
-@click.option("--threshold", type=click.FloatRange(0, 1), default=C.DEFAULT_THRESHOLD, show_default=True,
-              help=_THRESHOLD_HELP)
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help=_THRESHOLD_HELP)
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object per decision (file, time_s, digit or null, confidence, probabilities); "
-                   "a file that cannot be read gives {file, error}.")
-def recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_json: bool) -> None:
+              help="Print one JSON object per decision (file, time_s, digit or null, label, confidence, "
+                   "probabilities of every class); a file that cannot be read gives {file, error}.")
+@click.option("--verbose", is_flag=True, help=_VERBOSE_HELP)
+def recognize(files: tuple[Path, ...], model: Path | None, threshold: float | None, as_json: bool,
+              verbose: bool) -> None:
     """Recognize the digits spoken in WAV FILES (any rate, channel count and bit depth).
 
     Prints one line per file: its name and the digits found, in order ('?' is
-    an utterance below --threshold). Files are segmented and classified exactly
+    speech that is not a digit, or a digit below --threshold; '·', with
+    --verbose, a noise). Files are segmented and classified exactly
     as the microphone stream of 'listen'. A file that cannot be read (missing,
     empty, not audio) is reported on stderr and the others are still recognized;
     the exit code is then 1.
@@ -64,7 +69,7 @@ def recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_
 
     try:
         with filter_native_stderr():
-            failed = _recognize(files, model, threshold, as_json)
+            failed = _recognize(files, model, threshold, as_json, verbose)
     except BrokenPipeError:
         _reader_gone()
         return
@@ -72,7 +77,13 @@ def recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_
         sys.exit(1)
 
 
-def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as_json: bool) -> int:
+def _shown(decisions, verbose: bool) -> list:
+    """The decisions a user sees: all with ``verbose``, else all but silence/noise rejections."""
+    return [d for d in decisions if verbose or d.label != "_silence_"]
+
+
+def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float | None, as_json: bool,
+               verbose: bool = False) -> int:
     """Recognize every file; returns how many could not be read.
 
     An unusable bundle raises at once (nothing can be recognized); an unreadable file
@@ -80,8 +91,10 @@ def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as
     stderr, and as ``{"file", "error"}`` on stdout with ``--json``, and skipped.
     """
     from .pipeline import recognize_file
+    from .userconfig import resolve_threshold
 
     clf = _load_classifier(model)
+    threshold, _ = resolve_threshold(threshold, clf.bundle)
     failed = 0
     for path in files:
         try:
@@ -94,10 +107,10 @@ def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float, as
                 _print_json({"file": str(path), "error": str(e)})
             continue
         if as_json:
-            for d in decisions:
-                _print_json(d.to_json(file=str(path)))
+            for d in _shown(decisions, verbose):
+                _print_json(d.to_json(clf.labels, file=str(path)))
         else:
-            found = " ".join(d.symbol for d in decisions) or "(no digit found)"
+            found = " ".join(d.symbol for d in _shown(decisions, verbose)) or "(no digit found)"
             click.echo(f"{path}: {found}")
     return failed
 
@@ -178,8 +191,9 @@ class ListenSettings:
         Bundle (``--model``); None: the shipped one.
     device : str or None
         ``--device``: an index or a part of a device name; None: the system's default input.
-    threshold : float in [0, 1]
-        Minimum top probability of a digit (``--threshold``).
+    threshold : float in [0, 1] or None
+        Minimum top probability of a digit (``--threshold``); None: resolved by
+        :func:`~realtime.userconfig.resolve_threshold`.
     as_json : bool
         One JSON object per decision instead of the live view (``--json``).
     duration_s : float or None (s)
@@ -190,16 +204,19 @@ class ListenSettings:
         Capture block duration (``--block-ms``).
     stats : bool
         Print the session's latency, CPU and memory at exit (``--stats``).
+    verbose : bool
+        Show silence/noise rejections too (``--verbose``).
     """
 
     model: Path | None = None
     device: str | None = None
-    threshold: float = C.DEFAULT_THRESHOLD
+    threshold: float | None = None
     as_json: bool = False
     duration_s: float | None = None
     device_rate_hz: int | None = None
     block_ms: float = C.CAPTURE_BLOCK_MS
     stats: bool = False
+    verbose: bool = False
 
 
 @click.command()
@@ -208,11 +225,11 @@ class ListenSettings:
 @click.option("--model", type=click.Path(path_type=Path), default=None, help=_MODEL_HELP)
 @click.option("--device", default=None, metavar="INDEX|NAME",
               help="Input device: an index or a part of its name (see --list-devices). Default: the system's.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=C.DEFAULT_THRESHOLD, show_default=True,
-              help=_THRESHOLD_HELP)
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help=_THRESHOLD_HELP)
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object per decision (time_s, digit or null, confidence, probabilities, "
-                   "latency_ms) instead of the live view.")
+              help="Print one JSON object per decision (time_s, digit or null, label, confidence, probabilities "
+                   "of every class, latency_ms) instead of the live view.")
+@click.option("--verbose", is_flag=True, help=_VERBOSE_HELP)
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Stop after this many seconds of audio. Default: run until Ctrl-C.")
 @click.option("--device-rate", type=click.IntRange(min=1000), default=None, metavar="HZ",
@@ -222,12 +239,14 @@ class ListenSettings:
               help="Capture block duration (ms). Decisions do not depend on it.")
 @click.option("--stats", is_flag=True,
               help="At exit, print to stderr the latency (median, p95), CPU use and peak memory of the session.")
-def listen(model: Path | None, device: str | None, threshold: float, as_json: bool, duration: float | None,
-           device_rate: int | None, block_ms: float, stats: bool) -> None:
+def listen(model: Path | None, device: str | None, threshold: float | None, as_json: bool, verbose: bool,
+           duration: float | None, device_rate: int | None, block_ms: float, stats: bool) -> None:
     """Recognize digits live from a microphone.
 
     Each utterance (a pause of 300 ms or more separates two) gives one
-    decision: its digit and confidence, or '?' below --threshold. Ctrl-C quits.
+    decision: its digit and confidence, '?' for speech that is not a digit
+    (or a digit below --threshold), '·' for a noise (shown with --verbose).
+    Ctrl-C quits.
     """
     _single_threaded_blas()
     from .terminal import filter_native_stderr
@@ -237,7 +256,7 @@ def listen(model: Path | None, device: str | None, threshold: float, as_json: bo
         with filter_native_stderr():
             _listen(st, ListenSettings(model=model, device=device, threshold=threshold, as_json=as_json,
                                        duration_s=duration, device_rate_hz=device_rate, block_ms=block_ms,
-                                       stats=stats))
+                                       stats=stats, verbose=verbose))
     except KeyboardInterrupt:  # Ctrl-C: a clean exit, code 0
         pass
     except BrokenPipeError:
@@ -248,27 +267,29 @@ def _listen(st: _Stats, cfg: ListenSettings) -> None:
     from .display import DisplayState, LiveDisplay
     from .microphone import Microphone, choose_capture_rate, resolve_input_device
     from .pipeline import Recognizer
+    from .userconfig import resolve_threshold
 
     clf = _load_classifier(cfg.model)
+    threshold, threshold_source = resolve_threshold(cfg.threshold, clf.bundle)
     dev = resolve_input_device(cfg.device)
     rate = choose_capture_rate(dev, clf.sample_rate_hz, cfg.device_rate_hz)
     rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
-                     labels=clf.labels, threshold=cfg.threshold, input_rate_hz=rate)
+                     labels=clf.labels, threshold=threshold, input_rate_hz=rate)
     limit = None if cfg.duration_s is None else int(round(cfg.duration_s * rate))
     mic = Microphone(dev, rate, block_ms=cfg.block_ms)
     interactive = not cfg.as_json and sys.stdout.isatty()
-    state = DisplayState(threshold=cfg.threshold)
+    state = DisplayState(threshold=threshold)
     display = LiveDisplay() if interactive else None
 
     def emit(decisions) -> None:
-        for d in decisions:
+        for d in _shown(decisions, cfg.verbose):
             st.decisions += 1
             if d.latency_ms is not None:
                 st.latencies_ms.append(d.latency_ms)
             state.history = (state.history + [d.symbol])[-C.HISTORY_LENGTH:]
             state.last_symbol, state.last_confidence, state.last_latency_ms = d.symbol, d.confidence, d.latency_ms
             if cfg.as_json:
-                _print_json({**d.to_json(), "dropped_s": round(mic.stats.dropped_samples / rate, 3)})
+                _print_json({**d.to_json(clf.labels), "dropped_s": round(mic.stats.dropped_samples / rate, 3)})
             elif not interactive:
                 lat = "" if d.latency_ms is None else f"  latency {d.latency_ms:.0f} ms"
                 click.echo(f"{d.utterance.start_s:8.2f} s  {d.symbol}  {d.confidence:.0%}{lat}")
@@ -282,7 +303,8 @@ def _listen(st: _Stats, cfg: ListenSettings) -> None:
                 stack.enter_context(display)
             else:
                 limit_text = "" if cfg.duration_s is None else f" for {cfg.duration_s:g} s"
-                click.echo(f"listening on {state.device}{limit_text}; Ctrl-C to quit", err=True)
+                click.echo(f"listening on {state.device}{limit_text} (threshold {threshold:.2f}, {threshold_source}); "
+                           "Ctrl-C to quit", err=True)
             st.start_listening()
             for block, t_end in mic.blocks():
                 emit(rec.feed(block, t_end))
@@ -309,3 +331,91 @@ def _listen(st: _Stats, cfg: ListenSettings) -> None:
                 click.echo(json.dumps({"stats": summary}), err=True)
             else:
                 click.echo("stats: " + ", ".join(f"{k} {v}" for k, v in summary.items()), err=True)
+
+
+# ---------------------------------------------------------------------------- calibrate
+@click.command()
+@click.option("--model", type=click.Path(path_type=Path), default=None, help=_MODEL_HELP)
+@click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Measure on a recording of your background (any rate/channels) instead of the microphone.")
+@click.option("--device", default=None, metavar="INDEX|NAME",
+              help="Input device (see 'listen --list-devices'). Default: the system's.")
+@click.option("--duration", type=click.FloatRange(min=5), default=60.0, show_default=True, metavar="SECONDS",
+              help="Seconds of microphone audio to listen to (not with --file).")
+@click.option("--target", "target_per_hour", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              metavar="PER_HOUR", help="False digits per hour of this background to allow.")
+@click.option("--dry-run", is_flag=True, help="Measure and print, but do not write the threshold.")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurement as one JSON object.")
+def calibrate(model: Path | None, file: Path | None, device: str | None, duration: float, target_per_hour: float,
+              dry_run: bool, as_json: bool) -> None:
+    """Measure false digits in YOUR background and store a threshold that avoids them.
+
+    Play what is usually around the microphone (your room, TV, music, other
+    people talking) and do NOT say digits. Every utterance the model would take
+    for a digit is counted with its probability; the threshold written (to the
+    file 'spoken-digits calibrate --help' shows below, per model) is the lowest,
+    not below the model's own, that allows at most --target false digits per hour
+    of this background. 'listen' and 'recognize' use it unless --threshold is given.
+    """
+    from .calibration import calibrate_decisions
+    from .pipeline import Recognizer, iter_blocks
+    from .terminal import filter_native_stderr
+    from .userconfig import config_path, save_user_threshold
+
+    with filter_native_stderr():
+        clf = _load_classifier(model)
+        floor = clf.bundle.threshold if clf.bundle.threshold is not None else C.DEFAULT_THRESHOLD
+        if file is not None:
+            from .audiofile import read_wav
+
+            samples, rate = read_wav(file)
+            rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
+                             labels=clf.labels, threshold=0.0, input_rate_hz=rate)
+            block = max(1, int(rate * C.CAPTURE_BLOCK_MS / 1000))
+            decisions = [d for b in iter_blocks(samples, block) for d in rec.feed(b)] + rec.finish()
+            audio_s, source = samples.size / rate, str(file)
+        else:
+            _single_threaded_blas()
+            from .microphone import Microphone, choose_capture_rate, resolve_input_device
+
+            dev = resolve_input_device(device)
+            rate = choose_capture_rate(dev, clf.sample_rate_hz, None)
+            rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
+                             labels=clf.labels, threshold=0.0, input_rate_hz=rate)
+            decisions, got = [], 0
+            with Microphone(dev, rate) as mic:
+                click.echo(f"listening to your background on {mic.name} for {duration:g} s; do not say digits...",
+                           err=True)
+                try:
+                    for b, t_end in mic.blocks():
+                        decisions += rec.feed(b, t_end)
+                        got += b.shape[0]
+                        if got >= duration * rate:
+                            break
+                except KeyboardInterrupt:
+                    click.echo("stopped early", err=True)
+            decisions += rec.finish()
+            audio_s, source = got / rate, f"microphone {mic.name}"
+    if audio_s <= 0:
+        raise click.ClickException("no audio was recorded")
+    res = calibrate_decisions(decisions, audio_s, target_per_hour=target_per_hour, floor=floor)
+    entry = {**res.to_json(), "source": source}
+    entry.pop("digit_confidences")
+    path = None
+    if not dry_run:
+        path = save_user_threshold(clf.bundle, entry)
+    if as_json:
+        _print_json({**res.to_json(), "source": source, "written": None if path is None else str(path)})
+        return
+    top = ", ".join(f"{c:.3f}" for c in res.digit_confidences[:5]) or "none"
+    click.echo(f"background: {source}, {res.audio_s:.1f} s; {res.utterances} utterances "
+               f"({res.rejected.get('_silence_', 0)} noise, {res.rejected.get('_unknown_', 0)} unknown speech, "
+               f"{len(res.digit_confidences)} looked like a digit; highest probabilities: {top})")
+    click.echo(f"at the model's threshold {res.floor:.3f}: {res.false_accepts_per_hour_at_floor:.1f} false digits per hour")
+    verdict = "meets" if res.met else "does NOT meet (too many confident false digits; try a quieter place)"
+    click.echo(f"threshold {res.threshold:.3f}: {res.false_accepts_per_hour:.1f} false digits per hour, {verdict} "
+               f"the target of {res.target_per_hour:g}/h")
+    if path is not None:
+        click.echo(f"wrote {path} (used by listen/recognize for this model unless --threshold is given)")
+    else:
+        click.echo(f"dry run: nothing written (would write {config_path()})")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from . import constants as C
 
-#: A 3x5 block font for the last digit (and "?" for a rejection, "-" before the first decision).
+#: A 3x5 block font for the last digit ("?" unknown speech, "·" a noise, "-" before the first decision).
 _FONT = {
     "0": ["███", "█ █", "█ █", "█ █", "███"],
     "1": [" █ ", "██ ", " █ ", " █ ", "███"],
@@ -26,6 +26,7 @@ _FONT = {
     "9": ["███", "█ █", "███", "  █", "███"],
     "?": ["███", "  █", " ██", "   ", " █ "],
     "-": ["   ", "   ", "███", "   ", "   "],
+    "·": ["   ", "   ", " █ ", "   ", "   "],
 }
 
 
@@ -102,7 +103,7 @@ def render(state: DisplayState):
     grid.add_row("state", Text(state.state, style=color))
     grid.add_row("level", Text(f"{_meter(state.level_dbfs, state.noise_floor_dbfs)} {state.level_dbfs:6.1f} dBFS "
                                f"(floor | {state.noise_floor_dbfs:.0f})"))
-    digit_style = "bold red" if state.last_symbol == "?" else "bold white"
+    digit_style = "bold red" if state.last_symbol in ("?", "·") else "bold white"
     grid.add_row("digit", Text(big_text(state.last_symbol), style=digit_style))
     conf = "" if state.last_confidence is None else f"{state.last_confidence:.0%}"
     lat = "" if state.last_latency_ms is None else f"   latency {state.last_latency_ms:.0f} ms"

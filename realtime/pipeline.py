@@ -19,10 +19,17 @@ import numpy as np
 
 from . import constants as C
 from .audiofile import StreamResampler, read_wav, resample
+from .bundle import REJECT_LABELS
 from .segmenter import Segmenter, SegmenterConfig, Utterance, estimate_noise_floor_dbfs, frame_levels_dbfs
 
 #: ``classify(window)``: window float32 ``(window_samples,)`` -> probabilities float32 ``(n_classes,)``.
 ClassifyFn = Callable[[np.ndarray], np.ndarray]
+
+
+#: Label of an utterance whose top class is a digit below the threshold: not trusted, so unknown.
+UNKNOWN_LABEL = REJECT_LABELS[1]
+#: What the history and ``recognize`` show for each rejection class.
+REJECT_SYMBOLS = {"_silence_": "·", "_unknown_": "?"}
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,10 @@ class Decision:
     utterance : Utterance
         Where it is in the stream, and the window classified.
     probabilities : np.ndarray [shape=(n_classes,), dtype=float32]
-    label : str or None
-        The top class if its probability reaches the threshold, else None (a rejection, shown ``?``).
+    label : str
+        A digit label (``"0"``-``"9"``) if accepted, else a rejection: ``"_silence_"``
+        (noise, no speech) or ``"_unknown_"`` (speech that is not a digit, or a digit
+        below the threshold).
     top_label : str
         The top class, accepted or not.
     confidence : float in [0, 1]
@@ -47,42 +56,48 @@ class Decision:
 
     utterance: Utterance
     probabilities: np.ndarray = field(repr=False)
-    label: str | None
+    label: str
     top_label: str
     confidence: float
     latency_ms: float | None = None
 
     @property
     def accepted(self) -> bool:
-        return self.label is not None
+        """True if the decision is a digit."""
+        return self.label not in REJECT_LABELS
+
+    @property
+    def digit(self) -> int | str | None:
+        """The accepted label (an int for digit labels), or None for a rejection."""
+        if not self.accepted:
+            return None
+        return int(self.label) if self.label.isdigit() else self.label
 
     @property
     def symbol(self) -> str:
-        """The label, or ``?`` for a rejection."""
-        return self.label if self.label is not None else "?"
+        """The digit, ``?`` for unknown speech, ``·`` for silence/noise."""
+        return REJECT_SYMBOLS.get(self.label, self.label)
 
-    def to_json(self, **extra) -> dict:
+    def to_json(self, labels: Sequence[str], **extra) -> dict:
         """One JSON-ready object: time_s (utterance start, s), end_s, digit (int, or null when rejected),
-        confidence, probabilities, latency_ms (null for files), plus ``extra``."""
-        digit: int | str | None = None
-        if self.label is not None:
-            digit = int(self.label) if self.label.isdigit() else self.label
+        label (the digit or ``_silence_``/``_unknown_``), top, confidence, probabilities (label ->
+        probability, every class), latency_ms (null for files), plus ``extra``."""
         u = self.utterance
-        obj = {
+        return {
             **extra,
             "time_s": round(u.start_s, 3),
             "end_s": round(u.end_s, 3),
-            "digit": digit,
+            "digit": self.digit,
+            "label": self.label,
             "top": int(self.top_label) if self.top_label.isdigit() else self.top_label,
             "confidence": round(float(self.confidence), 4),
-            "probabilities": [round(float(p), 4) for p in self.probabilities],
+            "probabilities": {str(k): round(float(p), 4) for k, p in zip(labels, self.probabilities)},
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
         }
-        return obj
 
 
-def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -> tuple[str | None, str, float]:
-    """Apply the threshold.
+def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -> tuple[str, str, float]:
+    """Apply the label set's rejection classes and the threshold.
 
     Parameters
     ----------
@@ -92,8 +107,9 @@ def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -
 
     Returns
     -------
-    label : str or None
-        ``labels[argmax]`` if the top probability is >= ``threshold``, else None.
+    label : str
+        The top class if it is ``_silence_``/``_unknown_`` (a rejection class) or if its
+        probability is >= ``threshold``; else ``"_unknown_"`` (a digit too unsure to accept).
     top_label : str
     confidence : float
         The top probability.
@@ -103,7 +119,10 @@ def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -
         raise ValueError(f"{p.shape[0]} probabilities for {len(labels)} labels")
     i = int(np.argmax(p))
     conf = float(p[i])
-    return (labels[i] if conf >= threshold else None), labels[i], conf
+    top = str(labels[i])
+    if top in REJECT_LABELS or conf >= threshold:
+        return top, top, conf
+    return UNKNOWN_LABEL, top, conf
 
 
 class ArrivalClock:

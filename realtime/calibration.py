@@ -1,0 +1,114 @@
+"""``spoken-digits calibrate``: a per-user threshold from the user's own background audio.
+
+The background (a file, or the microphone for ``duration`` seconds) is streamed
+through the same :class:`~realtime.pipeline.Recognizer` as ``listen``, with the
+threshold at 0 so that every utterance whose top class is a digit is counted with
+its probability. Such an utterance is a false accept at any threshold up to that
+probability (the user is asked not to speak digits). The chosen threshold is the
+smallest one, not below the model's own, that keeps false accepts per hour of
+this background at or under the target.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from .bundle import REJECT_LABELS
+
+#: Thresholds are searched on this grid (probability steps of 0.005).
+THRESHOLD_STEP = 0.005
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """What ``calibrate`` measured and chose.
+
+    Attributes
+    ----------
+    audio_s : float (s)
+        Background audio listened to.
+    utterances : int
+        Utterances the segmenter cut out of it.
+    rejected : dict of str -> int
+        Utterances whose top class was ``_silence_`` / ``_unknown_``.
+    digit_confidences : list of float
+        Top probability of every utterance whose top class is a digit (each a false accept
+        at any threshold up to it), descending.
+    floor : float
+        The lowest threshold allowed (the model's own).
+    threshold : float
+        The chosen threshold.
+    false_accepts_per_hour_at_floor, false_accepts_per_hour : float (1/h)
+        Measured on this background at ``floor`` and at ``threshold``.
+    target_per_hour : float (1/h)
+    met : bool
+        False if even the highest threshold of the grid leaves more than the target.
+    """
+
+    audio_s: float
+    utterances: int
+    rejected: dict
+    digit_confidences: list
+    floor: float
+    threshold: float
+    false_accepts_per_hour_at_floor: float
+    false_accepts_per_hour: float
+    target_per_hour: float
+    met: bool
+
+    def to_json(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def choose_threshold(confidences: Iterable[float], audio_s: float, *, target_per_hour: float, floor: float
+                     ) -> tuple[float, float, bool]:
+    """Smallest threshold >= ``floor`` (grid of :data:`THRESHOLD_STEP`) with FA/h <= target.
+
+    A confidence ``c`` is a false accept at threshold ``t`` when ``c >= t``. FA/h =
+    false accepts / (``audio_s`` / 3600).
+
+    Returns
+    -------
+    threshold : float
+    false_accepts_per_hour : float (1/h) at that threshold
+    met : bool
+        False if no threshold below 1 meets the target (the last grid point is returned).
+
+    Raises
+    ------
+    ValueError
+        If ``audio_s`` <= 0 or ``target_per_hour`` < 0.
+    """
+    if audio_s <= 0:
+        raise ValueError(f"audio_s must be > 0, got {audio_s}")
+    if target_per_hour < 0:
+        raise ValueError(f"target_per_hour must be >= 0, got {target_per_hour}")
+    c = np.asarray(list(confidences), dtype=np.float64)
+    hours = audio_s / 3600.0
+    start = np.ceil(floor / THRESHOLD_STEP - 1e-9) * THRESHOLD_STEP
+    grid = np.round(np.arange(start, 1.0, THRESHOLD_STEP), 6)
+    for t in grid:
+        fa = float(np.sum(c >= t)) / hours
+        if fa <= target_per_hour:
+            return float(t), fa, True
+    t = float(grid[-1]) if grid.size else float(floor)
+    return t, float(np.sum(c >= t)) / hours, False
+
+
+def calibrate_decisions(decisions, audio_s: float, *, target_per_hour: float, floor: float) -> CalibrationResult:
+    """A :class:`CalibrationResult` from the decisions of a threshold-0 run over the background."""
+    decisions = list(decisions)
+    conf = sorted((float(d.confidence) for d in decisions if d.top_label not in REJECT_LABELS), reverse=True)
+    rejected = {lab: sum(1 for d in decisions if d.top_label == lab) for lab in REJECT_LABELS}
+    t, fa, met = choose_threshold(conf, audio_s, target_per_hour=target_per_hour, floor=floor)
+    hours = audio_s / 3600.0
+    return CalibrationResult(
+        audio_s=float(audio_s), utterances=len(decisions), rejected=rejected, digit_confidences=conf,
+        floor=float(floor), threshold=t, false_accepts_per_hour_at_floor=float(np.sum(np.asarray(conf) >= floor)) / hours,
+        false_accepts_per_hour=fa, target_per_hour=float(target_per_hour), met=met,
+    )
+
+
+__all__ = ["CalibrationResult", "THRESHOLD_STEP", "calibrate_decisions", "choose_threshold"]
