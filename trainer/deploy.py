@@ -66,6 +66,9 @@ class DeploySettings:
     classes: str = "open"
     #: Copies of each training clip per label kind: the clean clip + (n - 1) augmented ones.
     digit_copies: int = 4
+    #: Digits of real voices other than FSDD's (Speech Commands' 53 training clips): oversampled,
+    #: they are the only digits recorded on other microphones.
+    real_digit_copies: int = 12
     unknown_copies: int = 2
     silence_copies: int = 2
     #: Validation: the clean clip + one augmented copy (the threshold is chosen on both).
@@ -74,6 +77,11 @@ class DeploySettings:
     babble_tracks: int = 300
     lstm_units: int = 96
     augment: AugmentSettings = field(default_factory=lambda: DEFAULT_AUGMENT)
+    #: Speech clips are trimmed (``librosa.effects.trim(top_db=...)``) before padding, as the
+    #: live segmenter cuts an utterance out of the stream: one-second Speech Commands clips
+    #: would otherwise start with a variable stretch of room noise that FSDD never has,
+    #: and the model would learn the recording set-up instead of the word.
+    trim_top_db: float = 30.0
     #: Extra loss weight of _silence_ and _unknown_ over the balanced weights.
     negative_weight: float = 2.0
     #: Target false-accept rate on the validation negatives for the default threshold.
@@ -121,7 +129,7 @@ def copies_of(row: CorpusClip, split: str, settings: DeploySettings) -> int:
     if split != "train":
         return settings.val_copies
     if row.is_digit:
-        return settings.digit_copies
+        return settings.real_digit_copies if row.source not in ("fsdd", "synth") else settings.digit_copies
     return settings.unknown_copies if row.label == UNKNOWN_LABEL else settings.silence_copies
 
 
@@ -139,9 +147,15 @@ def _chain(noise_files: tuple[Path, ...], babble_files: tuple[Path, ...], aug: A
 
 
 def _featurize(path: Path, entry: Path, copies: int, seed: int, noise_files: tuple[Path, ...],
-               babble_files: tuple[Path, ...], aug: AugmentSettings, config: FrontEndConfig) -> None:
-    """Clean + augmented log-mels of one clip, written atomically to ``entry``."""
+               babble_files: tuple[Path, ...], aug: AugmentSettings, config: FrontEndConfig,
+               trim_top_db: float | None) -> None:
+    """Clean + augmented log-mels of one clip (trimmed first if ``trim_top_db``), written atomically to ``entry``."""
     y = load_audio(path, config=config, expected_sample_rate_hz=None)
+    if trim_top_db is not None:
+        import librosa
+
+        trimmed, _ = librosa.effects.trim(y, top_db=trim_top_db)
+        y = trimmed if trimmed.size else y
     mels = np.empty((copies, *config.log_mel_shape), np.float32)
     for k in range(copies):
         z = y if k == 0 else augment(y, _chain(noise_files, babble_files, aug), seed=seed_for(seed, path.name, k),
@@ -196,7 +210,7 @@ def featurize_split(
     if not mine:
         raise DataError(f"no {split} clips with labels {list(labels)}")
     spec = {"format": _CACHE_FORMAT, "front_end": config.to_dict(), "augment": settings.augment.key(),
-            "material": material.key, "seed": seed}
+            "material": material.key, "seed": seed, "trim_top_db": settings.trim_top_db}
     folder = cache_dir / "deploy-clips" / hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     all_babble = tuple(b for b, _ in material.babble)
     entries, todo = [], []
@@ -208,7 +222,9 @@ def featurize_split(
         if not entry.exists():
             babble = all_babble if r.source not in ("speech_commands", "synth") else tuple(
                 b for b, who in material.babble if r.group not in who)
-            todo.append((r.path, entry, n, seed, material.noise_files, babble, settings.augment, config))
+            speech = r.label != SILENCE_LABEL and r.source != "generated"
+            todo.append((r.path, entry, n, seed, material.noise_files, babble, settings.augment, config,
+                         settings.trim_top_db if speech else None))
     if todo:
         run_parallel(_featurize, todo, n_jobs=n_jobs, progress=progress, description=f"augmenting {split}")
     mels, lab, spk, src = [], [], [], []
