@@ -1,7 +1,7 @@
 """Keras 3 spectrogram model -> TFLite flatbuffer with builtin ops only.
 
 A Keras 3 LSTM does not convert to the fused ``UNIDIRECTIONAL_SEQUENCE_LSTM``
-(DESIGN.md section 7: ``TensorListReserve ... element_shape to be static``, or
+(docs/design.md section 7: ``TensorListReserve ... element_shape to be static``, or
 WHILE/Flex graphs that tflite-runtime cannot run). :func:`edge_model` rebuilds
 the same architecture with ``tf_keras`` and a static batch of 1, copies the
 weights with ``set_weights``, and that converts to the fused op.

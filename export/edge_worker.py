@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.interpreter == "tflite_runtime" or args.interpreter is None:
-        try:  # before anything else may pull in TensorFlow (DESIGN.md section 7)
+        try:  # before anything else may pull in TensorFlow (docs/design.md section 7)
             import tflite_runtime.interpreter  # noqa: F401
         except ImportError:
             pass

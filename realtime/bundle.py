@@ -1,6 +1,6 @@
 """Read and verify a model bundle: ``NAME.tflite`` + ``NAME.json`` + ``NAME.mel.npz``.
 
-The bundle is the contract between ``export/`` and ``realtime/`` (DESIGN.md
+The bundle is the contract between ``export/`` and ``realtime/`` (docs/design.md
 section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
 
     spec_version        int: 2 (written), 1 (still read: a 10-class bundle whose

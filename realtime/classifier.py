@@ -5,7 +5,7 @@
 quantizes the input and dequantizes the output with the bundle's parameters,
 and resets the LSTM state before every window (the fused
 ``UNIDIRECTIONAL_SEQUENCE_LSTM`` keeps its state between ``invoke()`` calls,
-DESIGN.md section 7).
+docs/design.md section 7).
 
 TensorFlow is imported only if neither edge interpreter is installed, inside
 :func:`load_interpreter_class`.
@@ -68,7 +68,7 @@ def load_interpreter_class(name: str | None = None) -> tuple[str, Callable]:
         module, pip_name = INTERPRETERS[n]
         if n == "tflite_runtime" and _tflite_runtime_after_tensorflow():
             # tflite-runtime 2.14 loaded after TensorFlow in one process either fails on every model
-            # ("vector::reserve") or crashes the process: never try it (DESIGN.md section 7)
+            # ("vector::reserve") or crashes the process: never try it (docs/design.md section 7)
             failures.append(f"{module}: {AFTER_TENSORFLOW}")
             continue
         try:

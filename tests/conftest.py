@@ -59,7 +59,7 @@ def tiny_run(tmp_path_factory, fsdd_dir, tiny_cache) -> Path:
 
 
 # --- export / edge classifier (issue 3) ---------------------------------------------------------
-# tflite-runtime 2.14 must be imported before TensorFlow in one process (DESIGN.md section 7).
+# tflite-runtime 2.14 must be imported before TensorFlow in one process (docs/design.md section 7).
 try:
     import tflite_runtime.interpreter  # noqa: F401,E402
 except ImportError:

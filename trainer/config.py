@@ -34,7 +34,7 @@ class FrontEndConfig:
     ``librosa.feature.melspectrogram(n_fft=2048, hop_length=512, n_mels=64)``,
     ``librosa.power_to_db(ref=np.max)``) with one deliberate change,
     ``fmax_hz=4000``: FSDD is recorded at 8 kHz, so nothing above its Nyquist
-    frequency exists in training (DESIGN.md section 3).
+    frequency exists in training (docs/design.md section 3).
 
     The STFT/mel/dB fields are the keyword arguments of
     ``librosa.feature.melspectrogram`` and ``librosa.power_to_db`` (librosa 0.11),

@@ -75,6 +75,8 @@ class DeploySettings:
     val_copies: int = 2
     max_synth_unknown: int = 4000
     babble_tracks: int = 300
+    #: Multiplies :data:`NEGATIVE_COUNTS` (tests use a small fraction).
+    negative_scale: float = 1.0
     lstm_units: int = 96
     augment: AugmentSettings = field(default_factory=lambda: DEFAULT_AUGMENT)
     #: Speech clips are trimmed (``librosa.effects.trim(top_db=...)``) before padding, as the
@@ -110,7 +112,9 @@ def deploy_table(paths: CorpusPaths, *, settings: DeploySettings, cache_dir: Pat
     if not any(r.label == NOISE_LABEL for r in rows):
         raise DataError("the deploy protocol needs background-noise recordings (--noise-dir)")
     if settings.classes == "open":
-        rows += make_negatives(rows, cache_dir / "negatives", counts=NEGATIVE_COUNTS, seed=seed)
+        counts = {split: {k: max(1, round(n * settings.negative_scale)) for k, n in kinds.items()}
+                  for split, kinds in NEGATIVE_COUNTS.items()}
+        rows += make_negatives(rows, cache_dir / "negatives", counts=counts, seed=seed)
         synth_unknown = [r for r in rows if r.source == "synth" and r.label == UNKNOWN_LABEL and r.split == "train"]
         if len(synth_unknown) > settings.max_synth_unknown:
             rng = np.random.default_rng(seed)

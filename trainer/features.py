@@ -25,7 +25,7 @@ def mel_filterbank(*, config: FrontEndConfig = FRONT_END) -> np.ndarray:
 
 
 def log_mel(wave: np.ndarray, *, config: FrontEndConfig = FRONT_END) -> np.ndarray:
-    """Log-mel spectrogram of one window, as in the seed notebooks (DESIGN.md section 3).
+    """Log-mel spectrogram of one window, as in the seed notebooks (docs/design.md section 3).
 
     ``librosa.power_to_db(librosa.feature.melspectrogram(y, sr=22050, n_fft=2048,
     hop_length=512, n_mels=64, fmax=4000), ref=np.max)``, with every parameter

@@ -1,4 +1,4 @@
-"""The four Keras 3 LSTM models (DESIGN.md section 4).
+"""The Keras 3 LSTM models (docs/design.md section 4).
 
 =================  =========================================  ===============================
 name               input                                      core -> head
@@ -95,7 +95,7 @@ def build_raw_model(
     relu)`` -> dropout -> ``Dense(10, softmax)``.
 
     ``frame_length=1`` is the seed notebooks' literal model (one sample per step, no
-    framing; ~1.7 s per batch of 32 on 2 cores, DESIGN.md section 7).
+    framing; ~1.7 s per batch of 32 on 2 cores, docs/design.md section 7).
 
     Raises
     ------
