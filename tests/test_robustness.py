@@ -1,0 +1,293 @@
+"""``robustness`` / ``far``: deterministic held-out sets, the scorer, false accepts per hour, the CLI."""
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainer.robustness.score import (Dec, ModelRunner, count_items, item_outcome, match_played, right_interval,
+                                      run_stream, sweep)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SPOKEN_DIGITS_SHARED_DATA", REPO.parent / "shared" / "data"))
+RATE = 22050
+WINDOW = 17640
+LABELS = (*(str(d) for d in range(10)), "_silence_", "_unknown_")
+
+
+def _needs_shared_data():
+    for sub in ("fsdd/recordings", "speech_commands_v0.02_test", "speech_commands_digits", "noise"):
+        if not (SHARED / sub).is_dir():
+            pytest.skip(f"shared data {SHARED / sub} not found (set SPOKEN_DIGITS_SHARED_DATA)")
+
+
+# --------------------------------------------------------------------------- a fake classifier
+def energy_stub(window: np.ndarray) -> np.ndarray:
+    """Probabilities from the window's RMS: loud -> '3' (0.9), medium -> '7' (0.6), quiet -> _unknown_ (0.8).
+
+    Tests the scorer, not a model."""
+    x = window[np.abs(window) > 0]
+    level = float(np.sqrt(np.mean(x ** 2))) if x.size else 0.0
+    p = np.full(len(LABELS), 0.0, np.float32)
+    top, conf = ("3", 0.9) if level > 0.1 else ("7", 0.6) if level > 0.01 else ("_unknown_", 0.8)
+    p[LABELS.index(top)] = conf
+    rest = [i for i in range(len(LABELS)) if i != LABELS.index(top)]
+    p[rest] = (1 - conf) / len(rest)
+    return p
+
+
+def burst(amplitude: float, seconds: float = 0.4, f: float = 440.0) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (amplitude * np.sqrt(2) * np.sin(2 * np.pi * f * t)).astype(np.float32)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * RATE), np.float32)
+
+
+RUNNER = ModelRunner(energy_stub, LABELS, RATE, WINDOW)
+
+
+def test_scorer_counts_right_missed_extra_wrong_rejected():
+    items = {
+        "right": ("3", np.concatenate([silence(0.5), burst(0.3), silence(0.5)])),
+        "missed": ("3", silence(1.5)),
+        "extra": ("3", np.concatenate([silence(0.5), burst(0.3), silence(0.6), burst(0.3), silence(0.5)])),
+        "wrong": ("3", np.concatenate([silence(0.5), burst(0.03), silence(0.5)])),
+        "rejected": ("3", np.concatenate([silence(0.5), burst(0.003), silence(0.5)])),
+    }
+    results = {}
+    for name, (digit, y) in items.items():
+        decs = RUNNER.recognize(y, RATE)
+        results[name] = (digit, decs)
+        assert item_outcome(digit, decs, 0.5) == name, (name, decs)
+    assert len(results["extra"][1]) == 2 and len(results["missed"][1]) == 0
+    c = count_items(results.values(), 0.5)
+    assert (c.n, c.right, c.missed, c.extra, c.wrong, c.rejected, c.split) == (5, 1, 1, 1, 1, 1, 1)
+    assert c.accuracy == pytest.approx(0.2)
+    # '7' at 0.6: above 0.7 it is no longer accepted -> the 'wrong' item becomes a rejection
+    assert item_outcome("3", results["wrong"][1], 0.7) == "rejected"
+    # the plain window path of the same utterance
+    assert RUNNER.classify_window(burst(0.3), RATE).top == "3"
+
+
+def test_right_interval_and_sweep_by_hand():
+    d = lambda top, c: Dec(top, c, top if top.isdigit() else "0", c, 0.0, 0.1)  # noqa: E731
+    assert right_interval("3", [d("3", 0.9)]) == (-np.inf, 0.9)
+    assert right_interval("3", [d("3", 0.9), d("5", 0.4)]) == (0.4, 0.9)
+    assert right_interval("3", [d("5", 0.9), d("3", 0.4)]) is None
+    assert right_interval("3", [d("3", 0.9), d("_unknown_", 0.95)]) == (-np.inf, 0.9)
+    items = [("3", [d("3", 0.9)]), ("3", [d("3", 0.9), d("5", 0.4)]), ("4", [d("_silence_", 0.99)]), ("4", [])]
+    negatives = [d("1", 0.3), d("2", 0.6), d("_unknown_", 0.99), d("8", 0.95)]
+    s = sweep(items, negatives, hours=0.5, thresholds=[0.0, 0.35, 0.5, 0.92, 1.0])
+    assert s["miss_rate"] == pytest.approx([0.75, 0.75, 0.5, 1.0, 1.0])
+    assert s["false_accepts"] == [3, 2, 2, 1, 0]
+    assert s["fa_per_hour"] == pytest.approx([6, 4, 4, 2, 0])
+
+
+def test_false_accepts_per_hour_on_a_stream_with_injected_accepts():
+    # 60 s of faint noise; 6 loud bursts (-> '3', accepted at 0.5), 4 medium ones (-> '7' at 0.6), 2 quiet (-> _unknown_)
+    rng = np.random.default_rng(0)
+    y = (rng.standard_normal(60 * RATE) * 1e-4).astype(np.float32)
+    plan = [0.3] * 6 + [0.03] * 4 + [0.003] * 2
+    for i, a in enumerate(plan):
+        start = int((2.0 + 4.5 * i) * RATE)
+        b = burst(a)
+        y[start:start + b.size] += b
+    res = run_stream(RUNNER, np.array_split(y, 7), RATE)
+    assert res.seconds == pytest.approx(60.0, abs=1e-3)
+    assert len(res.decisions) == 12
+    assert res.false_accepts(0.5) == 10 and res.false_accepts(0.7) == 6
+    assert res.false_accepts(0.5) / res.hours == pytest.approx(600.0)
+    assert res.max_speech_s < 1.0 and res.long_speech == []
+    s = sweep([], res.decisions, res.hours, [0.5, 0.7, 0.95])
+    assert s["fa_per_hour"] == pytest.approx([600.0, 360.0, 0.0])
+    # decisions matched to what was played: every burst found once, no extra
+    played = [("3" if a == 0.3 else "7", 2.0 + 4.5 * i, 2.4 + 4.5 * i) for i, a in enumerate(plan)]
+    m = match_played(played, res.decisions, 0.5)
+    assert (m["played"], m["found"], m["right"], m["extra"]) == (12, 12, 10, 0)  # the quiet two: rejected
+    m = match_played(played[:6], res.decisions, 0.5)  # the medium bursts now are false accepts
+    assert (m["found"], m["right"], m["extra"]) == (6, 6, 4)
+
+
+def test_a_steady_tone_shows_as_a_long_speech_state():
+    y = np.concatenate([silence(1.0), burst(0.1, seconds=5.0), silence(1.0)])
+    res = run_stream(RUNNER, [y], RATE)
+    assert res.max_speech_s > 2.0 and res.long_speech
+    assert res.decisions == []  # longer than MAX_SPEECH_MS: dropped, no decision
+
+
+def test_bundle_threshold_lookup():
+    from trainer.robustness.report import bundle_threshold
+
+    assert bundle_threshold({"labels": []}) is None
+    assert bundle_threshold({"threshold": 0.7, "calibration": {"threshold": 0.2}}) == 0.7
+    assert bundle_threshold({"calibration": {"threshold": 0.35}}) == 0.35
+    assert bundle_threshold({"threshold": 3}) is None
+
+
+# --------------------------------------------------------------------------- the sets
+def test_synth_contributes_only_its_test_voices(tmp_path):
+    _needs_shared_data()
+    import shutil
+
+    from trainer.corpus import CorpusPaths, read_corpus
+    from trainer.robustness.sets import select_sources
+
+    synth = tmp_path / "synth"
+    fsdd = SHARED / "fsdd" / "recordings"
+    rows = ["path,word,speaker,split"]
+    for voice, split in (("heldout", "test"), ("trained", "train")):
+        for word, src in (("seven", "7_theo_0.wav"), ("banana", "1_theo_1.wav")):
+            (synth / word).mkdir(parents=True, exist_ok=True)
+            shutil.copy(fsdd / src, synth / word / f"{voice}_nohash_0.wav")
+            rows.append(f"{word}/{voice}_nohash_0.wav,{word},{voice},{split}")
+    (synth / "manifest.csv").write_text("\n".join(rows) + "\n")
+    (synth / "passages").mkdir()
+    shutil.copy(fsdd / "0_theo_0.wav", synth / "passages" / "heldout.wav")
+    corpus = read_corpus(CorpusPaths.shared(SHARED, synth=synth))
+    src = select_sources(corpus, passages_dir=synth)
+    assert [(c.speaker, c.label) for c in src.digits["synth"]] == [("heldout", "7")]
+    assert [(c.speaker, c.word) for c in src.words["synth"]] == [("heldout", "banana")]
+    assert src.passages == [synth / "passages" / "heldout.wav"]
+    assert {"fsdd", "speech_commands_digits"} <= set(src.digits)
+
+
+def _small_sizes():
+    from trainer.robustness.sets import Sizes
+
+    return Sizes(digits_per_source=6, negative_words=6, generated_per_kind=1, babble_tracks=8, bed_tracks=1,
+                 bed_track_s=10.0, stream_words=8, stream_digits=4)
+
+
+def _build(cache: Path, jobs: int = 1):
+    from trainer.corpus import CorpusPaths, read_corpus
+    from trainer.robustness import sets as S
+
+    rows = read_corpus(CorpusPaths.shared(SHARED))
+    sizes = _small_sizes()
+    src = S.select_sources(rows, sizes=sizes)
+    conds = [S.CONDITION_BY_NAME[n] for n in ("clean", "babble_10", "babble_0", "noise_5", "reverb")]
+    digits = S.build_digit_items(src, cache, conditions=conds, sizes=sizes, progress=False, jobs=jobs)
+    negatives = S.build_negative_items(src, cache, sizes=sizes, progress=False, jobs=jobs)
+    streams = S.build_streams(src, cache, sizes=sizes, progress=False)
+    return rows, digits, negatives, streams
+
+
+@pytest.fixture(scope="module")
+def built_twice(tmp_path_factory):
+    _needs_shared_data()
+    a = tmp_path_factory.mktemp("sets_a")
+    b = tmp_path_factory.mktemp("sets_b")
+    return _build(a, jobs=1), _build(b, jobs=2), a  # a fork pool of 2 must not change a byte
+
+
+@pytest.mark.slow
+def test_sets_are_deterministic_and_reused(built_twice):
+    (rows, d1, n1, s1), (_, d2, n2, s2), cache_a = built_twice
+    for x, y in ((d1, d2), (n1, n2), (s1, s2)):
+        assert x["key"] == y["key"] and x["items" if "items" in x else "streams"] == y["items" if "items" in y else "streams"]
+        fa, fb = Path(x["folder"]), Path(y["folder"])
+        files = sorted(p.relative_to(fa) for p in fa.rglob("*.wav"))
+        assert files and files == sorted(p.relative_to(fb) for p in fb.rglob("*.wav"))
+        for f in files:
+            assert filecmp.cmp(fa / f, fb / f, shallow=False), f
+    # a rerun reuses the set: nothing is rewritten
+    wav = next(Path(d1["folder"]).rglob("*.wav"))
+    mtime = wav.stat().st_mtime_ns
+    again = _build(cache_a)[1]
+    assert again["folder"] == d1["folder"] and wav.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.slow
+def test_mixed_snr_is_the_target(built_twice):
+    import soundfile as sf
+
+    from trainer.robustness.sets import load_clip, snr_db
+
+    (_, digits, _, _), _, _ = built_twice
+    folder = Path(digits["folder"])
+    noisy = [it for it in digits["items"] if "snr_db_target" in it]
+    assert len(noisy) >= 10
+    for it in noisy:
+        y, rate = sf.read(folder / it["file"], dtype="float32")
+        assert rate == digits["rate_hz"]
+        a, b = it["trim"]
+        speech = load_clip(it["clip"])[a:b]
+        st, n = it["speech_start"], it["speech_len"]
+        assert n == speech.size and y.size == st + n + st
+        noise = y / np.float32(it["gain"])
+        noise[st:st + n] -= speech
+        assert abs(snr_db(speech, noise) - it["snr_db_target"]) < 0.5, it["id"]
+
+
+@pytest.mark.slow
+def test_sets_hold_only_held_out_material(built_twice):
+    from trainer.robustness.sets import held_out_speech_commands_speakers
+
+    (rows, digits, negatives, streams), _, _ = built_twice
+    by_path = {str(r.path): r for r in rows}
+    noise_split = {f"{r.path.parent.name}/{r.path.name}": r.split for r in rows if r.source == "noise"}
+    held = held_out_speech_commands_speakers(rows)
+    train_sc = {r.speaker for r in rows if r.source.startswith("speech_commands") and r.split != "test"}
+    assert held and not held & train_sc
+    sources = set()
+    for it in digits["items"]:
+        r = by_path[it["clip"]]
+        sources.add(r.source)
+        assert r.split == "test", it["id"]
+        if r.source.startswith("speech_commands"):
+            assert r.speaker in held and r.speaker not in train_sc
+        if "babble" in it:
+            spk = {s.split("/", 1)[1] for s in it["babble"]["speakers"]}
+            assert spk <= held and r.speaker not in spk
+        if "noise" in it:
+            assert noise_split[it["noise"]["file"]] == "test"
+    assert sources == {"fsdd", "speech_commands_digits"}
+    for it in negatives["items"]:
+        if it["kind"].startswith("words:"):
+            r = by_path[it["clip"]]
+            assert r.split == "test" and r.speaker in held
+        else:
+            assert it["split"] == "test"
+    for n in negatives["data"]["generated_inputs"]["noise_files"]:
+        assert noise_split[n] == "test"
+    by_id = {f"{r.source}/{r.path.parent.name}/{r.path.stem}": r for r in rows}
+    for name, s in streams["streams"].items():
+        for p in s.get("played", []):
+            assert by_id[p[3]].source == "fsdd" and by_id[p[3]].split == "test"
+        for f in s.get("files", []):
+            assert noise_split[f] == "test"
+    for t in digits["data"]["babble_tracks"] + digits["data"]["babble_bed_tracks"]:
+        assert {s.split("/", 1)[1] for s in t["speakers"]} <= held
+
+
+# --------------------------------------------------------------------------- the CLI
+@pytest.mark.slow
+def test_quick_cli_on_the_shipped_bundle(tmp_path):
+    _needs_shared_data()
+    from click.testing import CliRunner
+
+    from spoken_digits_cli import main
+
+    common = ["--quick", "--data-root", str(SHARED), "--cache-dir", str(tmp_path / "cache"), "--no-progress"]
+    r = CliRunner().invoke(main, ["robustness", *common, "--out", str(tmp_path / "r.json")])
+    assert r.exit_code == 0, r.output
+    assert "Digit accuracy through the segmenter" in r.output and "babble 10 dB" in r.output
+    assert "Segmenter in steady noise" in r.output
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["bundle"]["sha256"]["tflite"] and rep["table"]["rows"]["fsdd"]["clean"]["n"] == 20
+    assert {"clean_window", "clean", "babble_0", "noise_5", "reverb"} <= set(rep["table"]["columns"])
+
+    png = tmp_path / "det.png"
+    r = CliRunner().invoke(main, ["far", *common, "--out", str(tmp_path / "f.json"), "--plot", str(png)])
+    assert r.exit_code == 0, r.output
+    assert "False-accept rate on held-out negative clips" in r.output and "FA / h" in r.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rep = json.loads((tmp_path / "f.json").read_text())
+    assert rep["streams"]["all"]["hours"] > 0 and rep["det"]["operating_point"]["threshold"] == rep["threshold"]
+    assert set(rep["negative_clips"]) >= {"words:speech_commands", "reversed", "tone", "all"}
