@@ -829,6 +829,7 @@ def synthesize(
     # librosa loads its submodules lazily (and compiles on first use): do it once, before the threads
     librosa.effects.trim(np.zeros(4096, np.float32) + 1e-3, top_db=TRIM_TOP_DB)
 
+    engines = tuple(engines)
     voices = available_voices(engines)
     if speakers is not None:
         wanted = list(dict.fromkeys(speakers))
@@ -836,10 +837,17 @@ def synthesize(
         missing = [s for s in wanted if s not in by_id]
         if missing:
             known = {v.speaker: v for v in catalogue()}
-            hints = sorted({known[s].package for s in missing if s in known})
-            hint = f"install the Debian package(s): apt-get install {' '.join(hints)}" if hints else \
-                f"known speakers look like espeak-en-gb-scotland+m3, flite-slt, festival-ked-diphone"
-            raise SynthError(f"speaker(s) not available on this machine: {', '.join(missing)}; {hint}")
+            unknown = [s for s in missing if s not in known]
+            if unknown:
+                raise SynthError(f"unknown speaker(s) {', '.join(unknown)}; speaker ids look like "
+                                 "espeak-en-gb-scotland+m3, flite-slt, festival-ked-diphone")
+            off = [s for s in missing if known[s].engine not in engines]
+            if off:
+                raise SynthError(f"speaker(s) {', '.join(off)} need an engine that is not selected "
+                                 f"(engines: {', '.join(engines)})")
+            hints = sorted({known[s].package for s in missing})
+            raise SynthError(f"speaker(s) not available on this machine: {', '.join(missing)}; "
+                             f"install the Debian package(s): apt-get install {' '.join(hints)}")
         voices = [by_id[s] for s in wanted]
     if passages and passage_violations():
         raise SynthError(f"PASSAGE contains digit or number words: {passage_violations()}")
