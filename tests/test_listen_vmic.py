@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 
 import pytest
+from realtime.bundle import load_bundle
 from vmic import build_digit_wav, lcs_length, parse_json_lines, start_listen
 
 #: Ten FSDD official-test recordings (indices 0-4), every digit once, every speaker.
@@ -42,8 +43,11 @@ def test_listen_recognizes_played_digits(fsdd_dir, bundle_path, vmic_factory, tm
     assert len(decisions) <= len(EXPECTED), f"extra decisions: {digits}"
     assert lcs_length(digits, EXPECTED) >= 9, f"heard {digits}, played {EXPECTED}"
     for d in decisions:
-        assert set(d) >= {"time_s", "digit", "confidence", "probabilities", "latency_ms"}
-        assert len(d["probabilities"]) == 10 and abs(sum(d["probabilities"]) - 1) < 0.05
+        assert set(d) >= {"time_s", "digit", "label", "confidence", "probabilities", "latency_ms"}
+        # every class of the bundle, by name; an accepted digit is its own label
+        assert list(d["probabilities"]) == list(load_bundle(bundle_path).labels)
+        assert abs(sum(d["probabilities"].values()) - 1) < 0.05
+        assert d["digit"] is None or d["label"] == str(d["digit"])
         assert d["latency_ms"] is not None and d["latency_ms"] > 0
     times = [d["time_s"] for d in decisions]
     assert times == sorted(times)

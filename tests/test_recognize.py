@@ -53,6 +53,12 @@ def write_variant(src, dst, rate_hz, subtype, channels):
     sf.write(str(dst), z, rate_hz, subtype=subtype)
 
 
+def classifier_labels(bundle_path):
+    from realtime.bundle import load_bundle
+
+    return load_bundle(bundle_path).labels
+
+
 def test_recognize_cli_formats_and_several_digits(fsdd_dir, bundle_path, tmp_path):
     """Any rate, channel count and bit depth; digits separated by pauses come out in order."""
     src = fsdd_dir / "7_theo_0.wav"
@@ -91,8 +97,9 @@ def test_recognize_cli_formats_and_several_digits(fsdd_dir, bundle_path, tmp_pat
     assert r.returncode == 0, r.stderr
     objs = [json.loads(line) for line in r.stdout.splitlines()]
     assert [o["digit"] for o in objs] == decided
-    assert all(o["file"] == str(files[-1]) and len(o["probabilities"]) == 10 and o["latency_ms"] is None
-               for o in objs)
+    labels = list(classifier_labels(bundle_path))
+    assert all(o["file"] == str(files[-1]) and list(o["probabilities"]) == labels and o["latency_ms"] is None
+               and o["label"] == str(o["digit"]) for o in objs)
     assert objs[0]["time_s"] < objs[1]["time_s"] < objs[2]["time_s"]
 
 

@@ -335,8 +335,10 @@ def calibrate(model, val: Arrays, *, labels: Sequence[str], target_fa: float) ->
     thr = choose_threshold(p1, val.label, digit_classes=n_digits, target_fa=target_fa)
     dig = val.label < n_digits
     acc = np.mean((p1.argmax(1) == val.label) & (~dig | (p1.max(1) >= thr))) if len(val.label) else float("nan")
+    nll = lambda q: float(-np.mean(np.log(np.maximum(q[np.arange(len(val.label)), val.label], 1e-12))))  # noqa: E731
     return {
         "temperature": round(t, 4), "threshold": thr, "val_samples": int(len(val.label)),
+        "nll_before": round(nll(p0), 4), "nll_after": round(nll(p1), 4),
         "ece_before": round(expected_calibration_error(p0, val.label), 4),
         "ece_after": round(expected_calibration_error(p1, val.label), 4),
         "val_accuracy_at_threshold": round(float(acc), 4),
