@@ -8,6 +8,10 @@ import pytest
 from trainer.data import load_audio, pad_and_mask
 from trainer.features import log_mel, mel_filterbank
 
+#: Tolerance (dB) for values that are 0 dB in exact arithmetic: float32 log10 differs by a few 1e-6 dB
+#: between CPUs (-7.6e-6 dB for silence on an AMD EPYC); the model's int8 input step is 80/255 = 0.31 dB.
+ZERO_DB_ATOL = 1e-4
+
 
 @pytest.mark.parametrize("name", ["0_jackson_0.wav", "9_george_3.wav", "4_lucas_27.wav"])
 def test_log_mel_matches_librosa(fsdd_dir, name):
@@ -17,11 +21,12 @@ def test_log_mel_matches_librosa(fsdd_dir, name):
     want = librosa.power_to_db(S, ref=np.max)
     assert got.shape == (64, 35) and got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=1e-4)
-    assert abs(got.max()) < 1e-4 and got.min() >= -80.0  # ref=np.max: the loudest bin is 0 dB
+    assert abs(got.max()) <= ZERO_DB_ATOL and got.min() >= -80.0  # ref=np.max: the loudest bin is 0 dB
 
 
 def test_log_mel_of_silence_is_zero():
-    assert not log_mel(np.zeros(17640, np.float32)).any()
+    # all bins equal the reference (ref=np.max): 0 dB, not the -80 dB floor, not NaN from log(0)
+    np.testing.assert_allclose(log_mel(np.zeros(17640, np.float32)), 0.0, rtol=0, atol=ZERO_DB_ATOL)
 
 
 def test_log_mel_rejects_wrong_length():
