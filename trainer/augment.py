@@ -14,9 +14,9 @@ variant so that a fixed ``--seed`` reproduces a run:
    never the target's), or coloured noise (``AddColorNoise``, spectral slope -6..+6 dB/octave);
 5. peak level -30..0 dBFS (``Normalize`` then ``Gain``).
 
-Time shift inside the 0.8 s window is a random lead of up to 100 ms before the clip
-(the segmenter's onset look-back and pre-roll put up to 220 ms of lead-in before the
-speech it detects). SpecAugment masks are applied on the log-mel inside the model
+Time shift inside the 0.8 s window is a random lead of up to 250 ms before the clip,
+filled by the same noise (the segmenter's onset look-back and pre-roll put up to 220 ms
+of lead-in before the speech it detects, and in babble it may start on a burst of it). SpecAugment masks are applied on the log-mel inside the model
 while it trains (:class:`trainer.layers.SpecAugment`).
 
 Noise and babble material is resampled once to the front end's rate and cached, so
@@ -62,7 +62,7 @@ class AugmentSettings:
     p_room: float = 0.25
     gain_dbfs_min: float = -30.0
     gain_dbfs_max: float = 0.0
-    max_lead_s: float = 0.1
+    max_lead_s: float = 0.25
 
     def key(self) -> str:
         """A short hash of every setting (part of the cache key)."""
