@@ -13,6 +13,10 @@ RATE_HZ = 22050
 WINDOW = 17640
 LABELS = tuple(str(d) for d in range(10))
 BLOCK_SIZES = (256, 1024, 4096)
+#: Tolerance for resampled audio (full scale 1.0): 1e-6 is -120 dBFS, 1/30 of a 16-bit step. Streamed
+#: and whole-signal soxr are different calls (float rounding may differ by CPU and chunking); a
+#: misaligned block boundary, a lost or repeated sample or another filter quality is >= 1e-4 off.
+RESAMPLE_ATOL = 1e-6
 
 
 def fake_classify(window: np.ndarray) -> np.ndarray:
@@ -85,18 +89,22 @@ def test_segmenter_block_size_invariance(stream, block):
 
 
 def test_pipeline_block_size_invariance_with_resampling(stream):
-    """Same decisions at a 48 kHz capture rate whatever the block size (streaming soxr is exact)."""
+    """Same decisions at a 48 kHz capture rate whatever the block size (streaming soxr)."""
     x, _ = stream
     x48 = resample(x, RATE_HZ, 48000)
     results = []
     for block in BLOCK_SIZES:
         rec = Recognizer(fake_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS,
                          threshold=0.2, input_rate_hz=48000)
-        ds = list(run_blocks(rec, iter_blocks(x48, block)))
-        results.append([(d.utterance.start_sample, d.utterance.end_sample, d.label, d.probabilities.tobytes())
-                        for d in ds])
+        results.append(list(run_blocks(rec, iter_blocks(x48, block))))
     assert len(results[0]) == len(CLIPS)
-    assert results[1] == results[0] and results[2] == results[0]
+    for got in results[1:]:
+        # the same utterances (sample indices) and labels ...
+        assert [(d.utterance.start_sample, d.utterance.end_sample, d.label) for d in got] == \
+               [(d.utterance.start_sample, d.utterance.end_sample, d.label) for d in results[0]]
+        # ... from the same resampled windows: probabilities (float32 energy shares) within rounding
+        for a, b in zip(got, results[0]):
+            np.testing.assert_allclose(a.probabilities, b.probabilities, rtol=1e-5, atol=1e-7)
 
 
 def test_stream_resampler_equals_whole_signal_resampling():
@@ -104,7 +112,9 @@ def test_stream_resampler_equals_whole_signal_resampling():
     whole = resample(x, 44100, RATE_HZ)
     r = StreamResampler(44100, RATE_HZ)
     parts = [r.process(b) for b in iter_blocks(x, 777)] + [r.process(np.zeros(0, np.float32), last=True)]
-    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    got = np.concatenate(parts)
+    assert got.shape == whole.shape  # no sample lost or repeated at the 777-sample block boundaries
+    np.testing.assert_allclose(got, whole, rtol=0, atol=RESAMPLE_ATOL)
 
 
 @pytest.mark.parametrize("signal", [
@@ -192,11 +202,12 @@ def test_file_window_equals_trainer_window(fsdd_dir):
         u = decisions[0].utterance
         y = load_audio(fsdd_dir / f"{name}.wav")  # librosa.load(sr=22050)
         wave, mask = pad_and_mask(y[u.start_sample: u.start_sample + u.n_samples])
-        np.testing.assert_array_equal(seen[0], wave)
+        # read_wav + soxr here, librosa.load (its own read, soxr_hq) there: the same samples up to rounding
+        np.testing.assert_allclose(seen[0], wave, rtol=0, atol=RESAMPLE_ATOL)
         np.testing.assert_array_equal(u.mask, mask)
         if u.start_sample == 0 and u.n_samples == min(y.size, WINDOW):
             whole += 1
-            np.testing.assert_array_equal(seen[0], pad_and_mask(y)[0])
+            np.testing.assert_allclose(seen[0], pad_and_mask(y)[0], rtol=0, atol=RESAMPLE_ATOL)
     assert whole >= len(names) // 2
 
 
