@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import realtime.classifier as classifier_module
-from realtime.bundle import DEFAULT_BUNDLE, SPEC_VERSION, load_bundle
+from realtime.bundle import DEFAULT_BUNDLE, SPEC_VERSION, find_bundle_json, load_bundle
 from realtime.classifier import (
     Classifier,
     dequantize,
@@ -25,11 +27,11 @@ EDGE_INTERPRETERS = [n for n in ("tflite_runtime", "ai_edge_litert") if importli
 
 
 @pytest.fixture
-def bundle_copy(tmp_path, tiny_bundles):
-    """A writable copy of the tiny int8 bundle: (directory, NAME)."""
+def bundle_copy(tmp_path, bundle_path):
+    """A writable copy of the shipped int8 bundle (no training needed): (directory, NAME)."""
     dst = tmp_path / "copy"
-    shutil.copytree(tiny_bundles["int8"], dst)
-    return dst, tiny_bundles["int8"].name
+    shutil.copytree(bundle_path, dst)
+    return dst, find_bundle_json(bundle_path).stem
 
 
 def _windows(tiny_run, n=4):
@@ -117,12 +119,25 @@ def test_refuses_unsupported_front_end_and_bad_json(bundle_copy):
         load_bundle(d)
 
 
-def test_default_bundle_or_clear_error():
-    if (DEFAULT_BUNDLE / "spoken-digits.json").exists():
-        assert Classifier().bundle.json_path.parent == DEFAULT_BUNDLE
-    else:
-        with pytest.raises(BundleError, match=str(DEFAULT_BUNDLE)):
-            Classifier()
+def test_default_bundle_ships_and_recognizes(fsdd_dir):
+    """``Classifier()`` loads the bundle shipped in the package (realtime/models/default), a working model."""
+    from trainer.data import load_audio, pad_and_mask
+
+    import realtime
+
+    clf = Classifier()
+    shipped = Path(realtime.__file__).resolve().parent / "models" / "default" / "spoken-digits.json"
+    assert clf.bundle.json_path.resolve() == shipped and DEFAULT_BUNDLE.resolve() == shipped.parent
+    assert clf.bundle.input.dtype == "int8" and len(clf.labels) >= 10
+    p = clf.predict(pad_and_mask(load_audio(fsdd_dir / "7_theo_0.wav"))[0])  # an FSDD official-test clip
+    assert clf.labels[int(p.argmax())] == "7", dict(zip(clf.labels, p.round(3)))
+
+
+def test_missing_default_bundle_is_a_clear_error(monkeypatch, tmp_path):
+    missing = tmp_path / "models" / "default"
+    monkeypatch.setattr(classifier_module, "DEFAULT_BUNDLE", missing)
+    with pytest.raises(BundleError, match=re.escape(str(missing))):
+        Classifier()
 
 
 @pytest.mark.parametrize("variant", ["int8", "float32"])
@@ -135,6 +150,7 @@ def test_predict_returns_probabilities(tiny_bundles, tiny_run, variant, interpre
     p = clf.predict(windows[0])
     assert p.shape == (10,) and p.dtype == np.float32
     assert np.all(p >= 0) and abs(p.sum() - 1) < (0.03 if variant == "int8" else 1e-4)
+    # predict is predict_log_mel of log_mel: the same computation, so bit for bit the same
     np.testing.assert_array_equal(p, clf.predict_log_mel(clf.log_mel(windows[0])))
 
 
@@ -149,8 +165,8 @@ def test_state_is_reset_before_every_window(tiny_bundles, tiny_run, interpreter)
             np.testing.assert_array_equal(clf.predict(w), expected)
 
 
-def test_rejects_bad_inputs(tiny_bundles):
-    clf = Classifier(tiny_bundles["int8"])
+def test_rejects_bad_inputs(bundle_path):
+    clf = Classifier(bundle_path)
     with pytest.raises(ValueError, match="shape"):
         clf.predict_log_mel(np.zeros((35, 64), np.float32))
     with pytest.raises(ValueError, match="non-finite"):
@@ -158,12 +174,12 @@ def test_rejects_bad_inputs(tiny_bundles):
     with pytest.raises(ValueError, match="shape"):
         clf.predict(np.zeros(8000, np.float32))
     with pytest.raises(ValueError, match="num_threads"):
-        Classifier(tiny_bundles["int8"], num_threads=0)
+        Classifier(bundle_path, num_threads=0)
     with pytest.raises(ValueError, match="unknown interpreter"):
-        Classifier(tiny_bundles["int8"], interpreter="onnx")
+        Classifier(bundle_path, interpreter="onnx")
 
 
-def test_no_interpreter_is_one_clear_error(tiny_bundles, monkeypatch):
+def test_no_interpreter_is_one_clear_error(bundle_path, monkeypatch):
     real = classifier_module.importlib.import_module
 
     def no_tflite(name, *a, **k):
@@ -173,7 +189,7 @@ def test_no_interpreter_is_one_clear_error(tiny_bundles, monkeypatch):
 
     monkeypatch.setattr(classifier_module.importlib, "import_module", no_tflite)
     with pytest.raises(InterpreterMissingError) as e:
-        Classifier(tiny_bundles["int8"])
+        Classifier(bundle_path)
     msg = str(e.value)
     assert "pip install tflite-runtime" in msg and "pip install ai-edge-litert" in msg and "\n" not in msg
     with pytest.raises(InterpreterMissingError, match="pip install ai-edge-litert"):
