@@ -8,6 +8,7 @@ import csv
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,10 @@ def _frames_db(y: np.ndarray, sr: int, frame_s: float = 0.01) -> np.ndarray:
     frames = y[: len(y) // n * n].reshape(-1, n)
     rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
     return 20 * np.log10(rms / rms.max() + 1e-12)
+
+
+def _wavs(dest: Path) -> list[Path]:
+    return [p for p in dest.glob("*/*.wav") if not p.name.startswith(".")]
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -85,7 +90,7 @@ def test_manifest_matches_files(tiny):
     dest, report = tiny
     rows = _read_csv(dest / "manifest.csv")
     assert rows and list(rows[0]) == list(synth.MANIFEST_COLUMNS)
-    on_disk = {p.relative_to(dest).as_posix() for p in dest.glob("*/*.wav")}
+    on_disk = {p.relative_to(dest).as_posix() for p in _wavs(dest)}
     assert {r["path"] for r in rows} == on_disk
     assert len(rows) == len(TINY_SPEAKERS) * len(TINY_WORDS) * synth.SETTINGS_PER_WORD
     for r in rows:
@@ -123,15 +128,19 @@ def test_held_out_voices(tiny):
 
 def test_rerun_skips_existing_files(tiny):
     dest, first = tiny
-    mtimes = {p: p.stat().st_mtime_ns for p in dest.glob("*/*.wav")}
+    mtimes = {p: p.stat().st_mtime_ns for p in _wavs(dest)}
     stale = dest / "one" / ".tmp-interrupted.wav"  # what a killed run leaves
     stale.write_bytes(b"RIFF")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))  # an hour old: not a concurrent run's
+    fresh = dest / "one" / ".tmp-concurrent.wav"  # another run writing into DEST right now
+    fresh.write_bytes(b"RIFF")
     manifest = (dest / "manifest.csv").read_text()
     again = synth.synthesize(dest, engines=TINY_ENGINES, words=TINY_WORDS, speakers=TINY_SPEAKERS, n_jobs=2,
                              progress=False)
     assert (again.rendered, again.skipped) == (0, len(mtimes))
-    assert {p: p.stat().st_mtime_ns for p in dest.glob("*/*.wav")} == mtimes
-    assert not stale.exists()
+    assert {p: p.stat().st_mtime_ns for p in _wavs(dest)} == mtimes
+    assert not stale.exists() and fresh.exists()
+    fresh.unlink()
     assert (dest / "manifest.csv").read_text() == manifest
 
 

@@ -127,6 +127,9 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
     Console().print(table)
     if report.failed:
         click.echo(f"{len(report.failed)} renders failed (first: {report.failed[0]}); rerun to retry them.", err=True)
+    if report.clipped:
+        click.echo(f"{len(report.clipped)} renders reached full scale in the engine (kept, normalized; first: "
+                   f"{report.clipped[0]})", err=True)
     click.echo(f"wrote {Path(dest) / 'manifest.csv'} and {Path(dest) / 'SOURCE.md'}")
 
 

@@ -709,12 +709,22 @@ def _render_job(dest: Path, job: Job, force: bool) -> tuple[str, str]:
     return ("rendered+clipped" if clipped else "rendered"), ""
 
 
-def _clean_stale(dest: Path) -> None:
-    """Remove temporary files an interrupted run left (atomic_path's ``.tmp-*``)."""
+def _clean_stale(dest: Path, min_age_s: float = 120.0) -> None:
+    """Remove temporary files an interrupted run left (atomic_path's ``.tmp-*``).
+
+    A temporary file lives only while one clip is written (milliseconds), so one older than
+    ``min_age_s`` is a leftover, while a younger one may belong to a run still writing into ``dest``.
+    """
     if not dest.is_dir():
         return
+    now = time.time()
     for folder in [dest, *(p for p in dest.iterdir() if p.is_dir())]:  # the word folders and passages/
         for p in folder.glob(".tmp-*"):
+            try:
+                if now - p.stat().st_mtime < min_age_s:
+                    continue
+            except FileNotFoundError:
+                continue
             log.info("removing a leftover temporary file %s", p)
             p.unlink(missing_ok=True)
 
@@ -940,8 +950,9 @@ def _write_source(dest: Path, voices: Sequence[Voice], words: Sequence[str], see
         "Training voices: " + ", ".join(train) + ".", "",
         "## Licence", "",
         "The engines and their voices are free software: espeak-ng is GPL-3.0-or-later; flite and its voices "
-        "(CMU) are under a BSD-like licence; the festival voices (CSTR/CMU diphone and HTS voices) are under "
-        "their own free licences (see /usr/share/doc/festvox-*/copyright). The rendered audio is ours "
+        "(CMU) are under a BSD-like licence; the festival voices are under their own free licences (CSTR/CMU "
+        "X11-style for the diphone voices, EST and BSD-3-clause for cmu_us_slt_arctic_hts; see "
+        "/usr/share/doc/festvox-*/copyright). The rendered audio is ours "
         "(the spoken-digits project) and is distributed under the project's licence.", "",
     ]
     with atomic_path(dest / "SOURCE.md") as tmp:
