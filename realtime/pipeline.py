@@ -285,6 +285,12 @@ def file_noise_floor_dbfs(samples: np.ndarray, sample_rate_hz: int) -> float:
         At least :data:`~realtime.constants.MIN_NOISE_FLOOR_DBFS`.
     """
     head = samples[: int(C.FILE_FLOOR_ESTIMATE_S * sample_rate_hz)]
+    if samples.shape[0] >= C.TRIMMED_FILE_MAX_S * sample_rate_hz:
+        # a recording with noise around its speech: measure it as the live floor tracker would
+        cfg = SegmenterConfig(sample_rate_hz=sample_rate_hz, window_samples=1,
+                              initial_floor_percentile=C.NOISE_FLOOR_HISTORY_PERCENTILE)
+        est = estimate_noise_floor_dbfs(head, sample_rate_hz, config=cfg)
+        return C.MIN_NOISE_FLOOR_DBFS if est is None else est
     est = estimate_noise_floor_dbfs(head, sample_rate_hz)
     if est is None:
         return C.MIN_NOISE_FLOOR_DBFS

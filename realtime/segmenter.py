@@ -50,6 +50,8 @@ class SegmenterConfig:
     floor_fall_time_constant_ms : float > 0 (ms)
     floor_rise_db_per_s, floor_rise_in_noise_db_per_s : float >= 0 (dB/s)
     initial_floor_percentile : float in [0, 100]
+    floor_history_percentile : float in [0, 100]; floor_history_ms : float >= 0 (ms, 0 = off)
+        The floor is at least this percentile of the levels of the last ``floor_history_ms``.
     """
 
     sample_rate_hz: int
@@ -70,6 +72,8 @@ class SegmenterConfig:
     floor_rise_db_per_s: float = C.NOISE_FLOOR_RISE_DB_PER_S
     floor_rise_in_noise_db_per_s: float = C.NOISE_FLOOR_RISE_IN_NOISE_DB_PER_S
     initial_floor_percentile: float = C.INITIAL_FLOOR_PERCENTILE
+    floor_history_percentile: float = C.NOISE_FLOOR_HISTORY_PERCENTILE
+    floor_history_ms: float = C.NOISE_FLOOR_HISTORY_MS
 
     def __post_init__(self) -> None:
         if self.sample_rate_hz <= 0 or self.window_samples <= 0:
@@ -82,10 +86,11 @@ class SegmenterConfig:
             raise ValueError(f"need onset_db >= offset_db >= 0, got {self.onset_db}, {self.offset_db}")
         if self.floor_fall_time_constant_ms <= 0:
             raise ValueError(f"floor_fall_time_constant_ms must be > 0, got {self.floor_fall_time_constant_ms}")
-        if not 0 <= self.initial_floor_percentile <= 100:
-            raise ValueError(f"initial_floor_percentile must be in [0, 100], got {self.initial_floor_percentile}")
+        for name in ("initial_floor_percentile", "floor_history_percentile"):
+            if not 0 <= getattr(self, name) <= 100:
+                raise ValueError(f"{name} must be in [0, 100], got {getattr(self, name)}")
         for name in ("hangover_ms", "min_speech_ms", "max_speech_ms", "pre_roll_ms", "post_roll_ms", "warmup_ms",
-                     "onset_lookback_ms", "onset_lookback_gap_ms",
+                     "onset_lookback_ms", "onset_lookback_gap_ms", "floor_history_ms",
                      "floor_rise_db_per_s", "floor_rise_in_noise_db_per_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -117,6 +122,10 @@ class SegmenterConfig:
     @property
     def onset_lookback_gap_frames(self) -> int:
         return self._frames(self.onset_lookback_gap_ms)
+
+    @property
+    def floor_history_frames(self) -> int:
+        return self._frames(self.floor_history_ms)
 
     @property
     def warmup_frames(self) -> int:
@@ -274,6 +283,10 @@ class Segmenter:
             floor = cfg.min_noise_floor_dbfs if initial_floor_dbfs is None else initial_floor_dbfs
             self.noise_floor_dbfs = max(float(floor), cfg.min_noise_floor_dbfs)
         self.level_dbfs = -120.0
+        #: The fast-falling, slowly rising tracker; ``noise_floor_dbfs`` is at least the history percentile too.
+        self._tracked_floor = self.noise_floor_dbfs
+        self._history: deque[float] = deque(maxlen=max(1, cfg.floor_history_frames))
+        self._history_floor = -math.inf
         #: Levels of the frames before the current one (dBFS), newest last, for the onset look-back.
         self._recent: deque[float] = deque(maxlen=max(1, cfg.onset_lookback_frames))
         self.in_speech = False
@@ -368,12 +381,25 @@ class Segmenter:
         self._n_partial = rest.shape[0]
 
     def _update_floor(self, level: float, rise: float) -> None:
-        floor = self.noise_floor_dbfs
+        floor = self._tracked_floor
         if level < floor:
             floor += (level - floor) * self._fall
         else:
             floor += min(level - floor, rise)
-        self.noise_floor_dbfs = max(floor, self.config.min_noise_floor_dbfs)
+        self._tracked_floor = max(floor, self.config.min_noise_floor_dbfs)
+        self.noise_floor_dbfs = max(self._tracked_floor, self._history_floor)
+
+    #: The history percentile is recomputed every this many frames (50 ms at 10 ms frames).
+    _HISTORY_EVERY = 5
+
+    def _update_history(self, k: int, level: float) -> None:
+        cfg = self.config
+        if cfg.floor_history_ms <= 0:
+            return
+        self._history.append(level)
+        if k % self._HISTORY_EVERY == 0 and len(self._history) * 2 >= self._history.maxlen:
+            self._history_floor = float(np.percentile(self._history, cfg.floor_history_percentile))
+            self.noise_floor_dbfs = max(self._tracked_floor, self._history_floor)
 
     def _frame_step(self, level: float, out: list[Utterance]) -> None:
         cfg = self.config
@@ -382,11 +408,13 @@ class Segmenter:
         self.level_dbfs = level
         if self._warmup is not None:
             self._warmup.append(level)
+            self._history.append(level)
             if len(self._warmup) >= cfg.warmup_frames:
                 floor = float(np.percentile(self._warmup, cfg.initial_floor_percentile))
-                self.noise_floor_dbfs = max(floor, cfg.min_noise_floor_dbfs)
+                self.noise_floor_dbfs = self._tracked_floor = max(floor, cfg.min_noise_floor_dbfs)
                 self._warmup = None
             return
+        self._update_history(k, level)
         if not self.in_speech:
             if level > self.noise_floor_dbfs + cfg.onset_db:
                 self.in_speech = True

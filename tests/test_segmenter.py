@@ -1,6 +1,8 @@
 """The streaming segmenter and the shared pipeline, without a model (a fake classifier)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -226,3 +228,62 @@ def test_bad_arguments():
         Recognizer(fake_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=1.5)
     with pytest.raises(ValueError, match="mono"):
         Segmenter(SegmenterConfig(sample_rate_hz=RATE_HZ, window_samples=WINDOW)).push(np.zeros((10, 2)))
+
+
+SC_COPY = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech_commands_v0.02_test"
+
+
+@pytest.fixture(scope="module")
+def babble_tracks(tmp_path_factory) -> list[np.ndarray]:
+    """Three 12 s babble tracks of 5 held-out Speech Commands talkers each, at 22,050 Hz, about -26 dBFS."""
+    import soundfile as sf
+
+    from trainer.augment import make_babble_bank
+    from trainer.corpus import UNKNOWN_LABEL, read_folder_per_label
+
+    if not SC_COPY.is_dir():
+        pytest.fail(f"{SC_COPY} is missing (the shared data folder)")
+    rows = read_folder_per_label(SC_COPY, source="speech_commands")
+    speech = [(r.path, r.speaker) for r in rows if r.label == UNKNOWN_LABEL and r.split == "test"][:300]
+    bank = make_babble_bank(speech, tmp_path_factory.mktemp("babble"), n_tracks=3, seed=0, duration_s=12.0,
+                            talkers=(5, 5))
+    return [0.1 * sf.read(p, dtype="float32")[0] for p, _ in bank]
+
+
+def _longest_speech_s(seg: Segmenter, x: np.ndarray, block: int) -> float:
+    longest = run = 0
+    for b in iter_blocks(x, block):
+        seg.push(b)
+        run = run + b.shape[0] if seg.in_speech else 0
+        longest = max(longest, run)
+    return longest / seg.config.sample_rate_hz
+
+
+def test_babble_does_not_hold_the_segmenter_in_speech(babble_tracks):
+    """In babble the floor follows the noise's body (a percentile of the last 3 s), so the
+    segmenter does not stay in 'speech' for seconds; with the fast-falling tracker alone it does."""
+    sr = 22050
+    with_history = max(_longest_speech_s(Segmenter(SegmenterConfig(sample_rate_hz=sr, window_samples=17640)), x, 441)
+                       for x in babble_tracks)
+    tracker_only = max(_longest_speech_s(Segmenter(SegmenterConfig(sample_rate_hz=sr, window_samples=17640,
+                                                                   floor_history_ms=0)), x, 441)
+                       for x in babble_tracks)
+    assert with_history < C.MAX_SPEECH_MS / 1000, with_history
+    assert tracker_only > with_history + 0.4  # what the history percentile fixes
+
+
+def test_digit_in_babble_is_found(fsdd_dir, babble_tracks):
+    sr = 22050
+    y, rate = read_wav(fsdd_dir / "7_theo_0.wav")
+    y = resample(y, rate, sr)
+    bed = babble_tracks[0][: 8 * sr].copy()
+    start = 5 * sr
+    # the digit 10 dB above the bed's RMS
+    scale = np.sqrt(np.mean(bed**2)) * 10 ** (10 / 20) / np.sqrt(np.mean(y**2))
+    x = bed.copy()
+    x[start:start + y.size] += scale * y
+    seg = Segmenter(SegmenterConfig(sample_rate_hz=sr, window_samples=17640))
+    utts = [u for b in iter_blocks(x, 441) for u in seg.push(b)] + seg.flush()
+    hits = [u for u in utts if u.speech_start_sample <= start + y.size and u.end_sample >= start]
+    assert len(hits) == 1
+    assert abs(hits[0].speech_start_sample - start) < 0.25 * sr
