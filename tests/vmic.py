@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 VMIC = Path(os.environ.get("SPOKEN_DIGITS_VMIC", REPO.parent / "shared" / "tools" / "vmic"))
 CLI = [sys.executable, "-m", "spoken_digits_cli"]
+#: Safety nets (s), not what a test measures: the tests wait for what the programs print or for
+#: their exit, and these limits only stop a hung run. Generous, because the suite also runs beside
+#: other work on 2 cores, where starting Python + numpy + TFLite can take tens of seconds.
+SAFETY_LIMIT_S = 120.0
 
 
 class VirtualMicError(RuntimeError):
@@ -48,15 +55,17 @@ class VirtualMic:
             self.env[k] = v
 
     def start(self) -> "VirtualMic":
-        r = subprocess.run(["bash", str(VMIC), "start"], env=self.env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(["bash", str(VMIC), "start"], env=self.env, capture_output=True, text=True,
+                           timeout=SAFETY_LIMIT_S)
         if r.returncode != 0:
             raise VirtualMicError(f"vmic start failed ({r.returncode}): {r.stdout}{r.stderr}")
         return self
 
     def stop(self) -> None:
-        subprocess.run(["bash", str(VMIC), "stop"], env=self.env, capture_output=True, text=True, timeout=60)
+        subprocess.run(["bash", str(VMIC), "stop"], env=self.env, capture_output=True, text=True,
+                       timeout=SAFETY_LIMIT_S)
 
-    def play(self, wav: Path, *, timeout_s: float = 120.0) -> None:
+    def play(self, wav: Path, *, timeout_s: float = SAFETY_LIMIT_S) -> None:
         """Play a WAV into the sink; returns when it has been played."""
         r = subprocess.run(["paplay", "-d", "vmic_sink", str(wav)], env=self.env, capture_output=True, text=True,
                            timeout=timeout_s)
@@ -64,22 +73,133 @@ class VirtualMic:
             raise VirtualMicError(f"paplay failed ({r.returncode}): {r.stderr}")
 
 
-def start_listen(args: list[str], env: dict) -> subprocess.Popen:
+class ListenProcess:
+    """``spoken-digits listen ARGS`` as a subprocess, observed through the lines it prints.
+
+    Two threads read its stdout and stderr as they come, so a test waits for events (a line
+    on stderr, the n-th decision on stdout, its exit) rather than for a time. Has the
+    ``subprocess.Popen`` calls the tests use (``communicate``, ``poll``, ``kill``,
+    ``returncode``, ``args``); as a context manager it kills the process if it is still running.
+    """
+
+    def __init__(self, args: list[str], env: dict) -> None:
+        self.proc = subprocess.Popen(CLI + ["listen", *args], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.args = self.proc.args
+        self._lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self._open = {"stdout", "stderr"}
+        self._changed = threading.Condition()
+        self._readers = [threading.Thread(target=self._read, args=(name,), daemon=True) for name in self._lines]
+        for t in self._readers:
+            t.start()
+
+    def _read(self, name: str) -> None:
+        stream = getattr(self.proc, name)
+        for line in stream:
+            with self._changed:
+                self._lines[name].append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._open.discard(name)
+            self._changed.notify_all()
+
+    @property
+    def stdout(self) -> str:
+        """What it printed on stdout so far."""
+        with self._changed:
+            return "".join(self._lines["stdout"])
+
+    @property
+    def stderr(self) -> str:
+        """What it printed on stderr so far."""
+        with self._changed:
+            return "".join(self._lines["stderr"])
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+    def interrupt(self) -> None:
+        """Ctrl-C."""
+        self.proc.send_signal(signal.SIGINT)
+
+    def wait_for(self, what: str, condition, *, limit_s: float = SAFETY_LIMIT_S, timeout_ok: bool = False) -> bool:
+        """Wait until ``condition(stdout_lines, stderr_lines)`` holds (checked at each new line).
+
+        Returns
+        -------
+        held : bool
+            True; False after ``limit_s`` if ``timeout_ok``.
+
+        Raises
+        ------
+        VirtualMicError
+            If listen closes its output (exits) first, or after ``limit_s`` (a safety net
+            against a hang) unless ``timeout_ok``; the message holds its stderr.
+        """
+        deadline = time.monotonic() + limit_s
+        with self._changed:
+            while not condition(self._lines["stdout"], self._lines["stderr"]):
+                if not self._open:
+                    code = self.proc.wait(timeout=SAFETY_LIMIT_S)
+                    raise VirtualMicError(f"listen exited (code {code}) before {what}: {''.join(self._lines['stderr'])}")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if timeout_ok:
+                        return False
+                    raise VirtualMicError(f"no {what} after {limit_s:g} s (safety limit): "
+                                          f"{''.join(self._lines['stderr'])}")
+                self._changed.wait(remaining)
+        return True
+
+    def wait_until_listening(self, *, limit_s: float = SAFETY_LIMIT_S) -> None:
+        """Wait for its 'listening on' line: it captures from then on."""
+        self.wait_for("'listening on' line", lambda out, err: any(line.startswith("listening on") for line in err),
+                      limit_s=limit_s)
+
+    def wait_for_decisions(self, n: int, *, limit_s: float = SAFETY_LIMIT_S, timeout_ok: bool = False) -> bool:
+        """Wait until it has printed ``n`` JSON decisions (``--json``); see :meth:`wait_for`."""
+        return self.wait_for(f"{n} decisions", lambda out, err: sum(bool(line.strip()) for line in out) >= n,
+                             limit_s=limit_s, timeout_ok=timeout_ok)
+
+    def communicate(self, timeout: float | None = SAFETY_LIMIT_S) -> tuple[str, str]:
+        """Wait for its exit (``subprocess.TimeoutExpired`` after ``timeout`` s); (stdout, stderr)."""
+        self.proc.wait(timeout=timeout)
+        for t in self._readers:
+            t.join(timeout=timeout)
+        return self.stdout, self.stderr
+
+    def __enter__(self) -> "ListenProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_listen(args: list[str], env: dict, *, limit_s: float = SAFETY_LIMIT_S) -> ListenProcess:
     """Start ``spoken-digits listen ARGS`` and wait until it captures (its 'listening on' line).
 
     Raises
     ------
     VirtualMicError
-        If it exits first; the message holds its stderr.
+        If it exits first, or prints nothing of the kind within ``limit_s`` (then it is killed);
+        the message holds its stderr.
     """
-    p = subprocess.Popen(CLI + ["listen", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen = []
-    for line in p.stderr:
-        if line.startswith("listening on"):
-            return p
-        seen.append(line)
-    p.wait(timeout=30)
-    raise VirtualMicError(f"listen did not start (code {p.returncode}): {''.join(seen)}")
+    p = ListenProcess(args, env)
+    try:
+        p.wait_until_listening(limit_s=limit_s)
+    except BaseException:
+        p.__exit__(None, None, None)
+        raise
+    return p
 
 
 def parse_json_lines(stdout: str) -> list[dict]:
