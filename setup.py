@@ -2,10 +2,20 @@
 import re
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 HERE = Path(__file__).parent
 VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "trainer" / "__init__.py").read_text()).group(1)
+
+#: The three packages and the data folders inside them (realtime/models/<bundle>/, trainer/manifests/), the
+#: latter as namespace packages: listed, setuptools ships their files without "Package would be ignored".
+PACKAGES = find_namespace_packages(include=["trainer", "trainer.*", "export", "export.*", "realtime", "realtime.*"],
+                                   exclude=["*.__pycache__"])
+PACKAGE_DATA = {
+    "trainer.manifests": ["*.sha256"],
+    # every shipped bundle: NAME.json, NAME.tflite, NAME.mel.npz
+    **{p: ["*.json", "*.tflite", "*.npz"] for p in PACKAGES if p.startswith("realtime.models.")},
+}
 
 # Lower bounds are the versions tested (CI, Python 3.11, x86_64).
 EDGE_INTERPRETER = [
@@ -24,9 +34,9 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT (code); the shipped model is trained on FSDD, CC BY-SA 4.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["trainer", "trainer.*", "export", "export.*", "realtime", "realtime.*"]),
+    packages=PACKAGES,
     py_modules=["spoken_digits_cli"],
-    package_data={"trainer": ["manifests/*.sha256"], "realtime": ["models/*/*"]},
+    package_data=PACKAGE_DATA,
     include_package_data=True,
     install_requires=[
         "numpy>=1.23",
