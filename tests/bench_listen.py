@@ -8,6 +8,14 @@ listening and the peak RSS of the listening process. Not collected by pytest.
 
     python tests/bench_listen.py --digits 30 --rate 22050
     python tests/bench_listen.py --digits 30 --rate 48000 --device-rate 48000
+    python tests/bench_listen.py --digits 100 --babble-db 10          # babble of held-out talkers mixed in
+    python tests/bench_listen.py --digits 300 --negatives-s 600 --synth DIR   # soak: digits, then 10 min of
+                                                                      # non-digit read speech (held-out TTS voices)
+
+Babble: 5 held-out Speech Commands talkers (test split), its RMS set ``--babble-db`` below the
+RMS of the digit recordings, over the whole stream. Negatives: the ``data synth --passages``
+recordings of held-out voices, concatenated after the digits; every digit accepted there is a
+false accept (reported per hour of that part).
 """
 from __future__ import annotations
 
@@ -20,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import FSDD_DIR  # noqa: E402
+from conftest import FSDD_DIR, REPO  # noqa: E402
 from vmic import VirtualMic, build_digit_wav, lcs_length, parse_json_lines, start_listen  # noqa: E402
 
 
@@ -32,6 +40,10 @@ def main() -> int:
     ap.add_argument("--gap-s", type=float, default=0.6, help="silence between recordings (s)")
     ap.add_argument("--model", default=None, help="bundle (default: the shipped one)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--babble-db", type=float, default=None, help="mix babble at this SNR (dB) into the stream")
+    ap.add_argument("--negatives-s", type=float, default=0.0, help="seconds of non-digit speech after the digits")
+    ap.add_argument("--synth", type=Path, default=None, help="'data synth --passages' output (for --negatives-s)")
+    ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     args = ap.parse_args()
 
     files = sorted(f.stem for f in FSDD_DIR.glob("*.wav") if int(f.stem.split("_")[2]) < 5)
@@ -43,6 +55,9 @@ def main() -> int:
         try:
             wav = tmp / "digits.wav"
             duration_s = build_digit_wav(FSDD_DIR, names, wav, args.rate, gap_s=args.gap_s)
+            digits_end_s = duration_s
+            if args.babble_db is not None or args.negatives_s:
+                duration_s = _mix(wav, args, tmp)
             cmd = ["--device", "pulse", "--json", "--stats", "--duration", f"{duration_s + 4:.1f}"]
             if args.model:
                 cmd += ["--model", args.model]
@@ -57,16 +72,67 @@ def main() -> int:
         print(err, file=sys.stderr)
         return 1
     decisions = parse_json_lines(out)
-    heard = [d["digit"] for d in decisions]
+    in_digits = [d for d in decisions if d["time_s"] < digits_end_s]
+    heard = [d["digit"] for d in in_digits if d["digit"] is not None]
+    false = [d for d in decisions if d["time_s"] >= digits_end_s and d["digit"] is not None]
+    neg_h = max(duration_s - digits_end_s, 0) / 3600
     stats = next(json.loads(line)["stats"] for line in err.splitlines() if line.startswith('{"stats"'))
+    right = lcs_length(heard, expected)
     print(json.dumps({
         "played": len(expected),
-        "decisions": len(decisions),
-        "right_in_order": lcs_length(heard, expected),
+        "babble_db": args.babble_db,
+        "decisions_during_digits": len(in_digits),
+        "accepted_during_digits": len(heard),
+        "right_in_order": right,
+        "extra_accepted": len(heard) - right,
+        "negative_s": round(neg_h * 3600, 1),
+        "false_accepts": len(false),
+        "false_accepts_per_hour": None if not neg_h else round(len(false) / neg_h, 1),
+        "rejections_during_negatives": sum(1 for d in decisions if d["time_s"] >= digits_end_s and d["digit"] is None),
         "rate_hz": args.rate, "device_rate_hz": args.device_rate,
         **stats,
     }, indent=1))
     return 0
+
+
+def _mix(wav: Path, args, tmp: Path) -> float:
+    """Append held-out non-digit speech and/or add held-out babble to the played WAV; returns its duration (s)."""
+    import numpy as np
+    import soundfile as sf
+
+    from realtime.audiofile import read_wav, resample
+
+    x, rate = sf.read(str(wav), dtype="float32")
+    digits = x.copy()
+    if args.negatives_s:
+        if args.synth is None:
+            raise SystemExit("--negatives-s needs --synth DIR (the output of 'spoken-digits data synth --passages')")
+        parts, total = [], 0
+        for p in sorted((args.synth / "passages").glob("*.wav")):
+            y, r = read_wav(p)
+            parts.append(resample(y, r, rate) * 0.5)
+            total += parts[-1].size
+            if total >= args.negatives_s * rate:
+                break
+        neg = np.concatenate(parts)[: int(args.negatives_s * rate)]
+        x = np.concatenate([x, neg, np.zeros(int(1.5 * rate), np.float32)])
+    if args.babble_db is not None:
+        from trainer.augment import make_babble_bank
+        from trainer.corpus import UNKNOWN_LABEL, read_folder_per_label
+
+        rows = read_folder_per_label(args.data_root / "speech_commands_v0.02_test", source="speech_commands")
+        speech = [(r.path, r.speaker) for r in rows if r.label == UNKNOWN_LABEL and r.split == "test"]
+        (track, _), = make_babble_bank(speech, tmp / "babble", n_tracks=1, seed=args.seed, duration_s=60.0,
+                                       talkers=(5, 5))
+        b, r = read_wav(track)
+        b = resample(b, r, rate)
+        bed = np.resize(b, x.size)
+        voiced = digits[np.abs(digits) > 1e-4]
+        gain = np.sqrt(np.mean(voiced**2)) / np.sqrt(np.mean(bed**2)) * 10 ** (-args.babble_db / 20)
+        x = x + gain * bed
+    x = np.clip(x, -1, 1)
+    sf.write(str(wav), x, rate, subtype="PCM_16")
+    return x.size / rate
 
 
 if __name__ == "__main__":
