@@ -143,8 +143,11 @@ def test_cli_export_and_errors(tiny_run, tiny_cache, tmp_path):
 
     r = runner.invoke(main, args)
     assert r.exit_code == 1 and "already exists" in r.output and "--force" in r.output
+    assert (out / "cli-test.json").read_text() == first  # refused: left as it was
+    (out / "cli-test.tflite").write_bytes(b"stale")  # --force must replace the bundle, not keep what is there
     r = runner.invoke(main, [*args, "--force"])
     assert r.exit_code == 0, r.output
+    load_bundle(out)  # rewritten: its checksums hold again (a kept stale file raises BundleError)
     assert json.loads((out / "cli-test.json").read_text())["provenance"]["created"] >= json.loads(first)["provenance"]["created"]
 
     r = runner.invoke(main, ["export", str(tmp_path), "--out", str(tmp_path / "b2")])
