@@ -10,6 +10,26 @@ REPO = Path(__file__).resolve().parents[1]
 #: Where CI and developers keep FSDD (never committed); override with SPOKEN_DIGITS_TEST_DATA.
 FSDD_DIR = Path(os.environ.get("SPOKEN_DIGITS_TEST_DATA", REPO.parent / "shared" / "data" / "fsdd" / "recordings"))
 
+# --- markers (registered in pyproject.toml) ------------------------------------------------------
+#: Fixtures that fit a Keras model, directly or through what they are built on (tiny_bundles, ...).
+TRAIN_FIXTURES = frozenset({"tiny_run"})
+#: Fixtures that start a virtual microphone (a private PulseAudio server).
+AUDIO_FIXTURES = frozenset({"vmic_factory"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects anything
+def pytest_collection_modifyitems(config, items):
+    """``train`` for every test that needs a trained model, ``audio`` for every one that needs the
+    virtual microphone, and ``slow`` for both: ``-m "not slow"`` is the quick run while working."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))  # the whole fixture closure
+        if used & TRAIN_FIXTURES:
+            item.add_marker(pytest.mark.train)
+        if used & AUDIO_FIXTURES:
+            item.add_marker(pytest.mark.audio)
+        if item.get_closest_marker("train") or item.get_closest_marker("audio"):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def fsdd_dir() -> Path:

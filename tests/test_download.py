@@ -34,6 +34,7 @@ def test_manifest_covers_fsdd():
     assert len(m) == 3000 and all(len(d) == 64 for d in m.values())
 
 
+@pytest.mark.slow  # packs all 3,000 FSDD files into a .tar.gz
 def test_download_verifies_and_unpacks(tmp_path, fsdd_dir):
     url = _archive(tmp_path, fsdd_dir)
     dest = tmp_path / "data" / "fsdd" / "recordings"
@@ -45,6 +46,7 @@ def test_download_verifies_and_unpacks(tmp_path, fsdd_dir):
     assert again.exit_code == 1 and "already exists" in again.output
 
 
+@pytest.mark.slow  # packs all 3,000 FSDD files into a .tar.gz
 @pytest.mark.parametrize("problem", ["tamper", "drop"])
 def test_bad_archive_leaves_nothing(tmp_path, fsdd_dir, problem):
     url = _archive(tmp_path, fsdd_dir, **{problem: "4_lucas_9.wav"})

@@ -68,6 +68,7 @@ def test_corrupt_wav_fails_before_anything_is_half_written(tmp_path, fsdd_dir):
     assert not [p for p in tmp_path.rglob(".tmp-*")]
 
 
+@pytest.mark.train
 def test_raw_model_trains_on_tiny_data(tmp_path, fsdd_dir, tiny_cache):
     data = make_subset(tmp_path / "data", fsdd_dir, speakers=["theo"], digits=[0, 1], indices=range(0, 20))
     train(tmp_path / "run", ["raw"], protocol="official", data_dir=data, cache_dir=tiny_cache,
