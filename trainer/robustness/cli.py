@@ -48,6 +48,10 @@ def _common(f):
                      help="Processes for building and scoring the items (a fork pool). Default: 2, or 1 on a "
                           "one-core machine. The results do not depend on it."),
         click.option("--no-progress", is_flag=True, help="No progress bars."),
+        click.option("--record", is_flag=True,
+                     help="Also store the summary (accuracy per source and condition, or the false-accept figures) "
+                          "in the bundle's NAME.json, under 'robustness' / 'false_accepts' (the JSON is not "
+                          "checksummed; the model files are untouched). For the bundle you ship."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -88,7 +92,35 @@ def _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, see
     return ctx, clf, how, root
 
 
-def _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0):
+def record_in_bundle(json_path: Path, key: str, summary: dict) -> None:
+    """Store ``summary`` under ``key`` in a bundle's NAME.json (temporary file + rename), keeping every other key."""
+    import json as _json
+
+    from ..atomic import atomic_path
+
+    doc = _json.loads(Path(json_path).read_text(encoding="utf-8"))
+    doc[key] = summary
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(_json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def _summary(rep: dict, what: str) -> dict:
+    import datetime as _dt
+
+    base = {"measured": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": rep.get("command"), "threshold": rep.get("threshold"), "quick": rep["inputs"]["quick"]}
+    if what == "robustness":
+        rows = rep["table"]["rows"]
+        return {**base, "accuracy": {src: {c: {"accuracy": v["accuracy"], "n": v["n"]} for c, v in conds.items()}
+                                     for src, conds in rows.items()},
+                "steady_noise": {k: {kk: v.get(kk) for kk in ("found", "played", "right", "extra_accepted",
+                                                              "max_speech_s", "hangs") if kk in v}
+                                 for k, v in rep.get("streams", {}).items()}}
+    return {**base, "negative_clips": rep["negative_clips"], "streams": rep["streams"],
+            "operating_point": rep["det"]["operating_point"]}
+
+
+def _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record=False, what="robustness"):
     from .report import bundle_info, write_json
 
     rep["bundle"] = bundle_info(clf)
@@ -99,6 +131,9 @@ def _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0):
     rep["wall_s"] = round(time.monotonic() - t0, 1)
     if out:
         write_json(rep, out)
+    if record:
+        record_in_bundle(clf.bundle.json_path, "robustness" if what == "robustness" else "false_accepts",
+                         _summary(rep, what))
 
 
 def _print(tables, rep, clf, how, extra: str = "") -> None:
@@ -117,7 +152,8 @@ def _print(tables, rep, clf, how, extra: str = "") -> None:
 
 @click.command()
 @_common
-def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, seed, jobs, no_progress) -> None:
+def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, seed, jobs, no_progress,
+               record) -> None:
     """Digit accuracy of a bundle through the real segmenter, clean and in noise.
 
     BUNDLE is a bundle directory or its NAME.json (default: the shipped bundle).
@@ -155,7 +191,7 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
     t0 = time.monotonic()
     ctx, clf, how, root = _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress)
     rep = run_robustness(ctx)
-    _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0)
+    _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record, "robustness")
     _print(robustness_tables(rep), rep, clf, how, f"; JSON: {out}" if out else "")
 
 
@@ -163,7 +199,8 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
 @_common
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the DET-style curve (miss rate vs false accepts per hour, threshold swept) as a PNG.")
-def far(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, seed, jobs, no_progress, plot) -> None:
+def far(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, seed, jobs, no_progress, record,
+        plot) -> None:
     """False accepts of a bundle: negative clips, continuous audio, threshold sweep.
 
     BUNDLE is a bundle directory or its NAME.json (default: the shipped bundle).
@@ -192,7 +229,7 @@ def far(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, see
     t0 = time.monotonic()
     ctx, clf, how, root = _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress)
     rep = run_far(ctx)
-    _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0)
+    _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record, "far")
     if plot:
         plot_det(rep, plot, title=f"{clf.bundle.name} ({clf.bundle.json_path.parent.name}): miss rate vs FA/h")
     extra = (f"; JSON: {out}" if out else "") + (f"; plot: {plot}" if plot else "")
