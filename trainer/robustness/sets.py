@@ -384,6 +384,15 @@ def _progress(enabled: bool):
                     console=Console(stderr=True), disable=not enabled, transient=False)
 
 
+def _cached(cache: Path, kind: str, spec: dict) -> tuple[Path, dict | None]:
+    """The folder of a set (``CACHE/<kind>-<hash of spec>``) and its manifest if complete (with ``folder`` set), else None."""
+    folder = cache / f"{kind}-{_key(spec)}"
+    doc = _load_manifest(folder)
+    if doc is not None:
+        doc["folder"] = str(folder)
+    return folder, doc
+
+
 def _load_manifest(folder: Path) -> dict | None:
     m = folder / "manifest.json"
     if m.exists():
@@ -417,11 +426,8 @@ def build_digit_items(src: Sources, cache: Path, *, conditions: Sequence[Conditi
             "trim_top_db": TRIM_TOP_DB, "subtype": SUBTYPE, "conditions": [c.describe() for c in conditions],
             "clips": [(s, item_id(c), _speaker_key(c), c.label, file_digest(c.path)) for s, c in clips],
             "material": material_key(src, sizes, seed) if any(c.kind in ("babble", "noise") for c in conditions) else None}
-    key = _key(spec)
-    folder = cache / f"digits-{key}"
-    doc = _load_manifest(folder)
+    folder, doc = _cached(cache, "digits", spec)
     if doc is not None:
-        doc["folder"] = str(folder)
         return doc
     mat = material() if material else load_material(src, cache, sizes=sizes, seed=seed)
     loaded: dict[str, tuple[np.ndarray, tuple[int, int]]] = {}
@@ -449,7 +455,7 @@ def build_digit_items(src: Sources, cache: Path, *, conditions: Sequence[Conditi
 
     todo = [(sc, cond) for cond in conditions for sc in clips]
     items = _build(todo, one, progress, "building digit items", jobs)
-    doc = {"format": FORMAT, "key": key, "rate_hz": ITEM_RATE_HZ, "conditions": [c.describe() for c in conditions],
+    doc = {"format": FORMAT, "key": folder.name.split("-", 1)[1], "rate_hz": ITEM_RATE_HZ, "conditions": [c.describe() for c in conditions],
            "data": {**src.describe(), **mat.describe()}, "items": items}
     _save_manifest(folder, doc)
     doc["folder"] = str(folder)
@@ -480,11 +486,8 @@ def build_negative_items(src: Sources, cache: Path, *, seed: int = 0, sizes: Siz
             "trim_top_db": TRIM_TOP_DB, "subtype": SUBTYPE, "counts": counts,
             "words": [(k, item_id(c), file_digest(c.path)) for k, c in words],
             "generated_inputs": sorted(f"{c.split}:{c.path.name}:{file_digest(c.path)}" for c in neg_inputs)}
-    key = _key(spec)
-    folder = cache / f"negatives-{key}"
-    doc = _load_manifest(folder)
+    folder, doc = _cached(cache, "negatives", spec)
     if doc is not None:
-        doc["folder"] = str(folder)
         return doc
     cfg = dataclasses.replace(FRONT_END, sample_rate_hz=ITEM_RATE_HZ)
     generated = make_negatives(neg_inputs, cache / "generated", counts=counts, seed=seed_for("negatives", seed),
@@ -508,7 +511,7 @@ def build_negative_items(src: Sources, cache: Path, *, seed: int = 0, sizes: Siz
 
     todo = words + [(g.word, g) for g in generated]
     items = _build(todo, one, progress, "building negative clips", jobs)
-    doc = {"format": FORMAT, "key": key, "rate_hz": ITEM_RATE_HZ, "counts": counts,
+    doc = {"format": FORMAT, "key": folder.name.split("-", 1)[1], "rate_hz": ITEM_RATE_HZ, "counts": counts,
            "data": {"words": {k: len(v) for k, v in src.words.items()}, "generated": counts["test"],
                     "generated_inputs": {"fsdd_test_clips": len(src.fsdd_test),
                                          "noise_files": [f"{c.path.parent.name}/{c.path.name}" for c in src.noise]}},
@@ -585,11 +588,8 @@ def build_streams(src: Sources, cache: Path, *, seed: int = 0, sizes: Sizes = FU
             "word_floor_dbfs": WORD_FLOOR_DBFS, "lead_s": STREAM_LEAD_S, "digits": sizes.stream_digits,
             "gap_s": sizes.stream_gap_s, "fsdd": [file_digest(c.path) for c in src.fsdd_test],
             "words": [file_digest(c.path) for c in stream_words]}
-    key = _key(spec)
-    folder = cache / f"streams-{key}"
-    doc = _load_manifest(folder)
+    folder, doc = _cached(cache, "streams", spec)
     if doc is not None:
-        doc["folder"] = str(folder)
         return doc
     mat = material() if material else load_material(src, cache, sizes=sizes, seed=seed)
     streams: dict[str, dict] = {}
@@ -666,7 +666,7 @@ def build_streams(src: Sources, cache: Path, *, seed: int = 0, sizes: Sizes = FU
     for s in _build(tasks, one, progress, "building streams"):
         if s is not None:
             streams[s["name"]] = s
-    doc = {"format": FORMAT, "key": key, "rate_hz": ITEM_RATE_HZ, "streams": streams,
+    doc = {"format": FORMAT, "key": folder.name.split("-", 1)[1], "rate_hz": ITEM_RATE_HZ, "streams": streams,
            "definition": STREAMS_DEFINITION}
     _save_manifest(folder, doc)
     doc["folder"] = str(folder)
