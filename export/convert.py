@@ -1,10 +1,13 @@
-"""Keras 3 spectrogram model -> TFLite flatbuffer with builtin ops only.
+"""Keras 3 spectrogram model (LSTM or CNN) -> TFLite flatbuffer with builtin ops only.
 
 A Keras 3 LSTM does not convert to the fused ``UNIDIRECTIONAL_SEQUENCE_LSTM``
 (docs/design.md section 7: ``TensorListReserve ... element_shape to be static``, or
 WHILE/Flex graphs that tflite-runtime cannot run). :func:`edge_model` rebuilds
 the same architecture with ``tf_keras`` and a static batch of 1, copies the
-weights with ``set_weights``, and that converts to the fused op.
+weights with ``set_weights``, and that converts to the fused op. The CNNs of
+:mod:`trainer.cnn` take the same path (Conv2D, DepthwiseConv2D, pooling, Dense; their
+BatchNormalization folds into the layer before it, the fixed MFCC DCT of ``cnn_mfcc`` is
+one FULLY_CONNECTED).
 
 Quantization variants (:data:`realtime.bundle.QUANTIZATIONS`, the bundle contract):
 
@@ -41,19 +44,77 @@ class ConversionError(RuntimeError):
     """The model cannot be converted to a builtin-only TFLite model."""
 
 
+def _layer_copy(L, layer, kind: str, cfg: dict, *, logits_here: bool):
+    """The ``tf_keras`` twin of one Keras 3 layer (same arguments, no weights yet), or None to skip it."""
+    if kind in ("InputLayer", "Dropout", "SpecAugment"):
+        return None
+    name = layer.name
+    if kind == "Rescaling":
+        return L.Rescaling(scale=cfg["scale"], offset=cfg["offset"], name=name)
+    if kind == "Permute":
+        return L.Permute(tuple(cfg["dims"]), name=name)
+    if kind == "LSTM":
+        if cfg.get("go_backwards") or cfg.get("stateful"):
+            raise ConversionError(f"layer {name!r}: go_backwards/stateful LSTMs are not exported")
+        return L.LSTM(cfg["units"], activation=cfg["activation"], recurrent_activation=cfg["recurrent_activation"],
+                      use_bias=cfg["use_bias"], return_sequences=cfg["return_sequences"], name=name)
+    if kind == "GlobalAveragePooling1D":
+        return L.GlobalAveragePooling1D(name=name)
+    if kind == "GlobalAveragePooling2D":
+        return L.GlobalAveragePooling2D(keepdims=cfg.get("keepdims", False), name=name)
+    if kind == "Dense":
+        activation = None if logits_here else cfg["activation"]
+        return L.Dense(cfg["units"], activation=activation, use_bias=cfg["use_bias"], trainable=cfg.get("trainable", True),
+                       name=name)
+    if kind in ("Conv2D", "DepthwiseConv2D"):
+        if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("groups", 1) != 1:
+            raise ConversionError(f"layer {name!r}: only channels_last, ungrouped convolutions are exported")
+        common = dict(kernel_size=tuple(cfg["kernel_size"]), strides=tuple(cfg["strides"]), padding=cfg["padding"],
+                      dilation_rate=tuple(cfg["dilation_rate"]), activation=cfg["activation"], use_bias=cfg["use_bias"],
+                      name=name)
+        if kind == "Conv2D":
+            return L.Conv2D(cfg["filters"], **common)
+        return L.DepthwiseConv2D(depth_multiplier=cfg["depth_multiplier"], **common)
+    if kind == "BatchNormalization":
+        axis = cfg["axis"]
+        return L.BatchNormalization(axis=axis if isinstance(axis, int) else list(axis), momentum=cfg["momentum"],
+                                    epsilon=cfg["epsilon"], center=cfg["center"], scale=cfg["scale"], name=name)
+    if kind in ("MaxPooling2D", "AveragePooling2D"):
+        if cfg.get("data_format", "channels_last") != "channels_last":
+            raise ConversionError(f"layer {name!r}: only channels_last pooling is exported")
+        return getattr(L, kind)(pool_size=tuple(cfg["pool_size"]), strides=tuple(cfg["strides"]),
+                                padding=cfg["padding"], name=name)
+    if kind == "Reshape":
+        return L.Reshape(tuple(cfg["target_shape"]), name=name)
+    if kind == "Flatten":
+        return L.Flatten(name=name)
+    if kind == "ReLU":
+        return L.ReLU(max_value=cfg.get("max_value"), negative_slope=cfg.get("negative_slope", 0.0),
+                      threshold=cfg.get("threshold", 0.0), name=name)
+    if kind == "Activation" and cfg["activation"] in ("relu", "softmax", "linear"):
+        return L.Activation(cfg["activation"], name=name)
+    raise ConversionError(f"layer {name!r} ({kind}) has no TFLite-friendly tf_keras copy; only the spectrogram "
+                          "models (LSTM and the CNNs of trainer.cnn) export")
+
+
 def edge_model(model, *, logits: bool = False):
     """A ``tf_keras`` copy of a spectrogram model with batch size 1, weights copied.
 
-    Dropout and SpecAugment layers are left out (they are the identity at inference).
-    With ``logits=True`` the last Dense layer has no softmax: the model outputs logits,
+    The model is rebuilt layer by layer (its layers must form a chain); Dropout and
+    SpecAugment layers are left out (they are the identity at inference). With
+    ``logits=True`` the last Dense layer has no softmax: the model outputs logits,
     which the runtime turns into probabilities with the bundle's temperature.
+    BatchNormalization layers are copied with their moving statistics; the TFLite
+    converter folds them into the convolution or dense layer before them.
 
     Parameters
     ----------
     model : keras.Model
         A model built by ``trainer.models.build_spectrogram_model`` (layers Input ->
         Rescaling -> Permute -> LSTM -> GlobalAveragePooling1D -> [Dropout] -> Dense
-        -> [Dropout] -> Dense).
+        -> [Dropout] -> Dense) or by ``trainer.cnn`` (Rescaling, Permute, Reshape,
+        Flatten, Conv2D, DepthwiseConv2D, BatchNormalization, ReLU, MaxPooling2D,
+        AveragePooling2D, GlobalAveragePooling2D, Dense, Dropout, SpecAugment).
 
     Returns
     -------
@@ -63,7 +124,8 @@ def edge_model(model, *, logits: bool = False):
     Raises
     ------
     ConversionError
-        If the model holds a layer this copy does not know (e.g. a ``raw`` model).
+        If the model holds a layer this copy does not know (e.g. a ``raw`` model), or
+        its layers do not form a chain.
     """
     import tf_keras
 
@@ -73,40 +135,28 @@ def edge_model(model, *, logits: bool = False):
     shape = tuple(model.inputs[0].shape[1:])
     inp = tf_keras.Input(shape=shape, batch_size=1, name=model.inputs[0].name.split(":")[0] or "log_mel")
     x = inp
-    weights: list[np.ndarray] = []
+    pairs = []
+    previous = None
     for layer in model.layers:
         kind = type(layer).__name__
-        cfg = layer.get_config()
-        if kind == "InputLayer":
+        if kind != "InputLayer" and previous is not None:
+            inbound = getattr(layer, "_inbound_nodes", [])
+            parents = [t._keras_history.operation for node in inbound for t in node.input_tensors]
+            if parents and parents != [previous]:
+                raise ConversionError(f"layer {layer.name!r} does not follow the layer before it; only chains export")
+        previous = layer
+        copy_layer = _layer_copy(L, layer, kind, layer.get_config(), logits_here=logits and layer is model.layers[-1])
+        if copy_layer is None:
             continue
-        if kind in ("Dropout", "SpecAugment"):
-            continue
-        if kind == "Rescaling":
-            x = L.Rescaling(scale=cfg["scale"], offset=cfg["offset"], name=layer.name)(x)
-        elif kind == "Permute":
-            x = L.Permute(tuple(cfg["dims"]), name=layer.name)(x)
-        elif kind == "LSTM":
-            if cfg.get("go_backwards") or cfg.get("stateful"):
-                raise ConversionError(f"layer {layer.name!r}: go_backwards/stateful LSTMs are not exported")
-            x = L.LSTM(
-                cfg["units"], activation=cfg["activation"], recurrent_activation=cfg["recurrent_activation"],
-                use_bias=cfg["use_bias"], return_sequences=cfg["return_sequences"], name=layer.name,
-            )(x)
-        elif kind == "GlobalAveragePooling1D":
-            x = L.GlobalAveragePooling1D(name=layer.name)(x)
-        elif kind == "Dense":
-            activation = None if (logits and layer is model.layers[-1]) else cfg["activation"]
-            x = L.Dense(cfg["units"], activation=activation, use_bias=cfg["use_bias"], name=layer.name)(x)
-        else:
-            raise ConversionError(
-                f"layer {layer.name!r} ({kind}) has no TFLite-friendly tf_keras copy; only the spectrogram models export"
-            )
-        weights.extend(np.asarray(w) for w in layer.get_weights())
+        x = copy_layer(x)
+        pairs.append((layer, copy_layer))
     copy = tf_keras.Model(inp, x, name=f"{model.name}_edge")
-    expected = [w.shape for w in copy.get_weights()]
-    if [w.shape for w in weights] != expected:
-        raise ConversionError(f"weight shapes differ between {model.name!r} and its tf_keras copy")
-    copy.set_weights(weights)
+    for layer, copy_layer in pairs:
+        w = [np.asarray(v) for v in layer.get_weights()]
+        if [v.shape for v in w] != [tuple(v.shape) for v in copy_layer.get_weights()]:
+            raise ConversionError(f"weight shapes of layer {layer.name!r} differ between {model.name!r} and its "
+                                  "tf_keras copy")
+        copy_layer.set_weights(w)
     return copy
 
 
@@ -186,7 +236,7 @@ def convert(model, quantization: str = "int8", *, calibration: Iterable | np.nda
     flex = sorted(op for op in ops if op.startswith("Flex") or op == "CUSTOM")
     if flex:
         raise ConversionError(f"the {quantization} model needs non-builtin ops {flex}; tflite-runtime cannot run it")
-    if FUSED_LSTM_OP not in ops:
+    if FUSED_LSTM_OP not in ops and any(type(layer).__name__ == "LSTM" for layer in model.layers):
         log.warning("the %s model has no fused %s (ops: %s)", quantization, FUSED_LSTM_OP, sorted(ops))
     return tflite
 
