@@ -14,13 +14,14 @@ from realtime.bundle import QUANTIZATIONS
 
 from .exporter import DEFAULT_CALIBRATION_SIZE, DEFAULT_MODEL, DEFAULT_QUANTIZATION
 
-EXPORTABLE_MODELS = ("spectrogram", "spectrogram_aug")
+EXPORTABLE_MODELS = ("spectrogram", "spectrogram_aug", "cnn_spectrogram", "cnn_mfcc", "cnn_vgg", "ds_cnn")
 
 
 @click.command("export")
 @click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--model", type=click.Choice(EXPORTABLE_MODELS), default=DEFAULT_MODEL, show_default=True,
-              help="Which trained model of the run to export.")
+@click.option("--model", type=click.Choice(EXPORTABLE_MODELS), default=None,
+              help="Which trained model of the run to export. Default: the model a deploy run trained "
+                   f"(its --model), else {DEFAULT_MODEL}. The CNNs come from deploy runs only.")
 @click.option("--quantize", "quantization", type=click.Choice(QUANTIZATIONS), default=DEFAULT_QUANTIZATION,
               show_default=True,
               help="int8: full-integer, int8 input/output, calibrated on training log-mels; float16: float16 "
@@ -39,7 +40,7 @@ def export(run_dir, model, quantization, out, fold, data_dir, cache_dir, calibra
     """Export a trained spectrogram model of RUN as a TFLite bundle for the edge.
 
     The bundle (directory --out, files named after it) holds the model with builtin
-    TFLite ops only (a fused LSTM), the front-end spec, labels, input/output
+    TFLite ops only (a fused LSTM, or the CNN's convolutions), the front-end spec, labels, input/output
     quantization, provenance and checksums, and the mel filterbank. One
     quantization per bundle; 'spoken-digits bench BUNDLE' exports and compares
     the other variants itself. Example:

@@ -238,7 +238,7 @@ def export_run(
     run_dir: str | os.PathLike,
     out: str | os.PathLike,
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = DEFAULT_MODEL,
     quantization: str = DEFAULT_QUANTIZATION,
     fold: str | None = None,
     data_dir: str | os.PathLike | None = None,
@@ -257,8 +257,10 @@ def export_run(
         A run directory written by ``spoken-digits train``.
     out : path
         Bundle directory ``.../NAME`` (see :func:`write_bundle`).
-    model : str
-        A trained spectrogram model of the run (``spectrogram`` or ``spectrogram_aug``).
+    model : str or None
+        A trained spectrogram model of the run (``spectrogram`` or ``spectrogram_aug``, or for a
+        deploy run the CNN it trained: ``cnn_spectrogram``, ``cnn_mfcc``, ``cnn_vgg``, ``ds_cnn``);
+        None: the run's own model (a deploy run records it, else ``spectrogram_aug``).
     quantization : {"int8", "float16", "dynamic", "float32"}
     fold : str, optional
         The fold, for runs of the ``speaker`` protocol.
@@ -282,6 +284,8 @@ def export_run(
         As :func:`write_bundle`; unknown quantization.
     """
     from trainer.features import mel_filterbank
+    from trainer.cnn import CNN_ARCHITECTURES
+    from trainer.deploy import model_folder_of
     from trainer.models import MODEL_NAMES, base_kind, uses_augmentation
     from trainer.runs import load_model, load_run
     from trainer.train import git_commit
@@ -290,13 +294,16 @@ def export_run(
 
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
-    if model not in MODEL_NAMES or base_kind(model) != "spectrogram":
-        raise RunError(f"model {model!r} cannot be exported: only spectrogram and spectrogram_aug convert to TFLite")
+    if model is not None and model not in CNN_ARCHITECTURES and (model not in MODEL_NAMES or base_kind(model) != "spectrogram"):
+        raise RunError(f"model {model!r} cannot be exported: only spectrogram, spectrogram_aug and the CNNs "
+                       f"({', '.join(CNN_ARCHITECTURES)}) convert to TFLite")
     out = Path(out)
     check_bundle_name(out.name)
     if out.exists() and not force:
         raise FileExistsError(f"{out} already exists (use --force to replace it)")
     run = load_run(run_dir, data_dir=data_dir)
+    if model is None:
+        model = model_folder_of(run.info) if run.protocol == "deploy" else DEFAULT_MODEL
     split = run.split(fold)
     model_path = run.model_dir(model, split.name) / "model.keras"
     if not model_path.exists():
@@ -331,7 +338,7 @@ def export_run(
         "output": outp,
         **(decision or {}),
         "representative_dataset": None if quantization != "int8" else {
-            "source": f"training part of fold {split.name!r}", "augmented": uses_augmentation(model),
+            "source": f"training part of fold {split.name!r}", "augmented": deploy or uses_augmentation(model),
             "samples": int(len(calibration)),
         },
         "provenance": {

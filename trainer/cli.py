@@ -14,6 +14,8 @@ from .config import DEFAULT_SEED
 from .data import DATA_ENV_VAR, DEFAULT_DATA_DIR, PROTOCOLS
 
 MODEL_CHOICES = ("raw", "spectrogram", "raw_aug", "spectrogram_aug", "all")
+#: The deploy protocol's architectures beside the LSTM (trainer.cnn; issue 10).
+CNN_CHOICES = ("cnn_spectrogram", "cnn_mfcc", "cnn_vgg", "ds_cnn")
 
 
 def _data_dir_option(f):
@@ -134,8 +136,13 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
 
 
 @click.command()
-@click.option("--model", "model", type=click.Choice(MODEL_CHOICES), default="all", show_default=True,
-              help="Which model to train; 'all' trains the four. The deploy protocol trains spectrogram_aug only.")
+@click.option("--model", "model", type=click.Choice((*MODEL_CHOICES, "lstm", *CNN_CHOICES)), default="all",
+              show_default=True,
+              help="Which model to train; 'all' trains the four LSTMs. Deploy protocol: the LSTM (default; 'lstm', "
+                   "'spectrogram_aug' or 'all', model folder spectrogram_aug) or a keyword CNN of the seeds, in "
+                   "folder OUT/NAME: cnn_spectrogram (3x3 Conv2D+BatchNorm+max-pool blocks, Kaggle Speech "
+                   "Commands style), cnn_mfcc (in-model MFCCs, Conv2D 7x7 56/112, two Dense 256), cnn_vgg (5x5 "
+                   "Conv2D 32-32/64-64/128-128, VGG-like), ds_cnn (depthwise-separable, 'Hello Edge').")
 @click.option("--protocol", type=click.Choice((*PROTOCOLS, "deploy")), default="seed", show_default=True,
               help="seed: 4 speakers, stratified 80/20 (the notebooks); official: indices 0-4 are test "
                    "(FSDD README); speaker: leave-one-speaker-out; deploy: the shipped model, on every corpus "
@@ -181,8 +188,14 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, out, data_d
         frame_length=frame_length or defaults.frame_length,
     )
     if protocol == "deploy":
-        _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force)
+        if model not in ("all", "spectrogram_aug", "lstm", *CNN_CHOICES):
+            raise click.BadParameter(f"the deploy protocol trains the LSTM (lstm/spectrogram_aug) or one of "
+                                     f"{', '.join(CNN_CHOICES)}, not {model!r}", param_hint="--model")
+        architecture = model if model in CNN_CHOICES else "lstm"
+        _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force, architecture)
         return
+    if model in (*CNN_CHOICES, "lstm"):
+        raise click.BadParameter(f"{model!r} trains on the deploy protocol only (--protocol deploy)", param_hint="--model")
     models = list(MODEL_NAMES) if model == "all" else [model]
     t0 = time.perf_counter()
     run_train(out, models, protocol=protocol, data_dir=data_dir or default_data_dir(), settings=settings,
@@ -191,7 +204,8 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, out, data_d
     click.echo(f"next: spoken-digits evaluate {out}")
 
 
-def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force) -> None:
+def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force,
+                  architecture: str = "lstm") -> None:
     import os
 
     from .corpus import CorpusPaths
@@ -207,9 +221,9 @@ def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache
         paths = dataclasses.replace(paths, fsdd=data_dir)
     paths = dataclasses.replace(paths, folders=tuple(folders))
     t0 = time.perf_counter()
-    train_deploy(out, paths=paths, deploy=DeploySettings(classes=classes), train_settings=settings,
-                 cache_dir=cache_dir, force=force)
-    click.echo(f"trained the deploy model ({classes} classes) in {time.perf_counter() - t0:.0f} s -> {out}")
+    train_deploy(out, paths=paths, deploy=DeploySettings(classes=classes, architecture=architecture),
+                 train_settings=settings, cache_dir=cache_dir, force=force)
+    click.echo(f"trained the deploy model ({architecture}, {classes} classes) in {time.perf_counter() - t0:.0f} s -> {out}")
     click.echo(f"next: spoken-digits export {out} --out bundles/NAME")
 
 

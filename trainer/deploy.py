@@ -3,8 +3,9 @@
 ``spoken-digits train --protocol deploy --classes open`` reads the corpus table
 (:mod:`trainer.corpus`: FSDD, Speech Commands words/digits/silence, synthetic voices,
 noise), adds generated negatives (:mod:`trainer.negatives`), augments every training
-clip with :mod:`trainer.augment` and trains the spectrogram LSTM with SpecAugment
-on 12 classes (``--classes open``: ten digits, ``_silence_``, ``_unknown_``) or 10
+clip with :mod:`trainer.augment` and trains the spectrogram LSTM (or, with
+``--model``, one of the CNNs of :mod:`trainer.cnn`) with SpecAugment on 12 classes
+(``--classes open``: ten digits, ``_silence_``, ``_unknown_``) or 10
 (``--classes digits``: digits only).
 
 Splits are those of the corpus (speaker-disjoint); the test split of every source,
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 CLASSES = ("open", "digits")
 DEPLOY_MODEL = "spectrogram_aug"
+#: ``DeploySettings.architecture``: the LSTM (``trainer.models``) or a CNN of ``trainer.cnn``.
+ARCHITECTURES = ("lstm", "cnn_spectrogram", "cnn_mfcc", "cnn_vgg", "ds_cnn")
 _CACHE_FORMAT = 1
 
 #: Generated negatives per split (see trainer.negatives); val gets a few of each non-FSDD kind.
@@ -78,6 +81,8 @@ class DeploySettings:
     #: Multiplies :data:`NEGATIVE_COUNTS` (tests use a small fraction).
     negative_scale: float = 1.0
     lstm_units: int = 96
+    #: One of :data:`ARCHITECTURES`; the LSTM's model folder is :data:`DEPLOY_MODEL`, a CNN's its name.
+    architecture: str = "lstm"
     augment: AugmentSettings = field(default_factory=lambda: DEFAULT_AUGMENT)
     #: Speech clips are trimmed (``librosa.effects.trim(top_db=...)``) before padding, as the
     #: live segmenter cuts an utterance out of the stream: one-second Speech Commands clips
@@ -93,8 +98,19 @@ class DeploySettings:
     def labels(self) -> tuple[str, ...]:
         return OPEN_LABELS if self.classes == "open" else LABELS
 
+    @property
+    def model_folder(self) -> str:
+        """The run's model folder: ``spectrogram_aug`` for the LSTM (as every earlier run), else the architecture."""
+        return DEPLOY_MODEL if self.architecture == "lstm" else self.architecture
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def model_folder_of(run_info: dict) -> str:
+    """The model folder of a deploy run from its ``run.json`` (runs before issue 10 record no architecture)."""
+    return run_info.get("model") or DeploySettings(architecture=run_info.get("deploy", {}).get("architecture",
+                                                                                              "lstm")).model_folder
 
 
 def deploy_table(paths: CorpusPaths, *, settings: DeploySettings, cache_dir: Path, seed: int) -> list[CorpusClip]:
@@ -351,9 +367,12 @@ def calibrate(model, val: Arrays, *, labels: Sequence[str], target_fa: float) ->
 # ------------------------------------------------------------------------------------------ training
 def train_deploy(
     out: str | os.PathLike, *, paths: CorpusPaths, deploy: DeploySettings, train_settings, cache_dir=None,
-    force: bool = False, progress: bool = True, verbose: int = 2, n_jobs: int | None = None,
+    force: bool = False, progress: bool = True, verbose: int = 2, n_jobs: int | None = None, model=None,
 ) -> Path:
     """Train the deploy model into ``out`` (resumable; a finished model is kept unless ``force``).
+
+    ``model``: an uncompiled Keras model of ``deploy.architecture`` to train instead of the
+    default build (tests train CNNs of reduced width, ``trainer.cnn.build_cnn(..., filters=...)``).
 
     Writes ``run.json`` (protocol ``deploy``, labels, sources and licences, corpus counts,
     settings), ``corpus.csv`` (every row used, with its split), ``MODEL/model.keras`` and
@@ -375,6 +394,8 @@ def train_deploy(
 
     if deploy.classes not in CLASSES:
         raise ValueError(f"classes must be one of {CLASSES}, got {deploy.classes!r}")
+    if deploy.architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {deploy.architecture!r}")
     out = Path(out)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     seed = train_settings.seed
@@ -382,7 +403,7 @@ def train_deploy(
     labels = list(deploy.labels)
     info = {
         "run_format": RUN_FORMAT, "spoken_digits_version": __version__, "protocol": "deploy",
-        "labels": labels, "deploy": deploy.to_dict(), "settings": train_settings.__dict__,
+        "labels": labels, "model": deploy.model_folder, "deploy": deploy.to_dict(), "settings": train_settings.__dict__,
         "front_end": FRONT_END.to_dict(),
         "sources": {s: LICENCES.get(s.split(":")[0], "see the folder's own licence")
                     for s in sorted({r.source for r in rows})},
@@ -391,7 +412,8 @@ def train_deploy(
     }
     if (out / "run.json").exists():
         old = json.loads((out / "run.json").read_text())
-        if (old.get("protocol"), old.get("labels"), old.get("deploy"), old.get("settings", {}).get("seed")) != (
+        old_deploy = {"architecture": "lstm", **old.get("deploy", {})}  # runs before issue 10: the LSTM
+        if (old.get("protocol"), old.get("labels"), old_deploy, old.get("settings", {}).get("seed")) != (
                 "deploy", labels, info["deploy"], seed):
             raise RunError(f"{out} already holds a run with other settings; choose another --out")
     else:
@@ -399,7 +421,7 @@ def train_deploy(
         write_table(rows, out / "corpus.csv")
         write_json_atomic(out / "splits.json", [])
         write_json_atomic(out / "run.json", info)
-    mdir = out / DEPLOY_MODEL
+    mdir = out / deploy.model_folder
     if (mdir / "model.keras").exists() and not force:
         log.info("%s: already trained (use --force to retrain)", mdir)
         return out
@@ -409,11 +431,17 @@ def train_deploy(
     train = featurize_split(rows, "train", **common)
     val = featurize_split(rows, "val", **common)
     log.info("deploy: %d train and %d val log-mels over %d classes", len(train), len(val), len(labels))
-    model = build_spectrogram_model(n_classes=len(labels), lstm_units=deploy.lstm_units, spec_augment=True,
-                                    name=DEPLOY_MODEL)
+    if model is None and deploy.architecture == "lstm":
+        model = build_spectrogram_model(n_classes=len(labels), lstm_units=deploy.lstm_units, spec_augment=True,
+                                        name=DEPLOY_MODEL)
+    elif model is None:
+        from .cnn import build_cnn
+
+        model = build_cnn(deploy.architecture, n_classes=len(labels), spec_augment=True)
     negatives = [labels.index(x) for x in (SILENCE_LABEL, UNKNOWN_LABEL) if x in labels]
     cw = class_weights(train.label, len(labels), boost=negatives, factor=deploy.negative_weight)
-    summary = train_one(DEPLOY_MODEL, train, val, mdir, train_settings, verbose=verbose, model=model, class_weight=cw)
+    summary = train_one(deploy.model_folder, train, val, mdir, train_settings, verbose=verbose, model=model,
+                        class_weight=cw)
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(train), size=min(500, len(train)), replace=False))
     with atomic_path(mdir / "representative.npy") as tmp, open(tmp, "wb") as f:
@@ -448,7 +476,7 @@ def evaluate_deploy(run, *, cache_dir=None, progress: bool = True) -> dict:
 
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     labels = list(run.info["labels"])
-    mdir = run.path / DEPLOY_MODEL
+    mdir = run.path / model_folder_of(run.info)
     cal = json.loads((mdir / "calibration.json").read_text())
     t, thr = cal["temperature"], cal["threshold"]
     rows = [r for r in read_table(run.path) if r.split == "test" and r.label in labels]
@@ -486,6 +514,6 @@ def evaluate_deploy(run, *, cache_dir=None, progress: bool = True) -> dict:
     }
 
 
-__all__ = ["CLASSES", "DEPLOY_MODEL", "DeploySettings", "calibrate", "choose_threshold", "class_weights",
+__all__ = ["ARCHITECTURES", "CLASSES", "DEPLOY_MODEL", "DeploySettings", "model_folder_of", "calibrate", "choose_threshold", "class_weights",
            "copies_of", "deploy_table", "evaluate_deploy", "read_table", "expected_calibration_error", "featurize_split", "fit_temperature",
            "softmax", "train_deploy", "training_material"]

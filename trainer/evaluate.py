@@ -179,17 +179,18 @@ def report_markdown(run: Run, metrics: dict) -> str:
 
 def _evaluate_deploy(run: Run, *, cache_dir=None, progress: bool = True) -> dict:
     """metrics.json / report.md of a deploy run (see :func:`trainer.deploy.evaluate_deploy`)."""
-    from .deploy import DEPLOY_MODEL, evaluate_deploy
+    from .deploy import evaluate_deploy, model_folder_of
 
-    if not (run.path / DEPLOY_MODEL / "calibration.json").exists():
+    folder = model_folder_of(run.info)  # spectrogram_aug (the LSTM) or a CNN's name
+    if not (run.path / folder / "calibration.json").exists():
         raise RunError(f"{run.path}: the deploy model is not trained yet; run 'spoken-digits train --protocol deploy "
                        f"--out {run.path}'")
     m = evaluate_deploy(run, cache_dir=cache_dir, progress=progress)
-    m["train_loss"], m["val_loss"] = best_epoch_losses(run.path / DEPLOY_MODEL / "history.csv")
+    m["train_loss"], m["val_loss"] = best_epoch_losses(run.path / folder / "history.csv")
     m["micro_f1"] = float(np.trace(m["confusion_matrix"]) / max(1, np.sum(m["confusion_matrix"])))
     metrics = {"protocol": "deploy", "folds": ["deploy"], "labels": m["labels"],
                "evaluated": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-               "models": {DEPLOY_MODEL: m}}
+               "models": {folder: m}}
     write_json_atomic(run.path / "metrics.json", metrics)
     fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
     lines = [f"# Evaluation of `{run.path.name}` (deploy protocol, clean test windows, Keras float)", "",

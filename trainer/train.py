@@ -58,8 +58,11 @@ def git_commit() -> str | None:
 
 
 def model_inputs(model_name: str, arrays: Arrays):
-    """The Keras input of a model: ``log_mel`` (n, 64, 35) or ``[wave (n, 17640), mask (n, 17640)]``."""
-    if base_kind(model_name) == "raw":
+    """The Keras input of a model: ``log_mel`` (n, 64, 35) or ``[wave (n, 17640), mask (n, 17640)]``.
+
+    Names outside :data:`MODEL_NAMES` (the deploy protocol's CNNs, ``trainer.cnn``) read the log-mel.
+    """
+    if model_name in MODEL_NAMES and base_kind(model_name) == "raw":
         return [arrays.wave, arrays.mask]
     return arrays.log_mel
 
