@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "robustness": ("trainer.robustness.cli:robustness",
                    "Digit accuracy of a bundle through the segmenter: clean, babble, noise, reverb.", "train"),
     "far": ("trainer.robustness.cli:far", "False accepts of a bundle: negative clips, per hour, threshold sweep.", "train"),
+    "compare": ("trainer.compare:compare_cmd",
+                "Compare bundles in one table: accuracy clean / babble, false accepts, size, speed.", "train"),
     "recognize": ("realtime.cli:recognize", "Recognize the digits spoken in WAV files.", None),
     "listen": ("realtime.cli:listen", "Recognize digits live from a microphone.", None),
     "calibrate": ("realtime.cli:calibrate", "Measure false digits in your background; store a threshold for it.", None),

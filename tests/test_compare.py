@@ -1,0 +1,72 @@
+"""``spoken-digits compare``: one table over several bundles (issue 10)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SPOKEN_DIGITS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def _row(**kw) -> dict:
+    row = {"bundle": "/x/bundles/ds_cnn", "model": "ds_cnn", "threshold": 0.6, "labels": 12,
+           "accuracy": {"clean": 0.9123, "babble_10": None}, "items": {"clean": 343, "babble_10": 0},
+           "window_accuracy": {}, "fa_rate": 0.0512, "fa_clips": 916, "fa_per_hour": None, "params": 24332,
+           "trainable_params": 23000, "tflite_bytes": 46080, "quantization": "int8", "front_end_ms": 0.31,
+           "invoke_ms": 2.345, "interpreter": "tflite_runtime", "train_s": 1800.0, "epochs": 30, "notes": []}
+    return {**row, **kw}
+
+
+def test_table_cells_and_markdown():
+    from trainer.compare import COLUMNS, markdown, table_cells
+
+    cells = table_cells(_row())
+    assert len(cells) == len(COLUMNS)
+    assert cells[:6] == ["ds_cnn", "ds_cnn", "0.912 (343)", "- (0)", "0.051 (916)", "-"]
+    assert cells[6:] == ["24,332", "45.0", "0.31", "2.35", "30 min (30 ep)"]
+    md = markdown({"rows": [_row(), _row(bundle="/y/deploy", model="spectrogram_aug", params=None, train_s=None)]})
+    lines = md.splitlines()
+    assert lines[0].startswith("| bundle | model | clean | babble 10 dB |") and len(lines) == 4
+    assert lines[3].startswith("| deploy | spectrogram_aug |") and "| - |" in lines[3]
+
+
+@pytest.mark.slow
+def test_quick_compare_of_two_copies_of_the_shipped_bundle(tmp_path):
+    for sub in ("fsdd/recordings", "speech_commands_v0.02_test", "speech_commands_digits", "noise"):
+        if not (SHARED / sub).is_dir():
+            pytest.fail(f"shared data {SHARED / sub} not found (set SPOKEN_DIGITS_SHARED_DATA)")
+    from click.testing import CliRunner
+
+    from realtime.bundle import DEFAULT_BUNDLE, load_bundle
+    from spoken_digits_cli import main
+
+    shipped = load_bundle(DEFAULT_BUNDLE)
+    copy = tmp_path / "copy"
+    shutil.copytree(shipped.directory, copy)
+    out = tmp_path / "c.json"
+    r = CliRunner().invoke(main, ["compare", str(shipped.directory), str(copy), "--quick", "--data-root", str(SHARED),
+                                  "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--out", str(out),
+                                  "--markdown"])
+    assert r.exit_code == 0, r.output
+    assert "| bundle | model | clean | babble 10 dB | non-digit FA |" in r.output
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 2
+    a, b = rows
+    # the same model on the same cached sets: the same numbers
+    for key in ("accuracy", "items", "fa_rate", "fa_clips", "tflite_bytes", "threshold"):
+        assert a[key] == b[key], key
+    assert a["items"] == {"clean": 40, "babble_10": 40} and a["fa_clips"] > 0  # --quick: 20 digits per source
+    assert 0 <= a["accuracy"]["clean"] <= 1 and 0 <= a["fa_rate"] <= 1
+    assert a["tflite_bytes"] == shipped.spec["files"]["tflite"]["bytes"]
+    assert a["front_end_ms"] > 0 and a["invoke_ms"] > 0 and a["interpreter"] in ("tflite_runtime", "ai_edge_litert")
+    # parameters come from the Keras model of the run in the provenance (relative to the bundle): the copy's
+    # relative path leads nowhere, so it has none, and a note says why
+    prov = shipped.spec["provenance"]
+    if (shipped.directory / prov["run"] / prov["model_path"]).exists():
+        assert a["params"] >= a["trainable_params"] > 0
+    assert not (copy / prov["run"] / prov["model_path"]).exists()
+    assert b["params"] is None and any("Keras model not found" in n for n in b["notes"])

@@ -1,0 +1,308 @@
+"""``spoken-digits compare BUNDLE...``: several bundles side by side, one table (issue 10).
+
+For each bundle, on the held-out sets of ``robustness`` / ``far`` (:mod:`trainer.robustness`;
+built once and cached, shared by every bundle), at the bundle's own threshold:
+
+``clean`` / ``babble 10 dB``
+    Digit accuracy through the real segmenter (``recognize`` path): an item is right if
+    its accepted digits are exactly ``[its digit]`` (FSDD official test, held-out Speech
+    Commands digit speakers, ``--synth`` test voices; ``all`` row of ``robustness``).
+``non-digit FA``
+    False-accept rate on the held-out negative clips of ``far`` (Speech Commands words of
+    held-out speakers, generated negatives): clips with any accepted digit / clips.
+``FA / h``
+    With ``--fa-per-hour``: false accepts per hour on the continuous no-digit streams of
+    ``far`` (words, babble bed, noise), live recognizer.
+``params``
+    Parameters of the Keras model the bundle was exported from (``count_params``; the run
+    named in the bundle's provenance); the fixed MFCC DCT of ``cnn_mfcc`` counts too.
+``int8 KB``
+    Size of the bundle's ``.tflite``.
+``front end ms`` / ``invoke ms``
+    Median per 0.8 s window, 1 thread, in a separate edge-only process
+    (:func:`export.bench.run_edge_worker`, as ``bench`` measures): the numpy log-mel, and
+    quantize + invoke + dequantize + calibrated softmax.
+``train``
+    Wall time of the training session and epochs run (``train.json`` in the provenance;
+    a resumed training reports its last session only).
+
+TensorFlow is imported last (for the parameter counts), after the scoring that forks
+worker processes and before nothing the edge interpreter needs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import click
+
+#: Digit conditions of the table (the rest of ``robustness`` is its own command).
+CONDITIONS = ("clean", "babble_10")
+#: FSDD official-test windows timed per bundle.
+TIMING_WINDOWS = 200
+
+
+@dataclass
+class Row:
+    """One bundle's line of the table."""
+
+    bundle: str
+    model: str | None
+    threshold: float
+    labels: int
+    accuracy: dict[str, float | None]
+    items: dict[str, int]
+    window_accuracy: dict[str, float | None]
+    fa_rate: float | None
+    fa_clips: int
+    fa_per_hour: float | None = None
+    params: int | None = None
+    trainable_params: int | None = None
+    tflite_bytes: int | None = None
+    quantization: str | None = None
+    front_end_ms: float | None = None
+    invoke_ms: float | None = None
+    interpreter: str | None = None
+    train_s: float | None = None
+    epochs: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _keras_path(bundle) -> Path | None:
+    prov = bundle.spec.get("provenance") or {}
+    if not prov.get("run") or not prov.get("model_path"):
+        return None
+    p = bundle.directory / prov["run"] / prov["model_path"]
+    return p if p.exists() else None
+
+
+def timing_windows(root: Path, n: int = TIMING_WINDOWS):
+    """Waves and reference log-mels of ``n`` FSDD official-test recordings (every digit and speaker)."""
+    import numpy as np
+
+    from .config import OFFICIAL_TEST_INDICES
+    from .data import discover, load_audio, pad_and_mask
+    from .features import log_mel
+    from .robustness.sets import subset
+
+    recs = [r for r in discover(root / "fsdd" / "recordings") if r.index in OFFICIAL_TEST_INDICES]
+    recs = subset(sorted(recs, key=lambda r: r.path.name), n)
+    waves = np.stack([pad_and_mask(load_audio(r.path))[0] for r in recs])
+    return waves, np.stack([log_mel(w) for w in waves])
+
+
+def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = None, cache_dir: Path | None = None,
+            quick: bool = False, seed: int = 0, jobs: int | None = None, fa_per_hour: bool = False,
+            timing: bool = True, interpreter: str | None = None, progress: bool = True) -> dict:
+    """Score every bundle (see the module docstring); returns ``{"rows": [Row as dict], "inputs": ...}``.
+
+    Raises
+    ------
+    DataError, BundleError
+        No usable data under ``data_root``; an unreadable bundle.
+    """
+    import numpy as np
+
+    from realtime.classifier import Classifier
+
+    from .corpus import CorpusPaths, read_corpus
+    from .dataset import default_cache_dir
+    from .errors import DataError
+    from .robustness import sets as S
+    from .robustness.parallel import default_jobs
+    from .robustness.report import Context, bundle_threshold, digit_table, score_digits, score_negative_clips, score_streams
+    from .robustness.score import ModelRunner, accepted
+
+    if not bundles:
+        raise DataError("give at least one bundle")
+    rows_in = read_corpus(CorpusPaths.shared(data_root, synth=synth))
+    sizes = S.QUICK if quick else S.FULL
+    src = S.select_sources(rows_in, passages_dir=synth, sizes=sizes)
+    cache = Path(cache_dir or default_cache_dir()) / "robustness"
+    jobs = jobs or default_jobs()
+    material = None
+    rows: list[Row] = []
+    t0 = time.monotonic()
+    for path in bundles:
+        clf = Classifier(path, num_threads=1, interpreter=interpreter)
+        threshold = bundle_threshold(clf.bundle.spec)
+        threshold = 0.5 if threshold is None else threshold
+        ctx = Context(ModelRunner.from_classifier(clf), src, cache, float(threshold), seed=seed, sizes=sizes,
+                      progress=progress, jobs=jobs, _material=material)
+        conds = ctx.conditions()
+        digits = S.build_digit_items(src, cache, conditions=conds, seed=seed, sizes=sizes, progress=progress,
+                                     material=ctx.material, jobs=jobs)  # every condition: the sets robustness caches
+        material = ctx._material
+        want = [c for c in CONDITIONS if c in {x.name for x in conds}]
+        results = score_digits(ctx, digits, conditions=want)
+        table = digit_table(results, threshold, want)
+        negatives = S.build_negative_items(src, cache, seed=seed, sizes=sizes, progress=progress, jobs=jobs)
+        clips = score_negative_clips(ctx, negatives)
+        every = [ds for res in clips.values() for _, ds in res]
+        fa = sum(any(accepted(d, threshold) for d in ds) for ds in every)
+        row = Row(
+            bundle=str(path), model=clf.bundle.spec.get("model"), threshold=float(threshold), labels=len(clf.labels),
+            accuracy={c: table["rows"]["all"][c]["accuracy"] for c in want},
+            items={c: table["rows"]["all"][c]["n"] for c in want},
+            window_accuracy={c: table["window"]["all"][c]["accuracy"] for c in want},
+            fa_rate=round(fa / len(every), 4) if every else None, fa_clips=len(every),
+            tflite_bytes=clf.bundle.tflite_path.stat().st_size, quantization=clf.bundle.quantization,
+        )
+        if fa_per_hour:
+            streams = S.build_streams(src, cache, seed=seed, sizes=sizes, progress=progress, material=ctx.material)
+            extra = {"passages": src.passages} if src.passages else None
+            sres = score_streams(ctx, streams, [n for n in S.FA_STREAMS if n in streams["streams"]], extra=extra)
+            hours = sum(r.hours for r in sres.values())
+            row.fa_per_hour = round(sum(r.false_accepts(threshold) for r in sres.values()) / hours, 1) if hours else None
+        training = (clf.bundle.spec.get("provenance") or {}).get("training") or {}
+        row.train_s, row.epochs = training.get("wall_s_this_session"), training.get("epochs_run")
+        rows.append(row)
+        del clf
+    if timing:
+        from export.bench import run_edge_worker
+
+        waves, mels = timing_windows(data_root)
+        with tempfile.TemporaryDirectory(prefix="spoken-digits-compare-") as tmp:
+            data = Path(tmp) / "windows.npz"
+            np.savez(data, wave=waves, log_mel=mels)
+            np.save(str(data) + ".first.npy", waves[0])
+            for row in rows:
+                try:
+                    r = run_edge_worker(Path(row.bundle), data, interpreter)
+                except Exception as e:  # noqa: BLE001  (a failed timing is a note, not the end of the table)
+                    row.notes.append(f"timing failed: {e}")
+                    continue
+                row.front_end_ms = round(r["front_end_ms"]["median"], 3)
+                row.invoke_ms = round(r["model_ms"]["median"], 3)
+                row.interpreter = r["interpreter"]
+    from realtime.bundle import load_bundle
+
+    for row in rows:  # TensorFlow comes in here, after every fork
+        keras_path = _keras_path(load_bundle(row.bundle))
+        if keras_path is None:
+            row.notes.append("Keras model not found (provenance run missing): no parameter count")
+            continue
+        from .runs import load_model
+
+        m = load_model(keras_path)
+        row.params = int(m.count_params())
+        row.trainable_params = int(sum(int(np.prod(w.shape)) for w in m.trainable_weights))
+    return {
+        "rows": [asdict(r) for r in rows],
+        "definitions": {"accuracy": "digit items through the segmenter at the bundle's threshold, every source "
+                                    "('all' row of robustness)",
+                        "fa_rate": "held-out negative clips of far with any accepted digit / clips",
+                        "timing": f"median per window, 1 thread, edge-only process, {TIMING_WINDOWS} FSDD test windows"},
+        "inputs": {"data_root": str(Path(data_root).resolve()), "synth": str(synth) if synth else None, "quick": quick,
+                   "seed": seed, "sources": src.describe()},
+        "wall_s": round(time.monotonic() - t0, 1),
+    }
+
+
+def _fmt(v, spec: str = ".3f", none: str = "-") -> str:
+    return none if v is None else format(v, spec)
+
+
+COLUMNS = ("bundle", "model", "clean", "babble 10 dB", "non-digit FA", "FA / h", "params", "int8 KB",
+           "front end ms", "invoke ms", "train")
+
+
+def table_cells(row: dict) -> list[str]:
+    """The cells of one row, in :data:`COLUMNS` order."""
+    acc, n = row["accuracy"], row["items"]
+    train = "-" if row["train_s"] is None else f"{row['train_s'] / 60:.0f} min ({row['epochs']} ep)"
+    return [
+        Path(row["bundle"]).name, str(row["model"]),
+        *[f"{_fmt(acc.get(c))} ({n.get(c, 0)})" for c in CONDITIONS],
+        f"{_fmt(row['fa_rate'])} ({row['fa_clips']})", _fmt(row["fa_per_hour"], ".0f"),
+        "-" if row["params"] is None else f"{row['params']:,}",
+        "-" if row["tflite_bytes"] is None else f"{row['tflite_bytes'] / 1024:.1f}",
+        _fmt(row["front_end_ms"], ".2f"), _fmt(row["invoke_ms"], ".2f"), train,
+    ]
+
+
+def markdown(result: dict) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(table_cells(r)) + " |" for r in result["rows"]]
+    return "\n".join(lines) + "\n"
+
+
+@click.command("compare")
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Shared data folder (fsdd/recordings, speech_commands_v0.02_test, speech_commands_digits, noise). "
+                   "Default: $SPOKEN_DIGITS_SHARED_DATA, else ../shared/data.")
+@click.option("--synth", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Output of 'spoken-digits data synth': its held-out voices join the digit and negative sets.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the robustness sets are cached (a 'robustness' subfolder; shared with 'robustness'/'far').")
+@click.option("--fa-per-hour", is_flag=True, help="Also false accepts per hour on far's continuous no-digit streams "
+                                                   "(about 20 min of audio per bundle).")
+@click.option("--no-timing", is_flag=True, help="Skip the edge-process timing.")
+@click.option("--interpreter", type=click.Choice(["tflite_runtime", "ai_edge_litert"]), default=None,
+              help="Interpreter for scoring and timing (default: the first installed).")
+@click.option("--quick", is_flag=True, help="Small subsets of every set (smoke tests).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Processes for scoring (default: 2).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the table as Markdown (for the README).")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, no_timing, interpreter, quick, jobs, out,
+                as_markdown, no_progress) -> None:
+    """Compare bundles in one table: accuracy clean and in babble, false accepts, size, speed, training time.
+
+    Each BUNDLE (a bundle directory or its NAME.json) runs through the real segmenter
+    on the held-out sets of 'robustness' and 'far' at its own threshold: digit accuracy
+    clean and in babble of held-out talkers at 10 dB SNR, and the false-accept rate on
+    held-out non-digit clips (Speech Commands words, generated negatives). Then the
+    parameters of its Keras model (from the run in its provenance), its .tflite size,
+    the numpy front end and the model's invoke time per 0.8 s window (median, 1 thread,
+    edge-only process) and the training time recorded in its train.json. Example:
+
+    \b
+        spoken-digits compare bundles/deploy bundles/cnn_spectrogram bundles/ds_cnn --markdown
+    """
+    if "numpy" not in sys.modules:  # one BLAS thread, like listen; the interpreter runs with 1 thread
+        for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(v, "1")
+    try:  # tflite-runtime before TensorFlow (docs/design.md section 7): TensorFlow comes in at the end
+        import tflite_runtime.interpreter  # noqa: F401
+    except ImportError:
+        pass
+    from rich.console import Console
+    from rich.table import Table
+
+    from .robustness.report import SHARED_DATA_ENV_VAR
+    from .runs import write_json_atomic
+
+    root = data_root or Path(os.environ.get(SHARED_DATA_ENV_VAR) or Path("..") / "shared" / "data")
+    result = compare(bundles, data_root=root, synth=synth, cache_dir=cache_dir, quick=quick, jobs=jobs,
+                     fa_per_hour=fa_per_hour, timing=not no_timing, interpreter=interpreter, progress=not no_progress)
+    if out:
+        write_json_atomic(out, result)
+    if as_markdown:
+        click.echo(markdown(result), nl=False)
+    else:
+        con = Console()
+        if not con.is_terminal:
+            con = Console(width=200)
+        t = Table(title="Bundles compared: accuracy through the segmenter at each bundle's threshold, cells: "
+                        "accuracy (items); non-digit FA: rate (clips)")
+        for c in COLUMNS:
+            t.add_column(c, justify="left" if c in ("bundle", "model") else "right")
+        for r in result["rows"]:
+            t.add_row(*table_cells(r))
+        con.print(t)
+    for r in result["rows"]:
+        for note in r["notes"]:
+            click.echo(f"{Path(r['bundle']).name}: {note}", err=True)
+    click.echo(f"wall time {result['wall_s']:.0f} s" + (f"; JSON: {out}" if out else ""), err=True)
+
+
+if __name__ == "__main__":  # python -m trainer.compare BUNDLE...
+    compare_cmd()
