@@ -143,10 +143,13 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
                    "folder OUT/NAME: cnn_spectrogram (3x3 Conv2D+BatchNorm+max-pool blocks, Kaggle Speech "
                    "Commands style), cnn_mfcc (in-model MFCCs, Conv2D 7x7 56/112, two Dense 256), cnn_vgg (5x5 "
                    "Conv2D 32-32/64-64/128-128, VGG-like), ds_cnn (depthwise-separable, 'Hello Edge').")
-@click.option("--protocol", type=click.Choice((*PROTOCOLS, "deploy")), default="seed", show_default=True,
+@click.option("--protocol", type=click.Choice((*PROTOCOLS, "deploy", "commands")), default="seed", show_default=True,
               help="seed: 4 speakers, stratified 80/20 (the notebooks); official: indices 0-4 are test "
                    "(FSDD README); speaker: leave-one-speaker-out; deploy: the shipped model, on every corpus "
-                   "with noise/babble/room augmentation (speaker-disjoint splits; see --corpus-root).")
+                   "with noise/babble/room augmentation (speaker-disjoint splits; see --corpus-root); commands: "
+                   "the seeds' 12-class Speech Commands task (--words + _silence_ + _unknown_) on the shared "
+                   "Speech Commands test copy (speaker-disjoint; far smaller than the seeds' training data), "
+                   "--model a CNN (default cnn_spectrogram) or lstm.")
 @click.option("--classes", type=click.Choice(("open", "digits")), default="open", show_default=True,
               help="Deploy protocol: 'open' = 10 digits + _silence_ + _unknown_ (rejects non-digits); "
                    "'digits' = the 10 digits only. The seed/official/speaker models always have 10.")
@@ -159,6 +162,9 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
 @click.option("--folder", "folders", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Deploy protocol: an extra folder-per-label corpus (DIR/<word>/*.wav, Speech Commands layout; "
                    "repeatable).")
+@click.option("--words", default=",".join(("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")),
+              show_default=True, help="Commands protocol: the command words (Speech Commands folder names); every "
+                                      "other word is _unknown_.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run directory, e.g. runs/seed. Rerunning resumes; finished models are kept.")
 @_data_dir_option
@@ -170,8 +176,8 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
               help="Raw models: samples per LSTM step (must divide 17,640; 441 = 20 ms at 22,050 Hz; "
                    "1 = the seed notebooks' literal model, very slow). [default: 441]")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
-def train(model, protocol, classes, corpus_root, synth_dir, folders, out, data_dir, cache_dir, epochs, batch_size,
-          seed, frame_length, force) -> None:
+def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
+          batch_size, seed, frame_length, force) -> None:
     """Train LSTM models on FSDD into the run directory --out.
 
     Writes per model: model.keras, history.csv, train.json and TensorBoard logs
@@ -193,6 +199,13 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, out, data_d
                                      f"{', '.join(CNN_CHOICES)}, not {model!r}", param_hint="--model")
         architecture = model if model in CNN_CHOICES else "lstm"
         _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force, architecture)
+        return
+    if protocol == "commands":
+        if model not in ("all", "lstm", *CNN_CHOICES):
+            raise click.BadParameter(f"the commands protocol trains lstm or one of {', '.join(CNN_CHOICES)}, "
+                                     f"not {model!r}", param_hint="--model")
+        _train_commands(out, "cnn_spectrogram" if model == "all" else model, words, corpus_root, cache_dir, settings,
+                        force)
         return
     if model in (*CNN_CHOICES, "lstm"):
         raise click.BadParameter(f"{model!r} trains on the deploy protocol only (--protocol deploy)", param_hint="--model")
@@ -227,6 +240,26 @@ def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache
     click.echo(f"next: spoken-digits export {out} --out bundles/NAME")
 
 
+def _train_commands(out, architecture, words, corpus_root, cache_dir, settings, force) -> None:
+    import os
+
+    from .commands import train_commands
+    from .errors import DataError
+
+    root = corpus_root or (Path(os.environ["SPOKEN_DIGITS_CORPUS"]) if os.environ.get("SPOKEN_DIGITS_CORPUS") else None)
+    if root is None:
+        raise DataError("the commands protocol needs --corpus-root (or $SPOKEN_DIGITS_CORPUS): a folder with "
+                        "speech_commands_v0.02_test and noise")
+    word_list = [w.strip() for w in words.split(",") if w.strip()]
+    t0 = time.perf_counter()
+    metrics = train_commands(out, root=root, words=word_list, architecture=architecture, train_settings=settings,
+                             cache_dir=cache_dir, force=force)
+    m = metrics["models"][architecture]
+    click.echo(f"trained {architecture} on {len(m['labels'])} classes in {time.perf_counter() - t0:.0f} s -> {out}; "
+               f"test accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} ({m['n_test']} clips, "
+               f"{m['test_speakers']} held-out speakers); {Path(out) / 'report.md'}")
+
+
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--model", "models", multiple=True, help="Evaluate only this model (repeatable). Default: every trained one.")
@@ -241,6 +274,11 @@ def evaluate(run_dir, models, data_dir, cache_dir) -> None:
     from .evaluate import evaluate as run_evaluate
 
     metrics = run_evaluate(run_dir, data_dir=data_dir, cache_dir=cache_dir, models=models or None)
+    if metrics["protocol"] == "commands":
+        for name, m in metrics["models"].items():
+            click.echo(f"{name}: test accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} ({m['n_test']} clips, "
+                       f"{m['test_speakers']} held-out speakers); wrote {Path(run_dir) / 'metrics.json'} and report.md")
+        return
     if metrics["protocol"] == "deploy":
         _print_deploy_metrics(run_dir, metrics)
         return

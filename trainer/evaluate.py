@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import json
 import logging
 import os
 from pathlib import Path
@@ -221,6 +222,11 @@ def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, model
     RunError
         If the run has no trained model (or a requested model is not trained).
     """
+    run_json = Path(run_dir) / "run.json"
+    if run_json.exists() and json.loads(run_json.read_text()).get("protocol") == "commands":
+        from .commands import evaluate_commands
+
+        return evaluate_commands(run_dir, cache_dir=cache_dir, progress=progress)
     run = load_run(run_dir, data_dir=data_dir)
     if run.protocol == "deploy":
         return _evaluate_deploy(run, cache_dir=cache_dir, progress=progress)
