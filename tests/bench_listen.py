@@ -24,6 +24,7 @@ import json
 import random
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -58,14 +59,17 @@ def main() -> int:
             digits_end_s = duration_s
             if args.babble_db is not None or args.negatives_s:
                 duration_s = _mix(wav, args, tmp)
-            cmd = ["--device", "pulse", "--json", "--stats", "--duration", f"{duration_s + 4:.1f}"]
+            # No --duration: the sink stops delivering audio once the playback ends; Ctrl-C after it instead.
+            cmd = ["--device", "pulse", "--json", "--stats"]
             if args.model:
                 cmd += ["--model", args.model]
             if args.device_rate:
                 cmd += ["--device-rate", str(args.device_rate)]
             p = start_listen(cmd, mic.env)
-            mic.play(wav)
-            out, err = p.communicate(timeout=duration_s + 120)
+            mic.play(wav, timeout_s=duration_s + 120)  # returns once the whole WAV is played
+            time.sleep(1.0)  # the last decision comes ~0.3 s into the trailing silence
+            p.interrupt()
+            out, err = p.communicate(timeout=120)
         finally:
             mic.stop()
     if p.returncode != 0:
