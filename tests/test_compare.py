@@ -15,7 +15,7 @@ SHARED = Path(os.environ.get("SPOKEN_DIGITS_SHARED_DATA", REPO.parent / "shared"
 def _row(**kw) -> dict:
     row = {"bundle": "/x/bundles/ds_cnn", "model": "ds_cnn", "threshold": 0.6, "labels": 12,
            "accuracy": {"clean": 0.9123, "babble_10": None}, "items": {"clean": 343, "babble_10": 0},
-           "window_accuracy": {}, "fa_rate": 0.0512, "fa_clips": 916, "fa_per_hour": None, "params": 24332,
+           "window_accuracy": {"clean": 0.95, "babble_10": None}, "fa_rate": 0.0512, "fa_clips": 916, "fa_per_hour": None, "params": 24332,
            "trainable_params": 23000, "tflite_bytes": 46080, "quantization": "int8", "front_end_ms": 0.31,
            "invoke_ms": 2.345, "interpreter": "tflite_runtime", "train_s": 1800.0, "epochs": 30, "notes": []}
     return {**row, **kw}
@@ -26,11 +26,11 @@ def test_table_cells_and_markdown():
 
     cells = table_cells(_row())
     assert len(cells) == len(COLUMNS)
-    assert cells[:6] == ["ds_cnn", "ds_cnn", "0.912 (343)", "- (0)", "0.051 (916)", "-"]
-    assert cells[6:] == ["24,332", "45.0", "0.31", "2.35", "30 min (30 ep)"]
+    assert cells[:9] == ["ds_cnn", "ds_cnn", "0.6", "0.912 (343)", "- (0)", "0.950", "-", "0.051 (916)", "-"]
+    assert cells[9:] == ["24,332", "45.0", "0.31", "2.35", "30 min (30 ep)"]
     md = markdown({"rows": [_row(), _row(bundle="/y/deploy", model="spectrogram_aug", params=None, train_s=None)]})
     lines = md.splitlines()
-    assert lines[0].startswith("| bundle | model | clean | babble 10 dB |") and len(lines) == 4
+    assert lines[0].startswith("| bundle | model | threshold | clean | babble 10 dB |") and len(lines) == 4
     assert lines[3].startswith("| deploy | spectrogram_aug |") and "| - |" in lines[3]
 
 
@@ -52,7 +52,7 @@ def test_quick_compare_of_two_copies_of_the_shipped_bundle(tmp_path):
                                   "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--out", str(out),
                                   "--markdown"])
     assert r.exit_code == 0, r.output
-    assert "| bundle | model | clean | babble 10 dB | non-digit FA |" in r.output
+    assert "| bundle | model | threshold | clean | babble 10 dB | clean, window |" in r.output
     rows = json.loads(out.read_text())["rows"]
     assert len(rows) == 2
     a, b = rows

@@ -7,6 +7,9 @@ built once and cached, shared by every bundle), at the bundle's own threshold:
     Digit accuracy through the real segmenter (``recognize`` path): an item is right if
     its accepted digits are exactly ``[its digit]`` (FSDD official test, held-out Speech
     Commands digit speakers, ``--synth`` test voices; ``all`` row of ``robustness``).
+``clean, window`` / ``babble 10 dB, window``
+    The same items' utterances, exactly as placed (noise under them), classified directly in
+    one window, without the segmenter (``robustness``' plain window path): the model alone.
 ``non-digit FA``
     False-accept rate on the held-out negative clips of ``far`` (Speech Commands words of
     held-out speakers, generated negatives): clips with any accepted digit / clips.
@@ -209,8 +212,8 @@ def _fmt(v, spec: str = ".3f", none: str = "-") -> str:
     return none if v is None else format(v, spec)
 
 
-COLUMNS = ("bundle", "model", "clean", "babble 10 dB", "non-digit FA", "FA / h", "params", "int8 KB",
-           "front end ms", "invoke ms", "train")
+COLUMNS = ("bundle", "model", "threshold", "clean", "babble 10 dB", "clean, window", "babble 10 dB, window", "non-digit FA", "FA / h",
+           "params", "int8 KB", "front end ms", "invoke ms", "train")
 
 
 def table_cells(row: dict) -> list[str]:
@@ -218,8 +221,9 @@ def table_cells(row: dict) -> list[str]:
     acc, n = row["accuracy"], row["items"]
     train = "-" if row["train_s"] is None else f"{row['train_s'] / 60:.0f} min ({row['epochs']} ep)"
     return [
-        Path(row["bundle"]).name, str(row["model"]),
+        Path(row["bundle"]).name, str(row["model"]), f"{row['threshold']:g}",
         *[f"{_fmt(acc.get(c))} ({n.get(c, 0)})" for c in CONDITIONS],
+        *[_fmt(row["window_accuracy"].get(c)) for c in CONDITIONS],
         f"{_fmt(row['fa_rate'])} ({row['fa_clips']})", _fmt(row["fa_per_hour"], ".0f"),
         "-" if row["params"] is None else f"{row['params']:,}",
         "-" if row["tflite_bytes"] is None else f"{row['tflite_bytes'] / 1024:.1f}",
