@@ -80,7 +80,9 @@ CAPTURE_BLOCK_MS = 20.0
 #: The capture queue holds at most this much audio; beyond, blocks are dropped and counted (s).
 CAPTURE_QUEUE_S = 2.0
 #: No block from the device for this long means the audio server or the device went away (s).
-CAPTURE_STALL_TIMEOUT_S = 3.0
+#: Not shorter: a PulseAudio server starved of CPU paused for more than 3 s on this 2-core VM under
+#: a load of 8 (two trainings beside the tests), and that is not a missing device.
+CAPTURE_STALL_TIMEOUT_S = 10.0
 #: Display refresh rate (Hz).
 DISPLAY_REFRESH_HZ = 12.0
 #: Level meter range (dBFS .. 0 dBFS).
