@@ -16,7 +16,18 @@ kind                 label         what
 ``chord``            _silence_     2-4 harmonic notes with an attack/decay envelope (music-like)
 ``colored_noise``    _silence_     coloured noise (``audiomentations.AddColorNoise``)
 ``noise_segment``    _silence_     a 0.3-0.8 s piece of a background recording, -70..-10 dBFS
+``speech_run``       _unknown_     a window the live segmenter cuts out of 3-8 non-digit words
+                                   of one speaker said in a row (10-200 ms apart): the
+                                   pieces of continuous speech ``listen`` classifies
+``babble``           _unknown_     3-7 non-digit words of different speakers overlapped,
+                                   0.3-0.8 s (what a segmenter cuts out of a crowd)
 ===================  ============  ==================================================
+
+``speech_run`` and ``babble`` draw from the non-digit words (``_unknown_`` rows) of
+Speech Commands and the synthetic voices, within the split; ``speech_run`` runs
+:class:`realtime.segmenter.Segmenter` with its live settings over the phrase (initial
+floor as ``recognize`` measures it), so the clip is exactly a window the recognizer
+would classify.
 
 Non-speech sounds belong to ``_silence_`` (the live view shows ``·``, "nothing
 said"); speech that is not one digit to ``_unknown_`` (shown ``?``).
@@ -25,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -35,8 +47,13 @@ from .augment import seed_everything
 from .config import FRONT_END, FrontEndConfig
 from .corpus import NOISE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip
 
-KINDS = ("reversed", "two_digits", "tone", "chirp", "clicks", "chord", "colored_noise", "noise_segment")
-_FORMAT = 1
+log = logging.getLogger(__name__)
+
+KINDS = ("reversed", "two_digits", "tone", "chirp", "clicks", "chord", "colored_noise", "noise_segment",
+         "speech_run", "babble")
+_FORMAT = 2
+#: Sources whose ``_unknown_`` words feed ``speech_run`` and ``babble``.
+WORD_SOURCES = ("speech_commands", "synth")
 SPLITS_ORDER = ("train", "val", "test")
 
 
@@ -86,6 +103,66 @@ def _load(path: Path, config: FrontEndConfig) -> np.ndarray:
     return y.astype(np.float32)
 
 
+def _trimmed(path: Path, config: FrontEndConfig, cache: dict) -> np.ndarray:
+    """A word clip at the front end's rate with its leading/trailing silence removed (``librosa.effects.trim``)."""
+    if path not in cache:
+        import librosa
+
+        y = _load(path, config)
+        t, _ = librosa.effects.trim(y, top_db=30)
+        cache[path] = t if t.size else y
+    return cache[path]
+
+
+def _speech_run(words: Sequence[Path], rng: np.random.Generator, config: FrontEndConfig, cache: dict) -> np.ndarray:
+    """One window the live segmenter cuts out of 3-8 of ``words`` said in a row (real samples only).
+
+    The phrase is framed by 0.3 s of digital silence and segmented with the live settings
+    (:class:`realtime.segmenter.SegmenterConfig` defaults, initial floor from
+    :func:`realtime.pipeline.file_noise_floor_dbfs`, as ``recognize`` does); one of the
+    utterances it finds is returned. If it finds none (the words ran together for longer
+    than ``MAX_SPEECH_MS``), a random 0.3-0.8 s piece of the phrase.
+    """
+    from realtime.pipeline import file_noise_floor_dbfs
+    from realtime.segmenter import Segmenter, SegmenterConfig
+
+    sr = config.sample_rate_hz
+    k = int(rng.integers(3, 9))
+    parts = [np.zeros(int(0.3 * sr), np.float32)]
+    for p in rng.choice(len(words), size=min(k, len(words)), replace=False):
+        parts += [_trimmed(words[int(p)], config, cache), np.zeros(int(rng.uniform(0.01, 0.2) * sr), np.float32)]
+    parts.append(np.zeros(int(0.3 * sr), np.float32))
+    phrase = np.concatenate(parts)
+    phrase /= max(float(np.abs(phrase).max()), 1e-9)
+    seg = Segmenter(SegmenterConfig(sample_rate_hz=sr, window_samples=config.window_samples),
+                    initial_floor_dbfs=file_noise_floor_dbfs(phrase, sr))
+    found = seg.push(phrase) + seg.flush()
+    if found:
+        u = found[int(rng.integers(len(found)))]
+        return u.window[:u.n_samples].copy()
+    m = min(len(phrase), int(rng.uniform(0.3, 0.8) * sr))
+    start = int(rng.integers(0, len(phrase) - m + 1))
+    return phrase[start:start + m].copy()
+
+
+def _babble(by_speaker: dict[str, list[Path]], rng: np.random.Generator, config: FrontEndConfig,
+            cache: dict) -> np.ndarray:
+    """3-7 words of different speakers at equal RMS, each at a random offset, in 0.3-0.8 s."""
+    sr = config.sample_rate_hz
+    n = int(rng.uniform(0.3, 0.8) * sr)
+    speakers = sorted(by_speaker)
+    y = np.zeros(n, np.float32)
+    for s in rng.choice(len(speakers), size=min(int(rng.integers(3, 8)), len(speakers)), replace=False):
+        clips = by_speaker[speakers[int(s)]]
+        w = _trimmed(clips[int(rng.integers(len(clips)))], config, cache)
+        w = w / max(float(np.sqrt(np.mean(w**2))), 1e-9)
+        off = int(rng.integers(-len(w) // 2, n // 2))
+        a, b = max(off, 0), min(off + len(w), n)
+        if b > a:
+            y[a:b] += w[a - off:b - off]
+    return y
+
+
 def make_negatives(
     rows: Sequence[CorpusClip],
     dest: str | Path,
@@ -99,8 +176,9 @@ def make_negatives(
     Parameters
     ----------
     rows : sequence of CorpusClip
-        The corpus: FSDD rows feed ``reversed`` / ``two_digits`` and
-        ``_background_noise_`` rows feed ``noise_segment``, each within its split.
+        The corpus: FSDD rows feed ``reversed`` / ``two_digits``, ``_background_noise_``
+        rows feed ``noise_segment``, the ``_unknown_`` words of :data:`WORD_SOURCES` feed
+        ``speech_run`` / ``babble``, each within its split.
     counts : {split: {kind: n}}
         How many clips of each kind (:data:`KINDS`) per split.
     seed : int
@@ -118,8 +196,9 @@ def make_negatives(
     sr = config.sample_rate_hz
     fsdd = [r for r in rows if r.source == "fsdd"]
     noise = [r for r in rows if r.label == NOISE_LABEL]
+    words = [r for r in rows if r.label == UNKNOWN_LABEL and r.source in WORD_SOURCES]
     spec = {"format": _FORMAT, "seed": seed, "counts": counts, "sr": sr,
-            "inputs": sorted(f"{r.split}:{r.path.name}" for r in fsdd + noise)}
+            "inputs": sorted(f"{r.split}:{r.source}:{r.speaker}:{r.path.name}" for r in fsdd + noise + words)}
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     folder = Path(dest) / key
     index = folder / "index.json"
@@ -127,11 +206,21 @@ def make_negatives(
         return [CorpusClip(folder / d["file"], d["label"], d["kind"], d["kind"], "generated", d["split"])
                 for d in json.loads(index.read_text())]
     doc = []
+    cache: dict = {}
     for split, per_kind in sorted(counts.items()):
         rng = np.random.default_rng([seed, SPLITS_ORDER.index(split)])
         f_split = [r for r in fsdd if r.split == split]
         n_split = [r for r in noise if r.split == split]
+        w_split: dict[str, list[Path]] = {}
+        for r in words:
+            if r.split == split:
+                w_split.setdefault(r.group, []).append(r.path)
+        runs_of = sorted(g for g, clips in w_split.items() if len(clips) >= 3)
         for kind, n in sorted(per_kind.items()):
+            if kind in ("speech_run", "babble") and (not runs_of if kind == "speech_run" else len(w_split) < 3):
+                log.warning("no %s negatives in the %s split: it has no speaker with 3 non-digit words "
+                            "(Speech Commands or synthetic voices)", kind, split)
+                continue
             for i in range(n):
                 if kind == "reversed":
                     y = _load(f_split[int(rng.integers(len(f_split)))].path, config)[::-1].copy()
@@ -150,6 +239,11 @@ def make_negatives(
                     y, label = _tone_like(kind, rng, sr), SILENCE_LABEL
                 elif kind == "colored_noise":
                     y, label = _colored_noise(rng, sr), SILENCE_LABEL
+                elif kind == "speech_run":
+                    who = runs_of[int(rng.integers(len(runs_of)))]
+                    y, label = _speech_run(w_split[who], rng, config, cache), UNKNOWN_LABEL
+                elif kind == "babble":
+                    y, label = _babble(w_split, rng, config, cache), UNKNOWN_LABEL
                 elif kind == "noise_segment":
                     src = _load(n_split[int(rng.integers(len(n_split)))].path, config)
                     m = min(len(src), int(rng.uniform(0.3, 0.8) * sr))
