@@ -175,6 +175,40 @@ def test_generated_negatives_inherit_splits_and_labels(tmp_path, fsdd_dir):
     assert {r.path: r.path.stat().st_mtime_ns for r in neg} == written  # ... read from the cache, not rewritten
 
 
+def test_speech_run_and_babble_negatives_come_from_words_of_their_own_split(tmp_path, caplog):
+    from trainer.corpus import CorpusClip
+    from trainer.negatives import make_negatives
+
+    # "words": 0.25 s tones, 400-700 Hz for the train speakers, 2,000 Hz for the val speakers
+    words = []
+    for split, speakers, base in (("train", ("a", "b", "c"), 400), ("val", ("d", "e", "f"), 2000)):
+        for i, spk in enumerate(speakers):
+            for k in range(3):
+                f = base + (100 * (i + k) if split == "train" else 0)
+                words.append(CorpusClip(_wav(tmp_path / "w" / f"{spk}_{k}.wav", 0.25, 16000, f), UNKNOWN_LABEL,
+                                        "word", spk, "synth", split))
+    counts = {"train": {"speech_run": 6, "babble": 3}, "val": {"speech_run": 3}, "test": {"speech_run": 2}}
+    with caplog.at_level("WARNING"):
+        neg = make_negatives(words, tmp_path / "neg", counts=counts, seed=5)
+    # the test split has no words: skipped with a warning, nothing invented
+    assert "no speech_run negatives in the test split" in caplog.text
+    assert sorted((r.split, r.word) for r in neg) == sorted(
+        [("train", "speech_run")] * 6 + [("train", "babble")] * 3 + [("val", "speech_run")] * 3)
+    assert all(r.label == UNKNOWN_LABEL and r.source == "generated" for r in neg)
+    for r in neg:
+        y, sr = sf.read(r.path, dtype="float32")
+        # a classifier window: real samples of at most 0.8 s, more than the segmenter's minimum speech
+        assert sr == 22050 and 0.1 * sr <= y.size <= 17640 and np.abs(y).max() > 0
+        spectrum = np.abs(np.fft.rfft(y))
+        peak_hz = np.argmax(spectrum) * sr / y.size
+        if r.split == "val":
+            assert abs(peak_hz - 2000) < 60, peak_hz  # only the val speakers' words
+        else:
+            assert 350 < peak_hz < 1000, peak_hz  # only the train speakers' words
+    # a run of words holds more than one word: its clip is longer than any single 0.25 s word
+    assert max(sf.info(str(r.path)).duration for r in neg if r.word == "speech_run") > 0.5
+
+
 # ---------------------------------------------------------------------------- calibration
 def test_temperature_fit_recovers_a_known_temperature():
     from trainer.deploy import expected_calibration_error, fit_temperature, softmax
