@@ -83,6 +83,8 @@ CAPTURE_QUEUE_S = 2.0
 #: Not shorter: a PulseAudio server starved of CPU paused for more than 3 s on this 2-core VM under
 #: a load of 8 (two trainings beside the tests), and that is not a missing device.
 CAPTURE_STALL_TIMEOUT_S = 10.0
+#: Closing the capture stream waits this long for the callback to end it (s); then it aborts it.
+CAPTURE_CLOSE_WAIT_S = 2.0
 #: Display refresh rate (Hz).
 DISPLAY_REFRESH_HZ = 12.0
 #: Level meter range (dBFS .. 0 dBFS).

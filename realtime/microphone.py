@@ -235,6 +235,8 @@ class Microphone:
         self.stats = CaptureStats()
         self._error: BaseException | None = None
         self._finished = threading.Event()
+        #: Set by :meth:`close`: the callback then ends the stream itself (see there).
+        self._closing = False
         self._stream = None
         self.name = ""
         #: Input latency PortAudio reports for the open stream (s): device/server buffering before the callback.
@@ -242,6 +244,8 @@ class Microphone:
 
     # -- PortAudio thread ------------------------------------------------------
     def _callback(self, indata, frames, time_info, status) -> None:  # pragma: no cover - runs in PortAudio
+        if self._closing:
+            raise self._sd.CallbackAbort  # close() asked: PortAudio ends its callback thread by itself
         try:
             t = time.monotonic()
             if status:
@@ -289,12 +293,24 @@ class Microphone:
                                   f"{self.sample_rate_hz} Hz: {one_line(e)}") from e
 
     def close(self) -> None:
-        """Stop (abort: ``stop`` can hang when no data flows) and close the stream; idempotent."""
+        """End and close the stream; idempotent.
+
+        The callback is asked to end the stream itself (it raises ``CallbackAbort`` at its next
+        call), and close waits up to ``CAPTURE_CLOSE_WAIT_S`` for that. Only if no callback comes
+        (the server or device is gone) is the stream aborted from here: PortAudio's ALSA host
+        API aborts by cancelling its callback thread, and a thread cancelled while it waits for
+        Python's GIL can leave the process hung (``listen`` then ignored Ctrl-C for minutes on a
+        loaded machine). Never ``stop``: it waits for buffers that may never drain.
+        """
         s, self._stream = self._stream, None
         if s is None:
             return
+        self._closing = True
         try:
-            s.abort(ignore_errors=True)
+            if s.active and not self._finished.wait(C.CAPTURE_CLOSE_WAIT_S):
+                log.debug("no callback within %g s: aborting the input stream", C.CAPTURE_CLOSE_WAIT_S)
+            if s.active:
+                s.abort(ignore_errors=True)
             s.close(ignore_errors=True)
         except Exception as e:  # the server may already be gone
             log.debug("closing the input stream: %s", e)

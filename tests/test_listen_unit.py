@@ -1,6 +1,8 @@
 """Capture, device selection and display logic of ``listen`` with a fake sounddevice (no sound system)."""
 from __future__ import annotations
 
+import threading
+import time
 import types
 
 import numpy as np
@@ -155,6 +157,54 @@ def test_stream_that_stops_is_an_error():
     mic._stream.active = False
     with pytest.raises(AudioInputError, match="stopped"):
         next(mic.blocks(poll_s=0.01))
+
+
+class FakeStream:
+    """A PortAudio stream whose callback thread keeps calling ``mic._callback`` until it raises."""
+
+    def __init__(self, mic):
+        self.mic, self.active, self.calls = mic, True, []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        block = np.zeros((441, 1), np.float32)
+        while self.active:
+            try:
+                self.mic._callback(block, 441, None, None)
+            except FakeSD.CallbackAbort:  # PortAudio: the callback ended the stream
+                self.active = False
+                self.mic._on_finished()
+            time.sleep(0.005)
+
+    def abort(self, ignore_errors=True):
+        self.calls.append("abort")
+        self.active = False
+
+    def close(self, ignore_errors=True):
+        self.calls.append("close")
+
+
+def test_close_lets_the_callback_end_the_stream_instead_of_aborting_it():
+    # Aborting from outside cancels PortAudio's callback thread (ALSA), which can hang a process whose
+    # callback waits for the GIL: while callbacks come, close() must let the callback end the stream.
+    mic = make_mic(maxsize_blocks=1000)
+    mic._stream = stream = FakeStream(mic)
+    time.sleep(0.05)
+    mic.close()
+    assert stream.calls == ["close"] and not stream.active and mic._finished.is_set()
+    mic.close()  # idempotent
+    assert stream.calls == ["close"]
+
+
+def test_close_aborts_a_stream_whose_callbacks_stopped(monkeypatch):
+    monkeypatch.setattr(microphone.C, "CAPTURE_CLOSE_WAIT_S", 0.05)
+    mic = make_mic()
+    mic._stream = stream = types.SimpleNamespace(active=True, calls=[])
+    stream.abort = lambda ignore_errors=True: (stream.calls.append("abort"), setattr(stream, "active", False))
+    stream.close = lambda ignore_errors=True: stream.calls.append("close")
+    mic.close()  # no callback comes (server gone): after the wait, abort
+    assert stream.calls == ["abort", "close"]
 
 
 def test_arrival_clock():

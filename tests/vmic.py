@@ -169,8 +169,23 @@ class ListenProcess:
                              limit_s=limit_s, timeout_ok=timeout_ok)
 
     def communicate(self, timeout: float | None = SAFETY_LIMIT_S) -> tuple[str, str]:
-        """Wait for its exit (``subprocess.TimeoutExpired`` after ``timeout`` s); (stdout, stderr)."""
-        self.proc.wait(timeout=timeout)
+        """Wait for its exit; (stdout, stderr).
+
+        Raises
+        ------
+        VirtualMicError
+            If it has not exited after ``timeout`` s (a hang): it is killed, and the message
+            holds what it printed, so that the failure says where it was.
+        """
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            for t in self._readers:
+                t.join(timeout=5)
+            raise VirtualMicError(f"listen did not exit within {timeout:g} s (safety limit); "
+                                  f"stdout: {self.stdout[-2000:]!r}; stderr: {self.stderr[-2000:]!r}") from None
         for t in self._readers:
             t.join(timeout=timeout)
         return self.stdout, self.stderr
