@@ -175,6 +175,34 @@ def test_generated_negatives_inherit_splits_and_labels(tmp_path, fsdd_dir):
     assert {r.path: r.path.stat().st_mtime_ns for r in neg} == written  # ... read from the cache, not rewritten
 
 
+def test_segmenter_window_cuts_the_loudest_utterance_as_the_recognizer_does():
+    from trainer.augment import segmenter_window
+
+    sr = 22050
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.3 * sr)) / sr
+
+    def burst(level_dbfs, f):
+        return (10 ** (level_dbfs / 20) * np.sqrt(2) * np.sin(2 * np.pi * f * t)).astype(np.float32)
+
+    gap = lambda s: np.zeros(int(s * sr), np.float32)  # noqa: E731
+    quiet, loud = burst(-32, 300), burst(-10, 700)
+    z = np.concatenate([gap(0.4), quiet, gap(0.5), loud, gap(0.4)])
+    z += (1e-4 * rng.standard_normal(z.size)).astype(np.float32)
+    loud_start = int(0.4 * sr) + quiet.size + int(0.5 * sr)
+    w = segmenter_window(z)
+    assert w is not None and w.dtype == np.float32 and w.size <= 17640
+    # the window is a slice of z: find where it starts
+    starts = [s for s in range(z.size - w.size + 1) if np.array_equal(z[s:s + 64], w[:64])]
+    assert len(starts) == 1 and np.array_equal(z[starts[0]:starts[0] + w.size], w)
+    start = starts[0]
+    # the loud burst, not the quiet one: from just before its onset (pre-roll, look-back) past its end
+    assert loud_start - int(0.25 * sr) <= start <= loud_start
+    assert start + w.size >= loud_start + loud.size
+    # steady noise holds no utterance
+    assert segmenter_window((0.1 * rng.standard_normal(3 * sr)).astype(np.float32)) is None
+
+
 def test_speech_run_and_babble_negatives_come_from_words_of_their_own_split(tmp_path, caplog):
     from trainer.corpus import CorpusClip
     from trainer.negatives import make_negatives
