@@ -95,8 +95,11 @@ class DeploySettings:
     #: Extra loss weight of _silence_ and _unknown_ over the balanced weights (2 in the first
     #: open-set model pushed noisy digits into _unknown_; the threshold guards false accepts).
     negative_weight: float = 1.5
-    #: Target false-accept rate on the validation negatives for the default threshold.
-    val_false_accept_target: float = 0.01
+    #: Target false-accept rate on the validation negatives for the default threshold. 3 %: since
+    #: the validation negatives hold pieces of continuous speech (``speech_run``, the hardest kind),
+    #: 1 % took a threshold (0.97) that rejected over half of the validation digits (accuracy
+    #: 0.45); at 3 % it keeps 0.72 of them (threshold 0.91). ``calibrate`` raises it per user.
+    val_false_accept_target: float = 0.03
 
     @property
     def labels(self) -> tuple[str, ...]:
