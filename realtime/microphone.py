@@ -298,9 +298,8 @@ class Microphone:
         The callback is asked to end the stream itself (it raises ``CallbackAbort`` at its next
         call), and close waits up to ``CAPTURE_CLOSE_WAIT_S`` for that. Only if no callback comes
         (the server or device is gone) is the stream aborted from here: PortAudio's ALSA host
-        API aborts by cancelling its callback thread, and a thread cancelled while it waits for
-        Python's GIL can leave the process hung (``listen`` then ignored Ctrl-C for minutes on a
-        loaded machine). Never ``stop``: it waits for buffers that may never drain.
+        API aborts by cancelling its callback thread, which may be inside the Python callback.
+        Never ``stop``: it waits for buffers that may never drain.
         """
         s, self._stream = self._stream, None
         if s is None:

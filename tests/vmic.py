@@ -83,8 +83,12 @@ class ListenProcess:
     """
 
     def __init__(self, args: list[str], env: dict) -> None:
+        # SIGINT at its default in the child, as in a terminal: a shell without job control starts
+        # background commands (e.g. 'bash .ci/run &' from a script) with SIGINT ignored, which every
+        # child inherits, and then Python never raises KeyboardInterrupt and Ctrl-C cannot stop listen.
         self.proc = subprocess.Popen(CLI + ["listen", *args], env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.args = self.proc.args
         self._lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self._open = {"stdout", "stderr"}
