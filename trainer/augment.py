@@ -271,13 +271,11 @@ class _WeightedOneOf:
         return self.transforms[min(i, len(self.transforms) - 1)](samples, sample_rate=sample_rate)
 
 
-def segmenter_window(z: np.ndarray, config: FrontEndConfig = FRONT_END) -> np.ndarray | None:
-    """The real samples of the window the live recognizer would classify for the utterance in ``z``.
+def segmenter_utterances(z: np.ndarray, config: FrontEndConfig = FRONT_END) -> list:
+    """The utterances the live recognizer finds in a recording ``z``, as ``recognize`` segments a file.
 
-    ``z`` is streamed through :class:`realtime.segmenter.Segmenter` with its live settings and the
-    initial floor ``recognize`` measures for a file (:func:`realtime.pipeline.file_noise_floor_dbfs`).
-    Of the utterances found, the one with the most energy between its first and last active
-    frame is taken (the word, not a burst of the noise around it).
+    :class:`realtime.segmenter.Segmenter` with its live settings and the initial floor
+    ``recognize`` measures for a file (:func:`realtime.pipeline.file_noise_floor_dbfs`).
 
     Parameters
     ----------
@@ -286,17 +284,36 @@ def segmenter_window(z: np.ndarray, config: FrontEndConfig = FRONT_END) -> np.nd
 
     Returns
     -------
-    window : np.ndarray [shape=(m,), dtype=float32], m <= config.window_samples, or None
-        None if the segmenter found no utterance (too short, or longer than ``MAX_SPEECH_MS``).
+    utterances : list of realtime.segmenter.Utterance
+        In order; empty if none was found (too short, or longer than ``MAX_SPEECH_MS``).
     """
     from realtime.pipeline import file_noise_floor_dbfs
     from realtime.segmenter import Segmenter, SegmenterConfig
 
     sr = config.sample_rate_hz
-    z = np.asarray(z, np.float32)
     seg = Segmenter(SegmenterConfig(sample_rate_hz=sr, window_samples=config.window_samples),
                     initial_floor_dbfs=file_noise_floor_dbfs(z, sr))
-    found = seg.push(z) + seg.flush()
+    return seg.push(z) + seg.flush()
+
+
+def segmenter_window(z: np.ndarray, config: FrontEndConfig = FRONT_END) -> np.ndarray | None:
+    """The real samples of the window the live recognizer would classify for the utterance in ``z``.
+
+    Of the utterances :func:`segmenter_utterances` finds, the one with the most energy between
+    its first and last active frame (the word, not a burst of the noise around it).
+
+    Parameters
+    ----------
+    z : np.ndarray [shape=(n,), dtype=float32]
+        Mono audio at ``config.sample_rate_hz``.
+
+    Returns
+    -------
+    window : np.ndarray [shape=(m,), dtype=float32], 0 < m <= config.window_samples, or None
+        None if the segmenter found no utterance.
+    """
+    z = np.asarray(z, np.float32)
+    found = segmenter_utterances(z, config)
     if not found:
         return None
     u = max(found, key=lambda u: float(np.sum(np.square(z[u.speech_start_sample:u.end_sample], dtype=np.float64))))
@@ -333,10 +350,10 @@ def augment(
     z = np.clip(np.nan_to_num(np.asarray(z, np.float32), nan=0.0, posinf=0.0, neginf=0.0), -1.0, 1.0)
     if settings.segmenter_cut:
         cut = segmenter_window(z, config)
-        if cut is not None and cut.size:
+        if cut is not None:
             return cut
     return z
 
 
 __all__ = ["AugmentSettings", "DEFAULT_AUGMENT", "augment", "build_chain", "make_babble_bank", "resample_bank",
-           "seed_everything", "seed_for", "segmenter_window"]
+           "seed_everything", "seed_for", "segmenter_utterances", "segmenter_window"]

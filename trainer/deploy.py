@@ -98,7 +98,7 @@ class DeploySettings:
     #: Target false-accept rate on the validation negatives for the default threshold. 3 %: since
     #: the validation negatives hold pieces of continuous speech (``speech_run``, the hardest kind),
     #: 1 % took a threshold (0.97) that rejected over half of the validation digits (accuracy
-    #: 0.45); at 3 % it keeps 0.72 of them (threshold 0.91). ``calibrate`` raises it per user.
+    #: 0.45); at 3 % it keeps 0.72 of them (threshold 0.92). ``calibrate`` raises it per user.
     val_false_accept_target: float = 0.03
 
     @property

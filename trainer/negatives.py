@@ -43,7 +43,7 @@ from typing import Sequence
 import numpy as np
 
 from .atomic import atomic_path
-from .augment import seed_everything
+from .augment import seed_everything, segmenter_utterances
 from .config import FRONT_END, FrontEndConfig
 from .corpus import NOISE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip
 
@@ -117,15 +117,10 @@ def _trimmed(path: Path, config: FrontEndConfig, cache: dict) -> np.ndarray:
 def _speech_run(words: Sequence[Path], rng: np.random.Generator, config: FrontEndConfig, cache: dict) -> np.ndarray:
     """One window the live segmenter cuts out of 3-8 of ``words`` said in a row (real samples only).
 
-    The phrase is framed by 0.3 s of digital silence and segmented with the live settings
-    (:class:`realtime.segmenter.SegmenterConfig` defaults, initial floor from
-    :func:`realtime.pipeline.file_noise_floor_dbfs`, as ``recognize`` does); one of the
-    utterances it finds is returned. If it finds none (the words ran together for longer
+    The phrase is framed by 0.3 s of digital silence and segmented as ``recognize`` segments a
+    file (:func:`trainer.augment.segmenter_utterances`); one of the utterances it finds is returned. If it finds none (the words ran together for longer
     than ``MAX_SPEECH_MS``), a random 0.3-0.8 s piece of the phrase.
     """
-    from realtime.pipeline import file_noise_floor_dbfs
-    from realtime.segmenter import Segmenter, SegmenterConfig
-
     sr = config.sample_rate_hz
     k = int(rng.integers(3, 9))
     parts = [np.zeros(int(0.3 * sr), np.float32)]
@@ -134,9 +129,7 @@ def _speech_run(words: Sequence[Path], rng: np.random.Generator, config: FrontEn
     parts.append(np.zeros(int(0.3 * sr), np.float32))
     phrase = np.concatenate(parts)
     phrase /= max(float(np.abs(phrase).max()), 1e-9)
-    seg = Segmenter(SegmenterConfig(sample_rate_hz=sr, window_samples=config.window_samples),
-                    initial_floor_dbfs=file_noise_floor_dbfs(phrase, sr))
-    found = seg.push(phrase) + seg.flush()
+    found = segmenter_utterances(phrase, config)
     if found:
         u = found[int(rng.integers(len(found)))]
         return u.window[:u.n_samples].copy()
