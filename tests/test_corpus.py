@@ -237,6 +237,64 @@ def test_speech_run_and_babble_negatives_come_from_words_of_their_own_split(tmp_
     assert max(sf.info(str(r.path)).duration for r in neg if r.word == "speech_run") > 0.5
 
 
+def _reading(path: Path, freq: float, seconds: float = 6.0, sr: int = 22050) -> Path:
+    """Running 'speech': 0.2 s bursts at ``freq`` Hz, -10 dBFS, 0.25 s apart over a -45 dBFS murmur."""
+    rng = np.random.default_rng(int(freq))
+    t = np.arange(int(0.2 * sr)) / sr
+    burst = (0.3 * np.sin(2 * np.pi * freq * t) * np.hanning(t.size)).astype(np.float32)
+    parts = []
+    while sum(p.size for p in parts) < seconds * sr:
+        parts += [burst, np.zeros(int(0.25 * sr), np.float32)]
+    y = np.concatenate(parts)
+    y += (0.005 * rng.standard_normal(y.size)).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, y, sr)
+    return path
+
+
+def test_passage_pieces_are_segmenter_windows_of_readings_of_their_own_split(tmp_path, caplog):
+    from trainer.corpus import PASSAGE_LABEL, CorpusClip
+    from trainer.negatives import make_negatives
+
+    rows = [CorpusClip(_reading(tmp_path / "p" / "a.wav", 500.0), PASSAGE_LABEL, "passage", "a", "synth", "train"),
+            CorpusClip(_reading(tmp_path / "p" / "b.wav", 2000.0), PASSAGE_LABEL, "passage", "b", "synth", "val")]
+    counts = {"train": {"passage_piece": 8}, "val": {"passage_piece": 4}, "test": {"passage_piece": 2}}
+    with caplog.at_level("WARNING"):
+        neg = make_negatives(rows, tmp_path / "neg", counts=counts, seed=3)
+    assert "no passage_piece negatives in the test split" in caplog.text
+    assert sorted((r.split, r.word, r.label) for r in neg) == sorted(
+        [("train", "passage_piece", UNKNOWN_LABEL)] * 8 + [("val", "passage_piece", UNKNOWN_LABEL)] * 4)
+    for r in neg:
+        y, sr = sf.read(r.path, dtype="float32")
+        # one burst with the segmenter's pre-/post-roll, not the whole reading and not a fixed cut
+        assert sr == 22050 and 0.2 * sr <= y.size <= 0.5 * sr, y.size / sr
+        peak_hz = np.argmax(np.abs(np.fft.rfft(y))) * sr / y.size
+        assert abs(peak_hz - (500.0 if r.split == "train" else 2000.0)) < 60, (r.split, peak_hz)
+    # 8 pieces of a 6 s reading of ~13 bursts: distinct windows, not one piece repeated
+    assert len({sf.read(r.path)[0].tobytes() for r in neg if r.split == "train"}) == 8
+
+
+def test_read_synth_reads_training_passages_with_their_voices_split(tmp_path):
+    from trainer.corpus import PASSAGE_LABEL
+
+    root = tmp_path / "synth"
+    _wav(root / "seven" / "espeak-en+m1_nohash_0.wav")
+    _wav(root / "seven" / "espeak-en+f4_nohash_0.wav")
+    _reading(root / "train_passages" / "espeak-en+m1.wav", 500.0, seconds=1.0)
+    (root / "manifest.csv").write_text("path,word,speaker,split\nseven/espeak-en+m1_nohash_0.wav,seven,espeak-en+m1,train\n"
+                                       "seven/espeak-en+f4_nohash_0.wav,seven,espeak-en+f4,test\n")
+    (root / "train_passages.csv").write_text("path,speaker,duration_s\ntrain_passages/espeak-en+m1.wav,espeak-en+m1,1.0\n")
+    rows = read_synth(root)
+    passage = [r for r in rows if r.label == PASSAGE_LABEL]
+    word = next(r for r in rows if r.speaker == "espeak-en+m1" and r.label == "7")
+    assert len(passage) == 1 and passage[0].split == word.split and passage[0].path.name == "espeak-en+m1.wav"
+    check_speaker_disjoint(rows)
+    # a held-out voice's reading is never training material
+    (root / "train_passages.csv").write_text("path,speaker,duration_s\ntrain_passages/espeak-en+f4.wav,espeak-en+f4,1.0\n")
+    with pytest.raises(DataError, match="held-out voice"):
+        read_synth(root)
+
+
 # ---------------------------------------------------------------------------- calibration
 def test_temperature_fit_recovers_a_known_temperature():
     from trainer.deploy import expected_calibration_error, fit_temperature, softmax

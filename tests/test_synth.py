@@ -242,3 +242,16 @@ def test_passage_by_held_out_voice(tmp_path):
     assert info.duration > 150 and float(rows[0]["duration_s"]) == pytest.approx(info.duration, abs=0.01)
     assert not any(p.name.startswith(".tmp-") for p in (tmp_path / "passages").iterdir())
     assert os.path.getsize(tmp_path / "manifest.csv") > 0
+    # the training voice reads the other passage (continuous-speech negatives), never the test one
+    train_rows = _read_csv(tmp_path / "train_passages.csv")
+    assert [r["speaker"] for r in train_rows] == ["espeak-en-us-nyc"] and report.train_passages == train_rows
+    assert train_rows[0]["path"] == "train_passages/espeak-en-us-nyc.wav"
+    assert not (tmp_path / "passages" / "espeak-en-us-nyc.wav").exists()
+    assert 60 < float(train_rows[0]["duration_s"]) < info.duration  # ~320 words vs ~640
+
+
+def test_passages_hold_no_digit_words():
+    assert synth.passage_violations() == [] and synth.passage_violations(synth.TRAIN_PASSAGE) == []
+    assert synth.passage_violations("we went to town for one day") == ["to", "for", "one"]
+    shared = set(synth.PASSAGE.lower().split()) & set(synth.TRAIN_PASSAGE.lower().split())
+    assert synth.TRAIN_PASSAGE != synth.PASSAGE and len(shared) < 0.4 * len(set(synth.TRAIN_PASSAGE.lower().split()))

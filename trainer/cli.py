@@ -93,7 +93,9 @@ def _engines_option(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Parallel renders. [default: all cores]")
 @click.option("--passages", is_flag=True,
               help="Also read a ~640-word passage with no digit or number word by each held-out voice "
-                   "(DEST/passages/, passages.csv): continuous speech for false-accept measurement.")
+                   "(DEST/passages/, passages.csv): continuous speech for false-accept measurement; and "
+                   "another ~320-word passage by every other voice (DEST/train_passages/, "
+                   "train_passages.csv): continuous-speech negatives for 'train --protocol deploy'.")
 @click.option("--all-settings", is_flag=True, help="Render every (rate, pitch) setting, not 3 per speaker and word.")
 @click.option("--force", is_flag=True, help="Re-render files that already exist (default: keep them and resume).")
 def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, passages: bool, all_settings: bool,
@@ -122,10 +124,11 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
                         all_settings=all_settings, force=force)
     splits = list(report.speakers.values())
     table = Table(title=f"{dest} ({report.seconds:.0f} s)")
-    for col in ("clips", "rendered now", "kept", "rejected", "failed", "speakers (train/test)", "passages"):
+    for col in ("clips", "rendered now", "kept", "rejected", "failed", "speakers (train/test)", "passages (test/train)"):
         table.add_column(col, justify="right")
     table.add_row(str(len(report.rows)), str(report.rendered), str(report.skipped), str(len(report.rejected)),
-                  str(len(report.failed)), f"{splits.count('train')}/{splits.count('test')}", str(len(report.passages)))
+                  str(len(report.failed)), f"{splits.count('train')}/{splits.count('test')}",
+                  f"{len(report.passages)}/{len(report.train_passages)}")
     Console().print(table)
     if report.failed:
         click.echo(f"{len(report.failed)} renders failed (first: {report.failed[0]}); rerun to retry them.", err=True)

@@ -19,7 +19,8 @@ any folder-per-label copy         ``DIR/<label>/*.wav`` (Speech Commands)     us
 Labels follow the Speech Commands convention: digits are ``"0"`` ... ``"9"``,
 any other word is ``"_unknown_"``, background-noise clips are ``"_silence_"``;
 long noise recordings (augmentation material, not examples) are
-``"_background_noise_"``.
+``"_background_noise_"``; long readings of continuous speech by the training voices
+(material for negatives) are ``"_speech_passage_"``.
 
 Splits are **speaker-disjoint**: a speaker's split is a pure function of
 ``(source, speaker)`` (a SHA-256 hash mapped to [0, 1)), so it is the same on every
@@ -50,6 +51,9 @@ SILENCE_LABEL = "_silence_"
 UNKNOWN_LABEL = "_unknown_"
 #: Label of long background recordings: material for augmentation, never an example.
 NOISE_LABEL = "_background_noise_"
+#: Label of long readings of continuous speech (``data synth --passages``: ``train_passages/``):
+#: material for the ``passage_piece`` negatives (:mod:`trainer.negatives`), never an example.
+PASSAGE_LABEL = "_speech_passage_"
 #: The open-set label set (``--classes open``): ten digits, then the two Speech Commands classes.
 OPEN_LABELS: tuple[str, ...] = (*LABELS, SILENCE_LABEL, UNKNOWN_LABEL)
 #: English digit words, index = digit (Speech Commands folder names).
@@ -92,7 +96,8 @@ class CorpusClip:
     path : Path
         The audio file.
     label : str
-        Class: ``"0"``-``"9"``, ``"_silence_"``, ``"_unknown_"`` or ``"_background_noise_"``.
+        Class: ``"0"``-``"9"``, ``"_silence_"``, ``"_unknown_"``, or material:
+        ``"_background_noise_"``, ``"_speech_passage_"``.
     word : str
         What is said (``"seven"``, ``"tree"``), or the label for non-speech.
     speaker : str
@@ -244,10 +249,12 @@ def read_noise(root: str | os.PathLike) -> list[CorpusClip]:
 
 
 def read_synth(root: str | os.PathLike) -> list[CorpusClip]:
-    """The output of ``spoken-digits data synth``: its ``manifest.csv``.
+    """The output of ``spoken-digits data synth``: its ``manifest.csv``, and its ``train_passages.csv`` if any.
 
     Voices the manifest marks ``test`` are held out; the others are split train/val by
-    voice hash (``SPLIT_FRACTIONS["synth"]``).
+    voice hash (``SPLIT_FRACTIONS["synth"]``). A voice's training passage
+    (``train_passages/<speaker>.wav``, label :data:`PASSAGE_LABEL`) gets its voice's split;
+    the held-out passages (``passages/``) are never read here (``spoken-digits far`` reads them).
 
     Raises
     ------
@@ -267,6 +274,15 @@ def read_synth(root: str | os.PathLike) -> list[CorpusClip]:
         for row in reader:
             split = row["split"] if row["split"] == "test" else split_of("synth", row["speaker"], SPLIT_FRACTIONS["synth"])
             out.append(CorpusClip(root / row["path"], word_label(row["word"]), row["word"], row["speaker"], "synth", split))
+    held_out = {r.speaker for r in out if r.split == "test"}
+    passages = root / "train_passages.csv"
+    if passages.is_file():
+        with open(passages, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                if row["speaker"] in held_out:  # never: data synth renders these for training voices only
+                    raise DataError(f"{passages}: {row['speaker']} is a held-out voice")
+                out.append(CorpusClip(root / row["path"], PASSAGE_LABEL, "passage", row["speaker"], "synth",
+                                      split_of("synth", row["speaker"], SPLIT_FRACTIONS["synth"])))
     return out
 
 
@@ -355,7 +371,7 @@ def write_table(rows: Iterable[CorpusClip], path: str | os.PathLike, *, relative
 
 
 __all__ = [
-    "CorpusClip", "CorpusPaths", "DIGIT_WORDS", "LICENCES", "NOISE_LABEL", "OPEN_LABELS", "SILENCE_LABEL",
+    "CorpusClip", "CorpusPaths", "DIGIT_WORDS", "LICENCES", "NOISE_LABEL", "OPEN_LABELS", "PASSAGE_LABEL", "SILENCE_LABEL",
     "SPLIT_FRACTIONS", "UNKNOWN_LABEL", "check_speaker_disjoint", "read_corpus", "read_folder_per_label",
     "read_fsdd", "read_noise", "read_synth", "split_of", "summarize", "word_label", "write_table",
 ]

@@ -21,13 +21,21 @@ kind                 label         what
                                    pieces of continuous speech ``listen`` classifies
 ``babble``           _unknown_     3-7 non-digit words of different speakers overlapped,
                                    0.3-0.8 s (what a segmenter cuts out of a crowd)
+``passage_piece``    _unknown_     a window the live segmenter cuts out of a reading of running
+                                   prose (``data synth --passages``: ``train_passages/``)
 ===================  ============  ==================================================
 
 ``speech_run`` and ``babble`` draw from the non-digit words (``_unknown_`` rows) of
 Speech Commands and the synthetic voices, within the split; ``speech_run`` runs
 :class:`realtime.segmenter.Segmenter` with its live settings over the phrase (initial
 floor as ``recognize`` measures it), so the clip is exactly a window the recognizer
-would classify.
+would classify. ``passage_piece`` does the same over whole readings of continuous prose
+(:data:`trainer.corpus.PASSAGE_LABEL` rows of the split): in running speech the noise floor
+climbs into the speech and the segmenter cuts out syllables and short fragments (median
+0.2 s of speech), which is where most false digits of read speech came from (``spoken-digits
+far``: 134 false digits in 75 min of held-out passages at the shipped bundle's threshold, median
+speech 0.19 s, against 0.44 s for correctly recognized clean digits). ``speech_run``, made of
+whole words 10-200 ms apart, gives whole words instead.
 
 Non-speech sounds belong to ``_silence_`` (the live view shows ``·``, "nothing
 said"); speech that is not one digit to ``_unknown_`` (shown ``?``).
@@ -45,12 +53,12 @@ import numpy as np
 from .atomic import atomic_path
 from .augment import seed_everything, segmenter_utterances
 from .config import FRONT_END, FrontEndConfig
-from .corpus import NOISE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip
+from .corpus import NOISE_LABEL, PASSAGE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip
 
 log = logging.getLogger(__name__)
 
 KINDS = ("reversed", "two_digits", "tone", "chirp", "clicks", "chord", "colored_noise", "noise_segment",
-         "speech_run", "babble")
+         "speech_run", "babble", "passage_piece")
 _FORMAT = 2
 #: Sources whose ``_unknown_`` words feed ``speech_run`` and ``babble``.
 WORD_SOURCES = ("speech_commands", "synth")
@@ -138,6 +146,20 @@ def _speech_run(words: Sequence[Path], rng: np.random.Generator, config: FrontEn
     return phrase[start:start + m].copy()
 
 
+def _passage_pieces(passages: Sequence[Path], config: FrontEndConfig) -> list[np.ndarray]:
+    """Every window the live segmenter cuts out of each reading in ``passages`` (real samples only).
+
+    Each reading is segmented as ``recognize`` segments a file
+    (:func:`trainer.augment.segmenter_utterances`); the result is the list of the windows'
+    real samples, in order, float32 at ``config.sample_rate_hz``.
+    """
+    out = []
+    for p in passages:
+        y = _load(p, config)
+        out += [u.window[:u.n_samples].copy() for u in segmenter_utterances(y, config)]
+    return out
+
+
 def _babble(by_speaker: dict[str, list[Path]], rng: np.random.Generator, config: FrontEndConfig,
             cache: dict) -> np.ndarray:
     """3-7 words of different speakers at equal RMS, each at a random offset, in 0.3-0.8 s."""
@@ -171,7 +193,8 @@ def make_negatives(
     rows : sequence of CorpusClip
         The corpus: FSDD rows feed ``reversed`` / ``two_digits``, ``_background_noise_``
         rows feed ``noise_segment``, the ``_unknown_`` words of :data:`WORD_SOURCES` feed
-        ``speech_run`` / ``babble``, each within its split.
+        ``speech_run`` / ``babble``, the ``_speech_passage_`` rows feed ``passage_piece``, each
+        within its split.
     counts : {split: {kind: n}}
         How many clips of each kind (:data:`KINDS`) per split.
     seed : int
@@ -190,8 +213,9 @@ def make_negatives(
     fsdd = [r for r in rows if r.source == "fsdd"]
     noise = [r for r in rows if r.label == NOISE_LABEL]
     words = [r for r in rows if r.label == UNKNOWN_LABEL and r.source in WORD_SOURCES]
+    passages = [r for r in rows if r.label == PASSAGE_LABEL]
     spec = {"format": _FORMAT, "seed": seed, "counts": counts, "sr": sr,
-            "inputs": sorted(f"{r.split}:{r.source}:{r.speaker}:{r.path.name}" for r in fsdd + noise + words)}
+            "inputs": sorted(f"{r.split}:{r.source}:{r.speaker}:{r.path.name}" for r in fsdd + noise + words + passages)}
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     folder = Path(dest) / key
     index = folder / "index.json"
@@ -209,7 +233,15 @@ def make_negatives(
             if r.split == split:
                 w_split.setdefault(r.group, []).append(r.path)
         runs_of = sorted(g for g, clips in w_split.items() if len(clips) >= 3)
+        pieces: list[np.ndarray] | None = None
         for kind, n in sorted(per_kind.items()):
+            if kind == "passage_piece":
+                pieces = _passage_pieces([r.path for r in sorted(passages) if r.split == split], config)
+                if not pieces:
+                    log.warning("no passage_piece negatives in the %s split: no reading of continuous speech "
+                                "('spoken-digits data synth --passages' writes train_passages/)", split)
+                    continue
+                order = rng.permutation(len(pieces))
             if kind in ("speech_run", "babble") and (not runs_of if kind == "speech_run" else len(w_split) < 3):
                 log.warning("no %s negatives in the %s split: it has no speaker with 3 non-digit words "
                             "(Speech Commands or synthetic voices)", kind, split)
@@ -237,6 +269,8 @@ def make_negatives(
                     y, label = _speech_run(w_split[who], rng, config, cache), UNKNOWN_LABEL
                 elif kind == "babble":
                     y, label = _babble(w_split, rng, config, cache), UNKNOWN_LABEL
+                elif kind == "passage_piece":
+                    y, label = pieces[int(order[i % len(order)])], UNKNOWN_LABEL
                 elif kind == "noise_segment":
                     src = _load(n_split[int(rng.integers(len(n_split)))].path, config)
                     m = min(len(src), int(rng.uniform(0.3, 0.8) * sr))

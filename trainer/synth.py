@@ -15,6 +15,8 @@ reads it too)::
     DIR/SOURCE.md                          engines, versions, voices, held-out list, licence
     DIR/passages/<speaker>.wav             with passages=True: PASSAGE read by each held-out voice
     DIR/passages.csv                       path, speaker, duration_s
+    DIR/train_passages/<speaker>.wav       with passages=True: TRAIN_PASSAGE read by every other voice
+    DIR/train_passages.csv                 path, speaker, duration_s
 
 ``<n>`` is the index of the setting in the speaker's full grid, so a later
 ``--all-settings`` run adds the missing ones beside the existing files.
@@ -204,6 +206,39 @@ Dinner was quiet and easy. We warmed the rest of the soup, baked potatoes in the
 with apples and walnuts. Afterwards we washed the dishes together, talking about the hawk, the sheep and the \
 silver river. Outside, the air smelled clean and cool, and the stars appeared slowly above the dark trees. It \
 had been a simple day, but a very good day, and we both agreed that we should walk that way again soon.
+"""
+
+#: A second prose passage (a market, a workshop, a letter; ~330 words) under the same rules as
+#: :data:`PASSAGE`, read by every *training and validation* voice into ``train_passages/``: the
+#: material of the ``passage_piece`` negatives (:mod:`trainer.negatives`), i.e. the fragments the
+#: live segmenter cuts out of running speech, where most false digits of read speech come from.
+#: A different text from :data:`PASSAGE`, so that the held-out passages stay unseen in words as
+#: well as in voices.
+TRAIN_PASSAGE = """\
+On market day the square fills early. Farmers arrive before dawn with crates of apples, pears and \
+plums, and the baker sets out warm loaves on a long wooden board. By breakfast the air smells of bread, \
+smoke and wet canvas. Children run between the stalls while their parents argue cheerfully about the \
+price of cheese.
+
+My uncle keeps a small workshop at the corner of the square. He repairs clocks, radios and old \
+bicycles, and he whistles while he works. His bench is covered with screws, springs and little brass \
+wheels, each kept in a jar with a handwritten label. When a customer brings in a broken lamp, he turns \
+it over slowly, listens, taps it gently, and usually finds the fault within a minute.
+
+Last week he received a letter from a cousin who lives by the sea. She wrote about storms that shook \
+the windows, about fishing boats coming home late with silver nets, and about a garden of roses that \
+somehow survives the salt wind. She asked whether we might visit in the summer, when the water is \
+warm and the evenings are long. My uncle read the letter aloud at dinner, smiling at every line.
+
+In the afternoon the market grows quiet. The traders pack away their tables, sweep the cobbles and \
+share a pot of tea under the awning of the cafe. Pigeons gather around the benches, hoping that crumbs might fall. \
+Somewhere a violin begins a slow tune, and the music drifts across the empty square like a warm \
+breeze.
+
+When the lamps come on, my uncle locks the workshop and walks home along the canal. Ducks glide \
+past the moored barges, and the water reflects the yellow windows of the houses. He stops at the \
+bridge, lights his pipe, and watches the sky fade from orange into deep blue. Then he walks on, humming \
+quietly, thinking about the sea, the roses and the long summer evenings.
 """
 
 #: Held-out voices (``split=test``), never used for training, about 20% of the speakers:
@@ -628,14 +663,15 @@ def passage_violations(text: str = PASSAGE) -> list[str]:
 
 @dataclass(frozen=True)
 class Job:
-    """One file to render: ``voice`` says ``text`` with ``voice.grid()[index]`` into ``rel_path``."""
+    """One file to render: ``voice`` says ``word`` (or the text ``passage``, untrimmed) with
+    ``voice.grid()[index]`` into ``rel_path``."""
 
     voice: Voice
     word: str
     index: int
     setting: Setting
     rel_path: str
-    passage: bool = False
+    passage: str | None = None
 
 
 @dataclass
@@ -657,6 +693,8 @@ class SynthReport:
         The manifest rows (``MANIFEST_COLUMNS``).
     passages : list of dict
         The ``passages.csv`` rows.
+    train_passages : list of dict
+        The ``train_passages.csv`` rows.
     speakers : dict of str to str
         Speaker id -> split, of the voices used.
     seconds : float
@@ -671,6 +709,7 @@ class SynthReport:
     clipped: list[str] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
     passages: list[dict] = field(default_factory=list)
+    train_passages: list[dict] = field(default_factory=list)
     speakers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -695,7 +734,7 @@ def _render_job(dest: Path, job: Job, force: bool) -> tuple[str, str]:
     out = dest / job.rel_path
     if out.exists() and not force:
         return "skipped", ""
-    text = PASSAGE if job.passage else job.word
+    text = job.passage or job.word
     try:
         y, sr = render_raw(job.voice, text, job.setting, timeout=900 if job.passage else 60)
     except SynthError as e:
@@ -815,7 +854,9 @@ def synthesize(
     n_jobs : int, optional
         Parallel renders (threads running the engines). Default: ``os.cpu_count()``.
     passages : bool
-        Also render :data:`PASSAGE` with each held-out voice into ``dest/passages/``.
+        Also render :data:`PASSAGE` with each held-out voice into ``dest/passages/`` (false-accept
+        measurement), and :data:`TRAIN_PASSAGE` with every other voice into ``dest/train_passages/``
+        (continuous-speech negatives for training).
     all_settings : bool
         Render every setting of each voice's grid instead of :data:`SETTINGS_PER_WORD`.
     force : bool
@@ -859,13 +900,15 @@ def synthesize(
             raise SynthError(f"speaker(s) not available on this machine: {', '.join(missing)}; "
                              f"install the Debian package(s): apt-get install {' '.join(hints)}")
         voices = [by_id[s] for s in wanted]
-    if passages and passage_violations():
-        raise SynthError(f"PASSAGE contains digit or number words: {passage_violations()}")
+    for name, text in (("PASSAGE", PASSAGE), ("TRAIN_PASSAGE", TRAIN_PASSAGE)):
+        if passages and passage_violations(text):
+            raise SynthError(f"{name} contains digit or number words: {passage_violations(text)}")
 
     dest.mkdir(parents=True, exist_ok=True)
     _clean_stale(dest)
     if passages:
         (dest / "passages").mkdir(exist_ok=True)
+        (dest / "train_passages").mkdir(exist_ok=True)
     report = SynthReport(dest=dest, speakers={v.speaker: v.split for v in voices})
     n_jobs = n_jobs or os.cpu_count() or 1
 
@@ -878,15 +921,18 @@ def synthesize(
     if passages:
         import soundfile as sf
 
-        held = [v for v in voices if v.split == "test"]
-        pjobs = [Job(v, "passage", 0, v.normal_setting(), f"passages/{v.speaker}.wav", passage=True) for v in held]
-        _run_jobs(dest, pjobs, report, n_jobs=n_jobs, force=force, progress=progress, description="rendering passages")
-        for j in pjobs:
-            p = dest / j.rel_path
-            if p.exists():
-                report.passages.append({"path": j.rel_path, "speaker": j.voice.speaker,
-                                        "duration_s": f"{sf.info(str(p)).duration:.2f}"})
-        _write_csv(dest / "passages.csv", PASSAGE_COLUMNS, report.passages)
+        for folder, text, rows, chosen in (
+                ("passages", PASSAGE, report.passages, [v for v in voices if v.split == "test"]),
+                ("train_passages", TRAIN_PASSAGE, report.train_passages, [v for v in voices if v.split != "test"])):
+            pjobs = [Job(v, folder, 0, v.normal_setting(), f"{folder}/{v.speaker}.wav", passage=text) for v in chosen]
+            _run_jobs(dest, pjobs, report, n_jobs=n_jobs, force=force, progress=progress,
+                      description=f"rendering {folder.replace('_', ' ')}")
+            for j in pjobs:
+                p = dest / j.rel_path
+                if p.exists():
+                    rows.append({"path": j.rel_path, "speaker": j.voice.speaker,
+                                 "duration_s": f"{sf.info(str(p)).duration:.2f}"})
+            _write_csv(dest / f"{folder}.csv", PASSAGE_COLUMNS, rows)
 
     report.seconds = time.perf_counter() - t0
     _write_source(dest, voices, words, seed, all_settings, report)
@@ -938,6 +984,12 @@ def _write_source(dest: Path, voices: Sequence[Voice], words: Sequence[str], see
                      f"{len(PASSAGE.split())}-word prose passage with no digit, number or digit-homophone word "
                      "(for false-accept measurement), by the held-out voices at their middle rate and pitch; "
                      "not trimmed. Listed in `passages.csv`.")
+    if report.train_passages:
+        total = sum(float(p["duration_s"]) for p in report.train_passages)
+        lines.append(f"- `train_passages/`: {len(report.train_passages)} readings ({total / 60:.1f} min) of another "
+                     f"{len(TRAIN_PASSAGE.split())}-word passage under the same rules, by every voice that is not "
+                     "held out (material for continuous-speech negatives in training). Listed in "
+                     "`train_passages.csv`.")
     if report.rejected or report.failed:
         lines.append(f"- Not written: {len(report.rejected)} empty renders, {len(report.failed)} engine failures.")
     lines += [
@@ -961,7 +1013,7 @@ def _write_source(dest: Path, voices: Sequence[Voice], words: Sequence[str], see
 
 __all__ = [
     "ALL_WORDS", "DIGIT_HOMOPHONES", "ENGINES", "HELD_OUT_SPEAKERS", "INSTALL_HINT", "MANIFEST_COLUMNS",
-    "NON_DIGIT_WORDS", "PASSAGE", "SAMPLE_RATE_HZ", "Setting", "SynthError", "SynthReport", "Voice",
+    "NON_DIGIT_WORDS", "PASSAGE", "SAMPLE_RATE_HZ", "TRAIN_PASSAGE", "Setting", "SynthError", "SynthReport", "Voice",
     "available_voices", "catalogue", "choose_settings", "engine_command", "passage_violations", "plan",
     "postprocess", "render_raw", "resolve_words", "synthesize",
 ]
