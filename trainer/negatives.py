@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("reversed", "two_digits", "tone", "chirp", "clicks", "chord", "colored_noise", "noise_segment",
          "speech_run", "babble", "passage_piece")
-_FORMAT = 2
+_FORMAT = 3
 #: Sources whose ``_unknown_`` words feed ``speech_run`` and ``babble``.
 WORD_SOURCES = ("speech_commands", "synth")
 SPLITS_ORDER = ("train", "val", "test")
@@ -225,7 +225,6 @@ def make_negatives(
     doc = []
     cache: dict = {}
     for split, per_kind in sorted(counts.items()):
-        rng = np.random.default_rng([seed, SPLITS_ORDER.index(split)])
         f_split = [r for r in fsdd if r.split == split]
         n_split = [r for r in noise if r.split == split]
         w_split: dict[str, list[Path]] = {}
@@ -235,6 +234,10 @@ def make_negatives(
         runs_of = sorted(g for g, clips in w_split.items() if len(clips) >= 3)
         pieces: list[np.ndarray] | None = None
         for kind, n in sorted(per_kind.items()):
+            if kind not in KINDS:
+                raise ValueError(f"unknown negative kind {kind!r}; choose from {', '.join(KINDS)}")
+            # one generator per (split, kind): adding a kind leaves the clips of the others as they were
+            rng = np.random.default_rng([seed, SPLITS_ORDER.index(split), KINDS.index(kind)])
             if kind == "passage_piece":
                 pieces = _passage_pieces([r.path for r in sorted(passages) if r.split == split], config)
                 if not pieces:
@@ -271,13 +274,11 @@ def make_negatives(
                     y, label = _babble(w_split, rng, config, cache), UNKNOWN_LABEL
                 elif kind == "passage_piece":
                     y, label = pieces[int(order[i % len(order)])], UNKNOWN_LABEL
-                elif kind == "noise_segment":
+                else:  # noise_segment
                     src = _load(n_split[int(rng.integers(len(n_split)))].path, config)
                     m = min(len(src), int(rng.uniform(0.3, 0.8) * sr))
                     start = int(rng.integers(0, len(src) - m + 1))
                     y, label = src[start:start + m].copy(), SILENCE_LABEL
-                else:
-                    raise ValueError(f"unknown negative kind {kind!r}; choose from {', '.join(KINDS)}")
                 peak = float(np.abs(y).max()) or 1.0
                 level_dbfs = rng.uniform(-70, -10) if kind == "noise_segment" else rng.uniform(-30, -1)
                 y = (y / peak * 10 ** (level_dbfs / 20)).astype(np.float32)
