@@ -104,6 +104,9 @@ def test_false_accepts_per_hour_on_a_stream_with_injected_accepts():
     assert res.false_accepts(0.5) == 10 and res.false_accepts(0.7) == 6
     assert res.false_accepts(0.5) / res.hours == pytest.approx(600.0)
     assert res.max_speech_s < 1.0 and res.long_speech == []
+    # the speech length of each false accept is its burst's (0.4 s, see burst()), within the segmenter's 10 ms frames
+    assert len(res.false_accept_speech_s(0.7)) == 6
+    assert res.false_accept_speech_s(0.7) == pytest.approx([0.4] * 6, abs=0.03)
     s = sweep([], res.decisions, res.hours, [0.5, 0.7, 0.95])
     assert s["fa_per_hour"] == pytest.approx([600.0, 360.0, 0.0])
     # decisions matched to what was played: every burst found once, no extra

@@ -178,8 +178,13 @@ def _stream_json(res: StreamResult, threshold: float) -> dict:
     return {"seconds": round(res.seconds, 2), "hours": round(res.hours, 5), "decisions": len(res.decisions),
             "false_accepts": res.false_accepts(threshold),
             "fa_per_hour": round(res.false_accepts(threshold) / res.hours, 2) if res.hours else None,
+            "false_accept_speech_s_median": _median(res.false_accept_speech_s(threshold)),
             "max_speech_s": round(res.max_speech_s, 2), "speech_runs_over_2s": res.long_speech,
             "decision_list": [d.to_json() for d in res.decisions]}
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return round(float(np.median(values)), 3) if len(values) else None
 
 
 def _items_json(results: Sequence[ItemResult], threshold: float) -> list[dict]:
@@ -284,6 +289,8 @@ def run_far(ctx: Context) -> dict:
     stream_rows["all"] = {"seconds": round(hours * 3600, 2), "hours": round(hours, 5),
                           "decisions": sum(len(r.decisions) for r in sres.values()), "false_accepts": fa_all,
                           "fa_per_hour": round(fa_all / hours, 2) if hours else None,
+                          "false_accept_speech_s_median": _median(
+                              [x for r in sres.values() for x in r.false_accept_speech_s(th)]),
                           "max_speech_s": round(max((r.max_speech_s for r in sres.values()), default=0.0), 2)}
     results = score_digits(ctx, digits)
     cond_names = [c.name for c in conds]
@@ -390,11 +397,13 @@ def far_tables(rep: dict) -> list:
         t1.add_row(k, str(r["clips"]), str(r["fa_clips"]), "-" if r["fa_rate"] is None else f"{r['fa_rate']:.3f}",
                    style="bold" if k == "all" else None)
     t2 = Table(title=f"False accepts per hour on continuous audio without digits (live recognizer, threshold {th:g})")
-    for c in ("stream", "audio", "decisions", "false accepts", "FA / h", "max speech state"):
+    for c in ("stream", "audio", "decisions", "false accepts", "FA / h", "FA speech (median)", "max speech state"):
         t2.add_column(c, justify="left" if c == "stream" else "right")
     for k, r in rep["streams"].items():
+        med = r.get("false_accept_speech_s_median")
         t2.add_row(k, f"{r['seconds'] / 60:.1f} min", str(r["decisions"]), str(r["false_accepts"]),
-                   "-" if r["fa_per_hour"] is None else f"{r['fa_per_hour']:.0f}", f"{r['max_speech_s']:.2f} s",
+                   "-" if r["fa_per_hour"] is None else f"{r['fa_per_hour']:.0f}",
+                   "-" if med is None else f"{med:.2f} s", f"{r['max_speech_s']:.2f} s",
                    style="bold" if k == "all" else None)
     op = rep["det"]["operating_point"]
     t3 = digits_rich_table(rep["digits"], f"Digit accuracy at threshold {th:g} (DET operating point: miss rate "
