@@ -37,3 +37,18 @@ def test_missing_data_dir_is_one_clear_line(tmp_path):
 def test_evaluate_non_run_is_one_clear_line(tmp_path):
     r = CliRunner().invoke(main, ["evaluate", str(tmp_path)])
     assert r.exit_code == 1 and "not a spoken-digits run" in r.output
+
+
+def test_lstm_units_reach_the_deploy_settings_and_are_refused_for_a_cnn(tmp_path, monkeypatch):
+    import trainer.deploy
+
+    seen = []
+    monkeypatch.setattr(trainer.deploy, "train_deploy", lambda out, *, deploy, **kw: seen.append(deploy))
+    base = ["train", "--protocol", "deploy", "--corpus-root", str(tmp_path), "--out", str(tmp_path / "run")]
+    r = CliRunner().invoke(main, [*base, "--lstm-units", "128"])
+    assert r.exit_code == 0, r.output
+    assert seen[-1].lstm_units == 128 and seen[-1].architecture == "lstm"
+    r = CliRunner().invoke(main, base)
+    assert r.exit_code == 0 and seen[-1].lstm_units == trainer.deploy.DeploySettings().lstm_units
+    r = CliRunner().invoke(main, [*base, "--model", "ds_cnn", "--lstm-units", "128"])
+    assert r.exit_code != 0 and "--lstm-units" in r.output and len(seen) == 2
