@@ -978,18 +978,17 @@ def _write_source(dest: Path, voices: Sequence[Voice], words: Sequence[str], see
         f"(flite `int_f0_target_mean`: {_fmt_pitches(FLITE_PITCHES_HZ)}; festival `target_f0_mean`: "
         f"{_fmt_pitches(FESTIVAL_PITCHES_HZ)}).",
     ]
-    if report.passages:
-        total = sum(float(p["duration_s"]) for p in report.passages)
-        lines.append(f"- `passages/`: {len(report.passages)} readings ({total / 60:.1f} min) of a "
-                     f"{len(PASSAGE.split())}-word prose passage with no digit, number or digit-homophone word "
-                     "(for false-accept measurement), by the held-out voices at their middle rate and pitch; "
-                     "not trimmed. Listed in `passages.csv`.")
-    if report.train_passages:
-        total = sum(float(p["duration_s"]) for p in report.train_passages)
-        lines.append(f"- `train_passages/`: {len(report.train_passages)} readings ({total / 60:.1f} min) of another "
-                     f"{len(TRAIN_PASSAGE.split())}-word passage under the same rules, by every voice that is not "
-                     "held out (material for continuous-speech negatives in training). Listed in "
-                     "`train_passages.csv`.")
+    for folder, rows, text, what in (
+            ("passages", report.passages, PASSAGE, "read by the held-out voices at their middle rate and pitch "
+                                                   "(for false-accept measurement)"),
+            ("train_passages", report.train_passages, TRAIN_PASSAGE,
+             "another text, read by every voice that is not held out (material for continuous-speech negatives "
+             "in training)")):
+        if rows:
+            total = sum(float(p["duration_s"]) for p in rows)
+            lines.append(f"- `{folder}/`: {len(rows)} readings ({total / 60:.1f} min) of a {len(text.split())}-word "
+                         f"prose passage with no digit, number or digit-homophone word, {what}; not trimmed. "
+                         f"Listed in `{folder}.csv`.")
     if report.rejected or report.failed:
         lines.append(f"- Not written: {len(report.rejected)} empty renders, {len(report.failed)} engine failures.")
     lines += [
