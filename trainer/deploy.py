@@ -55,7 +55,7 @@ ARCHITECTURES = ("lstm", "cnn_spectrogram", "cnn_mfcc", "cnn_vgg", "ds_cnn")
 _CACHE_FORMAT = 1
 
 #: Generated negatives per split (see trainer.negatives); val gets a few of each non-FSDD kind.
-#: ``passage_piece``: fragments of the training voices' readings (about 7,800 in train, from 131 min).
+#: ``passage_piece``: drawn from the windows the segmenter cuts out of the voices' readings (a 1.9 min reading gives about 110).
 NEGATIVE_COUNTS = {
     "train": {"reversed": 800, "two_digits": 800, "tone": 250, "chirp": 250, "clicks": 250, "chord": 250,
               "colored_noise": 400, "noise_segment": 1200, "speech_run": 3000, "babble": 800,
