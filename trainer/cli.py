@@ -179,9 +179,9 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
               help="Raw models: samples per LSTM step (must divide 17,640; 441 = 20 ms at 22,050 Hz; "
                    "1 = the seed notebooks' literal model, very slow). [default: 441]")
 @click.option("--lstm-units", type=click.IntRange(8, 512), default=None,
-              help="Deploy protocol, LSTM: units of its LSTM layer. Measured int8 bundles (tflite-runtime, 1 "
-                   "thread, 2-core x86_64 VM, invoke per 0.8 s window): 96 units 76 KiB, 1.3 ms; 128 units "
-                   "112 KiB, 1.7 ms. [default: 96]")
+              help="Deploy protocol, LSTM: units of its LSTM layer. Measured int8 bundles ('spoken-digits "
+                   "compare', tflite-runtime, 1 thread, 2-core x86_64 VM under load, invoke per 0.8 s window): "
+                   "96 units 75.9 KB, 1.87 ms; 128 units 114.5 KB, 2.14 ms. [default: 96]")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
 def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
           batch_size, seed, frame_length, lstm_units, force) -> None:

@@ -233,7 +233,6 @@ def make_negatives(
             if r.split == split:
                 w_split.setdefault(r.group, []).append(r.path)
         runs_of = sorted(g for g, clips in w_split.items() if len(clips) >= 3)
-        pieces: list[np.ndarray] | None = None
         for kind, n in sorted(per_kind.items()):
             if kind not in KINDS:
                 raise ValueError(f"unknown negative kind {kind!r}; choose from {', '.join(KINDS)}")
