@@ -8,7 +8,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 #: Where CI and developers keep FSDD (never committed); override with SPOKEN_DIGITS_TEST_DATA.
-FSDD_DIR = Path(os.environ.get("SPOKEN_DIGITS_TEST_DATA", REPO.parent / "shared" / "data" / "fsdd" / "recordings"))
+#: Made absolute: tests symlink its files from temporary folders, where a relative path would dangle.
+FSDD_DIR = Path(os.environ.get("SPOKEN_DIGITS_TEST_DATA", REPO.parent / "shared" / "data" / "fsdd" / "recordings")).absolute()
 
 # --- markers (registered in pyproject.toml) ------------------------------------------------------
 #: Fixtures that fit a Keras model, directly or through what they are built on (tiny_bundles, ...).
