@@ -27,11 +27,39 @@ def test_table_cells_and_markdown():
     cells = table_cells(_row())
     assert len(cells) == len(COLUMNS)
     assert cells[:9] == ["ds_cnn", "ds_cnn", "0.6", "0.912 (343)", "- (0)", "0.950", "-", "0.051 (916)", "-"]
-    assert cells[9:] == ["24,332", "45.0", "0.31", "2.35", "30 min (30 ep)"]
+    assert cells[9:12] == ["-", "-", "-"]  # no --fa-per-hour: no DET budgets
+    assert cells[12:] == ["24,332", "45.0", "0.31", "2.35", "30 min (30 ep)"]
+    with_det = table_cells(_row(fa_per_hour=37.6, miss_at_fa_per_hour={
+        "40": {"threshold": 0.9, "miss_rate": 0.4012, "fa_per_hour": 37.6}, "10": None,
+        "5": {"threshold": 0.99, "miss_rate": 0.7, "fa_per_hour": 4.2}}))
+    assert with_det[8:12] == ["38", "0.401", "-", "0.700"]
     md = markdown({"rows": [_row(), _row(bundle="/y/deploy", model="spectrogram_aug", params=None, train_s=None)]})
     lines = md.splitlines()
     assert lines[0].startswith("| bundle | model | threshold | clean | babble 10 dB |") and len(lines) == 4
     assert lines[3].startswith("| deploy | spectrogram_aug |") and "| - |" in lines[3]
+
+
+def test_miss_at_fa_per_hour_picks_the_best_threshold_within_each_budget():
+    from trainer.robustness.score import Dec, miss_at_fa_per_hour, sweep
+
+    def dec(top, p):
+        return Dec(top=top, confidence=p, top_digit=top if top.isdigit() else "1", top_digit_p=p, start_s=0.0, end_s=0.3)
+
+    # 4 digit items: right at confidences 0.95, 0.8, 0.6; the last one wrong (a "7" for a "3")
+    items = [("1", [dec("1", 0.95)]), ("2", [dec("2", 0.8)]), ("4", [dec("4", 0.6)]), ("3", [dec("7", 0.99)])]
+    # negatives over 2 hours: false digits at 0.9, 0.7, 0.5, and one rejection that never counts
+    negatives = [dec("5", 0.9), dec("6", 0.7), dec("8", 0.5), dec("_unknown_", 0.99)]
+    curve = sweep(items, negatives, hours=2.0)
+    best = miss_at_fa_per_hour(curve, [10.0, 1.0, 0.5, 0.0])
+    # <= 10/h: every threshold; the lowest miss (0.25, only the wrong item) at threshold 0 (1.5 FA/h)
+    assert best[10.0] == {"threshold": 0.0, "miss_rate": 0.25, "fa_per_hour": 1.5}
+    # <= 1/h: thresholds above 0.5 (two false digits, 1/h) keep the 0.6 and 0.8 and 0.95 digits: miss 0.25
+    assert best[1.0]["miss_rate"] == 0.25 and best[1.0]["fa_per_hour"] == 1.0 and 0.5 < best[1.0]["threshold"] <= 0.6
+    # <= 0.5/h: above 0.7, the 0.6 digit is lost: miss 0.5
+    assert best[0.5]["miss_rate"] == 0.5 and best[0.5]["fa_per_hour"] == 0.5
+    # 0/h: above 0.9 only the 0.95 digit remains
+    assert best[0.0]["miss_rate"] == 0.75 and best[0.0]["fa_per_hour"] == 0.0
+    assert miss_at_fa_per_hour({"threshold": [0.5], "miss_rate": [0.1], "fa_per_hour": [3.0]}, [1.0]) == {1.0: None}
 
 
 @pytest.mark.slow
@@ -50,15 +78,25 @@ def test_quick_compare_of_two_copies_of_the_shipped_bundle(tmp_path):
     out = tmp_path / "c.json"
     r = CliRunner().invoke(main, ["compare", str(shipped.directory), str(copy), "--quick", "--data-root", str(SHARED),
                                   "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--out", str(out),
-                                  "--markdown"])
+                                  "--markdown", "--fa-per-hour"])
     assert r.exit_code == 0, r.output
     assert "| bundle | model | threshold | clean | babble 10 dB | clean, window |" in r.output
     rows = json.loads(out.read_text())["rows"]
     assert len(rows) == 2
     a, b = rows
     # the same model on the same cached sets: the same numbers
-    for key in ("accuracy", "items", "fa_rate", "fa_clips", "tflite_bytes", "threshold"):
+    for key in ("accuracy", "items", "fa_rate", "fa_clips", "tflite_bytes", "threshold", "fa_per_hour",
+                "miss_at_fa_per_hour"):
         assert a[key] == b[key], key
+    assert "| miss @ 40 FA/h | miss @ 10 FA/h | miss @ 5 FA/h |" in r.output
+    assert a["fa_per_hour"] >= 0 and set(a["miss_at_fa_per_hour"]) == {"40", "10", "5"}
+    # a tighter budget never misses less, and each point keeps within its budget
+    points = [(float(k), a["miss_at_fa_per_hour"][k]) for k in ("40", "10", "5")]
+    assert points[0][1] is not None
+    reached = [(k, p) for k, p in points if p is not None]
+    assert all(p["fa_per_hour"] <= k for k, p in reached)
+    misses = [p["miss_rate"] for _, p in reached]
+    assert misses == sorted(misses)
     assert a["items"] == {"clean": 40, "babble_10": 40} and a["fa_clips"] > 0  # --quick: 20 digits per source
     assert 0 <= a["accuracy"]["clean"] <= 1 and 0 <= a["fa_rate"] <= 1
     assert a["tflite_bytes"] == shipped.spec["files"]["tflite"]["bytes"]

@@ -376,6 +376,39 @@ def sweep(items: Sequence[tuple[str, Sequence[Dec]]], negatives: Sequence[Dec], 
             "hours": hours}
 
 
+def miss_at_fa_per_hour(curve: dict, budgets: Sequence[float]) -> dict[float, dict | None]:
+    """The best point of a :func:`sweep` curve within each false-accept budget.
+
+    For each budget (false accepts per hour), the threshold with the lowest miss rate among those
+    whose FA/h is at most the budget (ties: the lowest threshold). This compares models at the same
+    false-accept rate, as the wake-word field reads a DET curve, rather than each at its own
+    validation threshold.
+
+    Parameters
+    ----------
+    curve : dict
+        :func:`sweep`'s result (``threshold``, ``miss_rate``, ``fa_per_hour``).
+    budgets : sequence of float >= 0 (false accepts per hour)
+
+    Returns
+    -------
+    dict budget -> ``{"threshold", "miss_rate", "fa_per_hour"}``, or None where no swept threshold
+    meets the budget (the curve was swept on too few thresholds).
+    """
+    t = np.asarray(curve["threshold"], np.float64)
+    miss = np.asarray(curve["miss_rate"], np.float64)
+    fa = np.asarray(curve["fa_per_hour"], np.float64)
+    out: dict[float, dict | None] = {}
+    for b in budgets:
+        ok = np.flatnonzero(fa <= b)
+        if ok.size == 0:
+            out[b] = None
+            continue
+        i = ok[np.argmin(miss[ok])]  # argmin takes the first (lowest threshold) of equal misses
+        out[b] = {"threshold": float(t[i]), "miss_rate": float(miss[i]), "fa_per_hour": float(fa[i])}
+    return out
+
+
 __all__ = ["Counts", "Dec", "ModelRunner", "OUTCOMES", "StreamResult", "accepted", "count_items",
            "dec_from_decision", "dec_from_probabilities", "fixed_blocks", "is_rejection", "item_outcome",
-           "match_played", "read_audio", "right_interval", "run_stream", "sweep"]
+           "match_played", "miss_at_fa_per_hour", "read_audio", "right_interval", "run_stream", "sweep"]
