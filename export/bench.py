@@ -72,11 +72,46 @@ def bench_windows(run, split, *, max_windows: int | None = None):
     from trainer.data import load_audio, pad_and_mask
     from trainer.features import log_mel
 
+    if run.protocol == "deploy":
+        return deploy_bench_windows(run, max_windows=max_windows)
     recs = list(split.test)[:max_windows] if max_windows else list(split.test)
     cfg = run.front_end
     waves = np.stack([pad_and_mask(load_audio(r.path, config=cfg), config=cfg)[0] for r in recs])
     mels = np.stack([log_mel(w, config=cfg) for w in waves])
     return waves, mels, np.array([r.digit for r in recs])
+
+
+def deploy_bench_windows(run, *, max_windows: int | None = None):
+    """:func:`bench_windows` of a deploy run: its clean test clips of every source and label.
+
+    The rows of ``corpus.csv`` in the test split (held-out speakers and voices, generated test
+    negatives), read as the deploy protocol reads them (:func:`trainer.deploy.load_clip`: speech
+    trimmed with the run's ``trim_top_db``), padded to the window. With ``max_windows``, that
+    many rows evenly spread over the table (every source keeps its share). Labels are indices
+    into the run's labels (12 with ``--classes open``).
+
+    Raises
+    ------
+    RunError
+        The run has no test rows.
+    """
+    from trainer.data import pad_and_mask
+    from trainer.deploy import is_speech, load_clip, read_table
+    from trainer.errors import RunError
+    from trainer.features import log_mel
+
+    labels = list(run.info["labels"])
+    rows = [r for r in read_table(run.path) if r.split == "test" and r.label in labels]
+    if not rows:
+        raise RunError(f"{run.path}: its corpus.csv has no test rows to benchmark on")
+    if max_windows and len(rows) > max_windows:
+        rows = [rows[i] for i in np.unique(np.linspace(0, len(rows) - 1, max_windows).round().astype(int))]
+    cfg = run.front_end
+    trim = run.info.get("deploy", {}).get("trim_top_db")
+    waves = np.stack([pad_and_mask(load_clip(r.path, config=cfg, trim_top_db=trim if is_speech(r) else None),
+                                   config=cfg)[0] for r in rows])
+    mels = np.stack([log_mel(w, config=cfg) for w in waves])
+    return waves, mels, np.array([labels.index(r.label) for r in rows])
 
 
 def run_edge_worker(bundle_dir: Path, data: Path, interpreter: str | None, *, timeout_s: float = 900) -> dict:
@@ -203,6 +238,10 @@ def bench(
         log.info("TensorFlow already initialized; Keras timings use its current thread settings")
     keras_model = load_model(run.model_dir(model_name, split.name) / "model.keras")
     keras_probs, call_ms, predict_ms = keras_timings(keras_model, mels)
+    if bundle.output_kind == "logits":  # the edge gives softmax(logits / T): compare with the same on Keras
+        from trainer.deploy import logits_of, softmax
+
+        keras_probs = softmax(logits_of(keras_model, mels), bundle.temperature)
     keras_pred = keras_probs.argmax(1)
     from realtime.resources import peak_rss_mb
 
@@ -290,4 +329,5 @@ def format_table(result: dict[str, Any]):
     return table
 
 
-__all__ = ["BenchRow", "GOALS", "bench", "format_table", "keras_timings", "run_edge_worker", "bench_windows"]
+__all__ = ["BenchRow", "GOALS", "bench", "bench_windows", "deploy_bench_windows", "format_table", "keras_timings",
+           "run_edge_worker"]

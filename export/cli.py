@@ -86,6 +86,11 @@ def bench(bundle, run_dir, variants, interpreters, max_windows, data_dir, cache_
     agreement and max probability difference with Keras on the same windows,
     accuracy on the run's test part, and peak RSS. Keras float is timed with
     model(x, training=False) and model.predict(x), one window at a time.
+
+    A deploy bundle (train --protocol deploy) is measured on its run's clean test
+    clips of every source (held-out speakers and voices, generated negatives; all
+    its labels, e.g. 12 with --classes open), and compared with Keras'
+    softmax(logits / temperature), the probabilities the bundle gives.
     """
     from rich.console import Console
 

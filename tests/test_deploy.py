@@ -163,3 +163,33 @@ def test_open_bundle_recognize_path_matches_the_window_path(open_bundle, fsdd_di
     # a held-out noise recording (test split of the noise folder) is never a digit
     noise = SHARED / "noise" / "mycroft" / "bg_noise5.wav"
     assert [d for d in recognize_file(noise, clf.predict, **kw) if d.accepted] == []
+
+
+def test_bench_runs_on_a_deploy_bundle(open_bundle, deploy_run):
+    """`bench` on a deploy bundle: the run's clean test clips of every source, 12-class labels, the edge's
+    calibrated softmax compared with Keras' softmax(logits / T) on the same windows."""
+    from export.bench import bench, deploy_bench_windows
+    from trainer.deploy import logits_of, read_table, softmax
+    from trainer.features import log_mel
+    from trainer.runs import load_model, load_run
+
+    run = load_run(deploy_run)
+    n = 24
+    waves, mels, labels = deploy_bench_windows(run, max_windows=n)
+    test_rows = [r for r in read_table(deploy_run) if r.split == "test" and r.label in OPEN]
+    assert len(test_rows) > n  # a real subset, spread over the table
+    assert waves.shape == (n, 17640) and mels.shape == (n, 64, 35) and labels.shape == (n,)
+    np.testing.assert_allclose(mels[3], log_mel(waves[3]), atol=1e-4)
+    assert labels.min() >= 0 and labels.max() < len(OPEN) and len(set(labels.tolist())) > 2
+    edge = [name for name in INTERPRETERS if name != "tensorflow"][:1]
+    result = bench(open_bundle, run_dir=deploy_run, variants=["int8"], interpreters=edge, max_windows=n, progress=False)
+    assert result["windows"] == n and result["model"] == "spectrogram_aug"
+    row = result["rows"][0]
+    assert "error" not in row["extra"], row["extra"]
+    model = load_model(deploy_run / "spectrogram_aug" / "model.keras")
+    from realtime.bundle import load_bundle
+
+    keras_p = softmax(logits_of(model, mels), load_bundle(open_bundle).temperature)
+    assert result["keras"]["accuracy"] == pytest.approx(float(np.mean(keras_p.argmax(1) == labels)))
+    # int8 against float on a tiny, unsure model: most top classes agree, probabilities stay close
+    assert row["agreement"] >= 0.75 and row["max_abs_diff"] < 0.25, row

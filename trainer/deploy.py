@@ -175,16 +175,41 @@ def _chain(noise_files: tuple[Path, ...], babble_files: tuple[Path, ...], aug: A
     return _CHAINS[key]
 
 
-def _featurize(path: Path, entry: Path, copies: int, seed: int, noise_files: tuple[Path, ...],
-               babble_files: tuple[Path, ...], aug: AugmentSettings, config: FrontEndConfig,
-               trim_top_db: float | None) -> None:
-    """Clean + augmented log-mels of one clip (trimmed first if ``trim_top_db``), written atomically to ``entry``."""
+def is_speech(row: CorpusClip) -> bool:
+    """Whether the deploy protocol trims ``row`` before padding: every spoken clip, not noise or generated audio."""
+    return row.label != SILENCE_LABEL and row.source != "generated"
+
+
+def load_clip(path: Path, *, config: FrontEndConfig = FRONT_END, trim_top_db: float | None = None) -> np.ndarray:
+    """One clip as the deploy protocol reads it, before padding to the window.
+
+    ``load_audio`` at ``config.sample_rate`` (any file rate, resampled), then, if ``trim_top_db``
+    is given, ``librosa.effects.trim(y, top_db=trim_top_db)`` (leading and trailing frames more
+    than ``trim_top_db`` dB below the clip's peak are cut; a clip it would empty is kept whole).
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), float32], mono, -1..1.
+
+    Raises
+    ------
+    DataError
+        An unreadable, empty or corrupt file (``load_audio``).
+    """
     y = load_audio(path, config=config, expected_sample_rate_hz=None)
     if trim_top_db is not None:
         import librosa
 
         trimmed, _ = librosa.effects.trim(y, top_db=trim_top_db)
         y = trimmed if trimmed.size else y
+    return y
+
+
+def _featurize(path: Path, entry: Path, copies: int, seed: int, noise_files: tuple[Path, ...],
+               babble_files: tuple[Path, ...], aug: AugmentSettings, config: FrontEndConfig,
+               trim_top_db: float | None) -> None:
+    """Clean + augmented log-mels of one clip (trimmed first if ``trim_top_db``), written atomically to ``entry``."""
+    y = load_clip(path, config=config, trim_top_db=trim_top_db)
     mels = np.empty((copies, *config.log_mel_shape), np.float32)
     for k in range(copies):
         z = y if k == 0 else augment(y, _chain(noise_files, babble_files, aug), seed=seed_for(seed, path.name, k),
@@ -251,7 +276,7 @@ def featurize_split(
         if not entry.exists():
             babble = all_babble if r.source not in ("speech_commands", "synth") else tuple(
                 b for b, who in material.babble if r.group not in who)
-            speech = r.label != SILENCE_LABEL and r.source != "generated"
+            speech = is_speech(r)
             todo.append((r.path, entry, n, seed, material.noise_files, babble, settings.augment, config,
                          settings.trim_top_db if speech else None))
     if todo:
@@ -524,5 +549,5 @@ def evaluate_deploy(run, *, cache_dir=None, progress: bool = True) -> dict:
 
 
 __all__ = ["ARCHITECTURES", "CLASSES", "DEPLOY_MODEL", "DeploySettings", "model_folder_of", "calibrate", "choose_threshold", "class_weights",
-           "copies_of", "deploy_table", "evaluate_deploy", "read_table", "expected_calibration_error", "featurize_split", "fit_temperature",
+           "copies_of", "deploy_table", "evaluate_deploy", "is_speech", "load_clip", "read_table", "expected_calibration_error", "featurize_split", "fit_temperature",
            "softmax", "train_deploy", "training_material"]
