@@ -52,3 +52,25 @@ def test_lstm_units_reach_the_deploy_settings_and_are_refused_for_a_cnn(tmp_path
     assert r.exit_code == 0 and seen[-1].lstm_units == trainer.deploy.DeploySettings().lstm_units
     r = CliRunner().invoke(main, [*base, "--model", "ds_cnn", "--lstm-units", "128"])
     assert r.exit_code != 0 and "--lstm-units" in r.output and len(seen) == 2
+
+
+def test_cnn_dense_units_reach_the_deploy_settings_and_the_model(tmp_path, monkeypatch):
+    import trainer.deploy
+    from trainer.cnn import build_cnn
+
+    seen = []
+    monkeypatch.setattr(trainer.deploy, "train_deploy", lambda out, *, deploy, **kw: seen.append(deploy))
+    base = ["train", "--protocol", "deploy", "--corpus-root", str(tmp_path), "--out", str(tmp_path / "run")]
+    r = CliRunner().invoke(main, [*base, "--model", "cnn_spectrogram", "--cnn-dense-units", "32"])
+    assert r.exit_code == 0, r.output
+    assert seen[-1].cnn_dense_units == 32 and seen[-1].architecture == "cnn_spectrogram"
+    r = CliRunner().invoke(main, [*base, "--model", "cnn_spectrogram"])
+    assert r.exit_code == 0 and seen[-1].cnn_dense_units is None  # the builder's own default
+    for refused in (["--model", "ds_cnn"], ["--model", "lstm"], ["--protocol", "commands", "--model", "cnn_mfcc"]):
+        r = CliRunner().invoke(main, [*base, *refused, "--cnn-dense-units", "32"])
+        assert r.exit_code != 0 and "--cnn-dense-units" in r.output, refused
+    assert len(seen) == 2
+    # what train_deploy builds with it: the dense layer's width, and the size it promises
+    small = build_cnn("cnn_spectrogram", n_classes=12, dense_units=32)
+    assert small.get_layer("dense1").units == 32 and small.count_params() < 128 * 1024 * 0.9
+    assert build_cnn("cnn_spectrogram", n_classes=12).count_params() > 128 * 1024  # the default does not fit

@@ -182,9 +182,13 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
               help="Deploy protocol, LSTM: units of its LSTM layer. Measured int8 bundles ('spoken-digits "
                    "compare', tflite-runtime, 1 thread, 2-core x86_64 VM under load, invoke per 0.8 s window): "
                    "96 units 75.9 KB, 1.87 ms; 128 units 114.5 KB, 2.14 ms. [default: 96]")
+@click.option("--cnn-dense-units", type=click.IntRange(8, 1024), default=None,
+              help="Deploy protocol, cnn_spectrogram / cnn_mfcc / cnn_vgg: units of the dense layer(s) after "
+                   "Flatten, which hold most of their parameters (cnn_spectrogram: 128 units 287 k parameters, "
+                   "292 KB int8; 32 units about 90 KB). [default: 128 / 256 / 256]")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
 def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
-          batch_size, seed, frame_length, lstm_units, force) -> None:
+          batch_size, seed, frame_length, lstm_units, cnn_dense_units, force) -> None:
     """Train LSTM models on FSDD into the run directory --out.
 
     Writes per model: model.keras, history.csv, train.json and TensorBoard logs
@@ -207,9 +211,14 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
         architecture = model if model in CNN_CHOICES else "lstm"
         if lstm_units is not None and architecture != "lstm":
             raise click.BadParameter("--lstm-units sets the LSTM's size, not a CNN's", param_hint="--lstm-units")
+        if cnn_dense_units is not None and architecture not in ("cnn_spectrogram", "cnn_mfcc", "cnn_vgg"):
+            raise click.BadParameter(f"--cnn-dense-units sets the dense head of cnn_spectrogram, cnn_mfcc or cnn_vgg; "
+                                     f"{architecture} has none", param_hint="--cnn-dense-units")
         _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force, architecture,
-                      lstm_units)
+                      lstm_units, cnn_dense_units)
         return
+    if cnn_dense_units is not None:
+        raise click.BadParameter("--cnn-dense-units applies to the deploy protocol", param_hint="--cnn-dense-units")
     if protocol == "commands":
         if model not in ("all", "lstm", *CNN_CHOICES):
             raise click.BadParameter(f"the commands protocol trains lstm or one of {', '.join(CNN_CHOICES)}, "
@@ -228,7 +237,8 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
 
 
 def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force,
-                  architecture: str = "lstm", lstm_units: int | None = None) -> None:
+                  architecture: str = "lstm", lstm_units: int | None = None,
+                  cnn_dense_units: int | None = None) -> None:
     import os
 
     from .corpus import CorpusPaths
@@ -247,6 +257,8 @@ def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache
     deploy = DeploySettings(classes=classes, architecture=architecture)
     if lstm_units is not None:
         deploy = dataclasses.replace(deploy, lstm_units=lstm_units)
+    if cnn_dense_units is not None:
+        deploy = dataclasses.replace(deploy, cnn_dense_units=cnn_dense_units)
     train_deploy(out, paths=paths, deploy=deploy, train_settings=settings, cache_dir=cache_dir, force=force)
     click.echo(f"trained the deploy model ({architecture}, {classes} classes) in {time.perf_counter() - t0:.0f} s -> {out}")
     click.echo(f"next: spoken-digits export {out} --out bundles/NAME")
