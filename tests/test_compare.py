@@ -39,6 +39,16 @@ def test_table_cells_and_markdown():
     assert lines[3].startswith("| deploy | spectrogram_aug |") and "| - |" in lines[3]
 
 
+def test_display_names_tell_bundles_of_one_folder_name_apart():
+    from trainer.compare import display_names, markdown
+
+    assert display_names(["bundles/ds_cnn/spoken-digits", "bundles/lstm/spoken-digits", "realtime/models/default"]) == [
+        "ds_cnn/spoken-digits", "lstm/spoken-digits", "default"]
+    assert display_names(["a/x", "a/x"]) == ["a/x", "a/x"]  # the same path twice: all of it
+    md = markdown({"rows": [_row(bundle="b/one/spoken-digits"), _row(bundle="b/two/spoken-digits")]})
+    assert "| one/spoken-digits | ds_cnn |" in md and "| two/spoken-digits | ds_cnn |" in md
+
+
 def test_miss_at_fa_per_hour_picks_the_best_threshold_within_each_budget():
     from trainer.robustness.score import Dec, miss_at_fa_per_hour, sweep
 

@@ -225,6 +225,23 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
     }
 
 
+def display_names(paths: Sequence[str]) -> list[str]:
+    """The shortest trailing part of each path that tells it from the others.
+
+    ``bundles/ds_cnn/spoken-digits`` and ``bundles/lstm/spoken-digits`` become
+    ``ds_cnn/spoken-digits`` and ``lstm/spoken-digits``; a unique folder name stays as it is.
+    """
+    parts = [Path(p).parts or (str(p),) for p in paths]
+    names = []
+    for i, ps in enumerate(parts):
+        for k in range(1, len(ps) + 1):
+            tail = ps[-k:]
+            if all(other[-k:] != tail for j, other in enumerate(parts) if j != i) or k == len(ps):
+                names.append("/".join(tail))
+                break
+    return names
+
+
 def _fmt(v, spec: str = ".3f", none: str = "-") -> str:
     return none if v is None else format(v, spec)
 
@@ -233,12 +250,12 @@ COLUMNS = ("bundle", "model", "threshold", "clean", "babble 10 dB", "clean, wind
            *(f"miss @ {b:g} FA/h" for b in DET_BUDGETS), "params", "int8 KB", "front end ms", "invoke ms", "train")
 
 
-def table_cells(row: dict) -> list[str]:
-    """The cells of one row, in :data:`COLUMNS` order."""
+def table_cells(row: dict, name: str | None = None) -> list[str]:
+    """The cells of one row, in :data:`COLUMNS` order (``name``: the bundle's cell, default its folder name)."""
     acc, n = row["accuracy"], row["items"]
     train = "-" if row["train_s"] is None else f"{row['train_s'] / 60:.0f} min ({row['epochs']} ep)"
     return [
-        Path(row["bundle"]).name, str(row["model"]), f"{row['threshold']:g}",
+        name or Path(row["bundle"]).name, str(row["model"]), f"{row['threshold']:g}",
         *[f"{_fmt(acc.get(c))} ({n.get(c, 0)})" for c in CONDITIONS],
         *[_fmt(row["window_accuracy"].get(c)) for c in CONDITIONS],
         f"{_fmt(row['fa_rate'])} ({row['fa_clips']})", _fmt(row["fa_per_hour"], ".0f"),
@@ -251,7 +268,8 @@ def table_cells(row: dict) -> list[str]:
 
 def markdown(result: dict) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(table_cells(r)) + " |" for r in result["rows"]]
+    names = display_names([r["bundle"] for r in result["rows"]])
+    lines += ["| " + " | ".join(table_cells(r, n)) + " |" for r, n in zip(result["rows"], names)]
     return "\n".join(lines) + "\n"
 
 
@@ -320,8 +338,8 @@ def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, no_timing, in
                         "accuracy (items); non-digit FA: rate (clips)")
         for c in COLUMNS:
             t.add_column(c, justify="left" if c in ("bundle", "model") else "right")
-        for r in result["rows"]:
-            t.add_row(*table_cells(r))
+        for r, name in zip(result["rows"], display_names([r["bundle"] for r in result["rows"]])):
+            t.add_row(*table_cells(r, name))
         con.print(t)
     for r in result["rows"]:
         for note in r["notes"]:
