@@ -185,7 +185,7 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
 @click.option("--cnn-dense-units", type=click.IntRange(8, 1024), default=None,
               help="Deploy protocol, cnn_spectrogram / cnn_mfcc / cnn_vgg: units of the dense layer(s) after "
                    "Flatten, which hold most of their parameters (cnn_spectrogram: 128 units 287 k parameters, "
-                   "292 KB int8; 32 units about 90 KB). [default: 128 / 256 / 256]")
+                   "292 KB int8; 32 units 89.6 k parameters, 96.7 KB). [default: 128 / 256 / 256]")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
 def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
           batch_size, seed, frame_length, lstm_units, cnn_dense_units, force) -> None:
