@@ -74,3 +74,22 @@ def test_cnn_dense_units_reach_the_deploy_settings_and_the_model(tmp_path, monke
     small = build_cnn("cnn_spectrogram", n_classes=12, dense_units=32)
     assert small.get_layer("dense1").units == 32 and small.count_params() < 128 * 1024 * 0.9
     assert build_cnn("cnn_spectrogram", n_classes=12).count_params() > 128 * 1024  # the default does not fit
+
+
+def test_ds_cnn_filters_reach_the_deploy_settings_and_the_model(tmp_path, monkeypatch):
+    import trainer.deploy
+    from trainer.cnn import build_cnn
+
+    seen = []
+    monkeypatch.setattr(trainer.deploy, "train_deploy", lambda out, *, deploy, **kw: seen.append(deploy))
+    base = ["train", "--protocol", "deploy", "--corpus-root", str(tmp_path), "--out", str(tmp_path / "run")]
+    r = CliRunner().invoke(main, [*base, "--model", "ds_cnn", "--ds-cnn-filters", "32"])
+    assert r.exit_code == 0, r.output
+    assert seen[-1].ds_cnn_filters == 32 and seen[-1].architecture == "ds_cnn"
+    for refused in (["--model", "cnn_spectrogram"], ["--model", "lstm"], ["--protocol", "commands", "--model", "ds_cnn"]):
+        r = CliRunner().invoke(main, [*base, *refused, "--ds-cnn-filters", "32"])
+        assert r.exit_code != 0 and "--ds-cnn-filters" in r.output, refused
+    assert len(seen) == 1
+    narrow, full = build_cnn("ds_cnn", n_classes=12, filters=32), build_cnn("ds_cnn", n_classes=12)
+    assert narrow.get_layer("pw1").filters == 32 and full.get_layer("pw1").filters == 64
+    assert narrow.count_params() < full.count_params() / 2

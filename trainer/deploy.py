@@ -90,6 +90,9 @@ class DeploySettings:
     #: (128 / 256 / 256). The Flatten -> Dense kernel holds most of their parameters: cnn_spectrogram
     #: with 128 is 287 k parameters, 292 KB at int8; 32 brings it under the 128 KB budget.
     cnn_dense_units: int | None = None
+    #: Channels of ds_cnn's convolutions; None = 64 ("Hello Edge" DS-CNN small). Its multiply-adds
+    #: grow with the square of this (the 1x1 pointwise convolutions dominate).
+    ds_cnn_filters: int | None = None
     #: One of :data:`ARCHITECTURES`; the LSTM's model folder is :data:`DEPLOY_MODEL`, a CNN's its name.
     architecture: str = "lstm"
     augment: AugmentSettings = field(default_factory=lambda: DEFAULT_AUGMENT)
@@ -451,7 +454,7 @@ def train_deploy(
     if (out / "run.json").exists():
         old = json.loads((out / "run.json").read_text())
         # runs before issue 10: the LSTM; before --cnn-dense-units: the builders' default
-        old_deploy = {"architecture": "lstm", "cnn_dense_units": None, **old.get("deploy", {})}
+        old_deploy = {"architecture": "lstm", "cnn_dense_units": None, "ds_cnn_filters": None, **old.get("deploy", {})}
         if (old.get("protocol"), old.get("labels"), old_deploy, old.get("settings", {}).get("seed")) != (
                 "deploy", labels, info["deploy"], seed):
             raise RunError(f"{out} already holds a run with other settings; choose another --out")
@@ -477,6 +480,8 @@ def train_deploy(
         from .cnn import build_cnn
 
         size = {} if deploy.cnn_dense_units is None else {"dense_units": deploy.cnn_dense_units}
+        if deploy.ds_cnn_filters is not None:
+            size["filters"] = deploy.ds_cnn_filters
         model = build_cnn(deploy.architecture, n_classes=len(labels), spec_augment=True, **size)
     negatives = [labels.index(x) for x in (SILENCE_LABEL, UNKNOWN_LABEL) if x in labels]
     cw = class_weights(train.label, len(labels), boost=negatives, factor=deploy.negative_weight)
