@@ -4,6 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from click.testing import CliRunner
 
 from spoken_digits_cli import main
@@ -39,12 +41,20 @@ def test_evaluate_non_run_is_one_clear_line(tmp_path):
     assert r.exit_code == 1 and "not a spoken-digits run" in r.output
 
 
-def test_lstm_units_reach_the_deploy_settings_and_are_refused_for_a_cnn(tmp_path, monkeypatch):
+@pytest.fixture
+def deploy_cli(tmp_path, monkeypatch):
+    """``train --protocol deploy`` arguments, and the list of DeploySettings the CLI hands to a stubbed train_deploy."""
     import trainer.deploy
 
     seen = []
     monkeypatch.setattr(trainer.deploy, "train_deploy", lambda out, *, deploy, **kw: seen.append(deploy))
-    base = ["train", "--protocol", "deploy", "--corpus-root", str(tmp_path), "--out", str(tmp_path / "run")]
+    return seen, ["train", "--protocol", "deploy", "--corpus-root", str(tmp_path), "--out", str(tmp_path / "run")]
+
+
+def test_lstm_units_reach_the_deploy_settings_and_are_refused_for_a_cnn(deploy_cli):
+    import trainer.deploy
+
+    seen, base = deploy_cli
     r = CliRunner().invoke(main, [*base, "--lstm-units", "128"])
     assert r.exit_code == 0, r.output
     assert seen[-1].lstm_units == 128 and seen[-1].architecture == "lstm"
@@ -54,13 +64,10 @@ def test_lstm_units_reach_the_deploy_settings_and_are_refused_for_a_cnn(tmp_path
     assert r.exit_code != 0 and "--lstm-units" in r.output and len(seen) == 2
 
 
-def test_cnn_dense_units_reach_the_deploy_settings_and_the_model(tmp_path, monkeypatch):
-    import trainer.deploy
+def test_cnn_dense_units_reach_the_deploy_settings_and_the_model(deploy_cli):
     from trainer.cnn import build_cnn
 
-    seen = []
-    monkeypatch.setattr(trainer.deploy, "train_deploy", lambda out, *, deploy, **kw: seen.append(deploy))
-    base = ["train", "--protocol", "deploy", "--corpus-root", str(tmp_path), "--out", str(tmp_path / "run")]
+    seen, base = deploy_cli
     r = CliRunner().invoke(main, [*base, "--model", "cnn_spectrogram", "--cnn-dense-units", "32"])
     assert r.exit_code == 0, r.output
     assert seen[-1].cnn_dense_units == 32 and seen[-1].architecture == "cnn_spectrogram"
@@ -76,13 +83,10 @@ def test_cnn_dense_units_reach_the_deploy_settings_and_the_model(tmp_path, monke
     assert build_cnn("cnn_spectrogram", n_classes=12).count_params() > 128 * 1024  # the default does not fit
 
 
-def test_ds_cnn_filters_reach_the_deploy_settings_and_the_model(tmp_path, monkeypatch):
-    import trainer.deploy
+def test_ds_cnn_filters_reach_the_deploy_settings_and_the_model(deploy_cli):
     from trainer.cnn import build_cnn
 
-    seen = []
-    monkeypatch.setattr(trainer.deploy, "train_deploy", lambda out, *, deploy, **kw: seen.append(deploy))
-    base = ["train", "--protocol", "deploy", "--corpus-root", str(tmp_path), "--out", str(tmp_path / "run")]
+    seen, base = deploy_cli
     r = CliRunner().invoke(main, [*base, "--model", "ds_cnn", "--ds-cnn-filters", "32"])
     assert r.exit_code == 0, r.output
     assert seen[-1].ds_cnn_filters == 32 and seen[-1].architecture == "ds_cnn"
