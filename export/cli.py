@@ -35,8 +35,16 @@ EXPORTABLE_MODELS = ("spectrogram", "spectrogram_aug", "cnn_spectrogram", "cnn_m
               help="Feature cache (default: $SPOKEN_DIGITS_CACHE or ~/.cache/spoken-digits).")
 @click.option("--calibration-size", type=click.IntRange(1), default=DEFAULT_CALIBRATION_SIZE, show_default=True,
               help="Training clips in the int8 representative dataset.")
+@click.option("--target-fa-per-hour", type=click.FloatRange(0), default=None,
+              help="Deploy runs: choose the bundle's threshold as the smallest one (>= 0.5) that keeps false "
+                   "accepts per hour of the validation voices' read passages at or under this many (1/h), "
+                   "measured through the int8 model and the live segmenter. Default: the trainer's threshold "
+                   "(3 %% false accepts on validation clips).")
+@click.option("--synth-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --target-fa-per-hour: the 'data synth --passages' folder the run was trained with.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle directory.")
-def export(run_dir, model, quantization, out, fold, data_dir, cache_dir, calibration_size, force):
+def export(run_dir, model, quantization, out, fold, data_dir, cache_dir, calibration_size, target_fa_per_hour,
+           synth_dir, force):
     """Export a trained spectrogram model of RUN as a TFLite bundle for the edge.
 
     The bundle (directory --out, files named after it) holds the model with builtin
@@ -53,13 +61,19 @@ def export(run_dir, model, quantization, out, fold, data_dir, cache_dir, calibra
 
     try:
         json_path = export_run(run_dir, out, model=model, quantization=quantization, fold=fold, data_dir=data_dir,
-                               cache_dir=cache_dir, calibration_size=calibration_size, force=force, progress=True)
-    except (FileExistsError, ValueError) as e:
+                               cache_dir=cache_dir, calibration_size=calibration_size, force=force, progress=True,
+                               target_fa_per_hour=target_fa_per_hour, synth_dir=synth_dir)
+    except (FileExistsError, FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from e
     spec = json.loads(json_path.read_text())
     size = spec["files"]["tflite"]["bytes"]
     click.echo(f"wrote {json_path.parent}/ ({quantization}, {size / 1024:.1f} KB model, "
                f"input {spec['input']['dtype']}, output {spec['output']['dtype']})")
+    rule = spec.get("threshold_rule")
+    if rule:
+        click.echo(f"threshold {rule['threshold']:.3f}: {rule['fa_per_hour']:g} false accepts per hour of "
+                   f"{rule['audio_s'] / 60:.1f} min of validation read speech (target {rule['target_per_hour']:g}"
+                   f"{'' if rule['met'] else ', NOT met'}; the trainer's clip rule gave {rule['clip_rule_threshold']})")
 
 
 @click.command("bench")

@@ -234,6 +234,26 @@ def calibration_log_mels(run, split, model: str, *, size: int = DEFAULT_CALIBRAT
     return arrays.log_mel[np.sort(keep)]
 
 
+def _threshold_by_fa_per_hour(tflite: bytes, mel_basis: np.ndarray, spec: dict, out: Path,
+                              passages: list[Path], target: float) -> tuple[float, dict]:
+    """Measure the bundle-to-be on ``passages`` (a probe copy beside ``out``); its threshold and rule."""
+    from .threshold import fa_per_hour_threshold
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    probe_root = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".probe-{out.name}-"))
+    try:
+        probe = write_bundle(probe_root / out.name, tflite=tflite, mel_basis=mel_basis, spec=spec)
+        log.info("threshold: streaming %d validation passages through %s", len(passages), probe.parent)
+        rule = fa_per_hour_threshold(probe.parent, passages, target_per_hour=target)
+    finally:
+        shutil.rmtree(probe_root, ignore_errors=True)
+    rule["clip_rule_threshold"] = spec.get("threshold")
+    if not rule["met"]:
+        log.warning("no threshold meets %.3g false accepts per hour of the validation passages; %.3f gives %.3g",
+                    target, rule["threshold"], rule["fa_per_hour"])
+    return rule["threshold"], rule
+
+
 def export_run(
     run_dir: str | os.PathLike,
     out: str | os.PathLike,
@@ -248,6 +268,8 @@ def export_run(
     progress: bool = False,
     keras_model=None,
     calibration: np.ndarray | None = None,
+    target_fa_per_hour: float | None = None,
+    synth_dir: str | os.PathLike | None = None,
 ) -> Path:
     """Export one trained model of a run as a bundle.
 
@@ -271,6 +293,14 @@ def export_run(
         Training clips in the representative dataset (int8).
     keras_model, calibration : optional
         Already loaded model / calibration log-mels (bench reuses them across variants).
+    target_fa_per_hour : float >= 0 (1/h), optional
+        Deploy runs: replace the trainer's threshold (a false-accept rate on validation clips)
+        by the smallest one that keeps false accepts per hour of the validation voices' read
+        passages at or under this target, measured through the exported model and the live
+        segmenter (:mod:`export.threshold`); recorded in the bundle's ``threshold_rule``.
+    synth_dir : path, optional
+        The ``data synth --passages`` folder the run was trained with (required with
+        ``target_fa_per_hour``).
 
     Returns
     -------
@@ -279,9 +309,11 @@ def export_run(
     Raises
     ------
     RunError
-        Missing run, fold or trained model; a model that does not export.
+        Missing run, fold or trained model; a model that does not export; a
+        ``target_fa_per_hour`` for a run that is not a deploy run, or without ``synth_dir``.
     FileExistsError, ValueError
-        As :func:`write_bundle`; unknown quantization.
+        As :func:`write_bundle`; unknown quantization; no validation passages
+        (:func:`export.threshold.validation_passages`).
     """
     from trainer.features import mel_filterbank
     from trainer.cnn import CNN_ARCHITECTURES
@@ -321,6 +353,15 @@ def export_run(
     if keras_model is None:
         keras_model = load_model(model_path)
     decision = _decision_spec(model_path.parent) if deploy else None
+    passages = None
+    if target_fa_per_hour is not None:
+        if not deploy:
+            raise RunError(f"{run.path}: --target-fa-per-hour needs a deploy run (a model with a threshold)")
+        if synth_dir is None:
+            raise RunError("--target-fa-per-hour needs --synth-dir (the 'data synth --passages' folder)")
+        from .threshold import validation_passages
+
+        passages = validation_passages(run.path, synth_dir)  # before the conversion: fail fast
     try:
         tflite = convert(keras_model, quantization, calibration=calibration, logits=decision is not None)
     except ConversionError as e:
@@ -359,7 +400,11 @@ def export_run(
             "versions": _versions(),
         },
     }
-    json_path = write_bundle(out, tflite=tflite, mel_basis=mel_filterbank(config=config), spec=spec, force=force)
+    mel_basis = mel_filterbank(config=config)
+    if passages is not None:
+        spec["threshold"], spec["threshold_rule"] = _threshold_by_fa_per_hour(
+            tflite, mel_basis, spec, out, passages, target_fa_per_hour)
+    json_path = write_bundle(out, tflite=tflite, mel_basis=mel_basis, spec=spec, force=force)
     load_bundle(json_path)  # read back: every check realtime will make
     log.info("wrote %s (%d bytes of TFLite)", out, len(tflite))
     return json_path

@@ -193,3 +193,65 @@ def test_bench_runs_on_a_deploy_bundle(open_bundle, deploy_run):
     assert result["keras"]["accuracy"] == pytest.approx(float(np.mean(keras_p.argmax(1) == labels)))
     # int8 against float on a tiny, unsure model: most top classes agree, probabilities stay close
     assert row["agreement"] >= 0.75 and row["max_abs_diff"] < 0.25, row
+
+
+def _stream_of_words(path: Path, *, words: int = 40, gap_s: float = 0.4) -> Path:
+    """A WAV of Speech Commands non-digit words (held-out speakers' clips) with pauses between them."""
+    import soundfile as sf
+
+    from trainer.robustness.score import read_audio
+
+    clips = sorted((SHARED / "speech_commands_v0.02_test").glob("[!_]*/*.wav"))[::37][:words]
+    parts = []
+    for c in clips:
+        x, rate = read_audio(c, 16000)
+        parts += [x, np.zeros(int(gap_s * 16000), np.float32)]
+    sf.write(path, np.concatenate(parts), 16000, subtype="PCM_16")
+    return path
+
+
+def test_fa_per_hour_threshold_is_the_smallest_meeting_the_target(open_bundle, tmp_path):
+    """The rule's threshold keeps the digit-topped utterances of the stream at or under the target and is
+    the smallest such one (grid 0.005): one step lower exceeds it; a target of 0 rejects every one."""
+    from export.threshold import MIN_THRESHOLD, fa_per_hour_threshold
+    from realtime.classifier import Classifier
+    from trainer.robustness.score import ModelRunner, read_audio, run_stream
+
+    stream = _stream_of_words(tmp_path / "words.wav")
+    audio, rate = read_audio(stream)
+    res = run_stream(ModelRunner.from_classifier(Classifier(open_bundle, num_threads=1)), [audio], rate)
+    conf = np.array([d.confidence for d in res.decisions if d.top.isdigit()])
+    hours = res.seconds / 3600
+    assert len(res.decisions) >= 20  # the segmenter found the words
+
+    loose = fa_per_hour_threshold(open_bundle, [stream], target_per_hour=1e6)
+    assert loose["threshold"] == MIN_THRESHOLD and loose["met"]
+    assert loose["audio_s"] == pytest.approx(res.seconds, abs=0.01) and loose["utterances"] == len(res.decisions)
+    assert loose["fa_per_hour_at_min"] == pytest.approx(np.sum(conf >= MIN_THRESHOLD) / hours, abs=0.01)
+
+    strict = fa_per_hour_threshold(open_bundle, [stream], target_per_hour=0.0)
+    assert strict["fa_per_hour"] == 0 and (strict["met"] is False or np.all(conf < strict["threshold"]))
+
+    if len(conf[conf >= MIN_THRESHOLD]) >= 2:  # a target between: half of today's false accepts
+        target = 0.5 * np.sum(conf >= MIN_THRESHOLD) / hours
+        mid = fa_per_hour_threshold(open_bundle, [stream], target_per_hour=target)
+        t = mid["threshold"]
+        assert np.sum(conf >= t) / hours <= target
+        assert t == MIN_THRESHOLD or np.sum(conf >= t - 0.005) / hours > target
+
+
+def test_export_target_fa_per_hour_needs_validation_passages(deploy_run, tmp_path):
+    """A deploy run trained without synthetic voices has no validation passages: a clear error, no bundle."""
+    from export.exporter import export_run
+    from trainer.errors import RunError
+
+    synth = tmp_path / "synth"
+    synth.mkdir()
+    with pytest.raises(FileNotFoundError, match="data synth"):
+        export_run(deploy_run, tmp_path / "b" / "x", target_fa_per_hour=5, synth_dir=synth)
+    (synth / "train_passages.csv").write_text("path,speaker,duration_s\ntrain_passages/v.wav,v,1.0\n")
+    with pytest.raises(ValueError, match="no validation synthetic voices"):
+        export_run(deploy_run, tmp_path / "b" / "x", target_fa_per_hour=5, synth_dir=synth)
+    with pytest.raises(RunError, match="--synth-dir"):
+        export_run(deploy_run, tmp_path / "b" / "x", target_fa_per_hour=5)
+    assert not (tmp_path / "b").exists()

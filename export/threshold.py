@@ -1,0 +1,132 @@
+"""The default threshold of a deploy bundle from a false-accepts-per-hour target on validation speech.
+
+The deploy trainer chooses a threshold on validation *clips* (a false-accept rate per clip,
+``trainer.deploy.choose_threshold``). That rate does not say what a user of ``listen``
+sees, and it put models of different families at very different operating points (a
+DS-CNN at 5 false accepts per hour of read speech, the LSTM at 38). ``export
+--target-fa-per-hour N`` instead streams continuous read speech of the run's
+*validation* synthetic voices (their ``train_passages/`` readings, rendered by
+``spoken-digits data synth --passages``; the held-out voices of ``far`` are never used)
+through the exported int8 model and the live segmenter, exactly as ``far`` and
+``calibrate`` do, and keeps the smallest threshold whose false accepts per hour of that
+speech are at most N (:func:`realtime.calibration.choose_threshold`). The rule, the
+audio it ran on and what it measured go into the bundle's ``threshold_rule``.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Sequence
+
+#: Lowest threshold the rule may choose: a digit must at least win over the other classes.
+MIN_THRESHOLD = 0.5
+
+
+def validation_passages(run_dir: str | os.PathLike, synth_dir: str | os.PathLike) -> list[Path]:
+    """The passage readings of the validation synthetic voices of a deploy run.
+
+    Parameters
+    ----------
+    run_dir : path
+        A deploy run (its ``corpus.csv`` names each clip's split and speaker).
+    synth_dir : path
+        The ``data synth --passages`` folder (``train_passages.csv``: path, speaker, duration_s).
+
+    Returns
+    -------
+    paths : list of Path
+        One WAV per validation voice that has a reading, sorted by speaker.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``corpus.csv`` or ``train_passages.csv`` is missing.
+    ValueError
+        If the run has no validation synthetic voices, or none of them has a reading.
+    """
+    from trainer.deploy import read_table
+
+    run_dir, synth_dir = Path(run_dir), Path(synth_dir)
+    if not (run_dir / "corpus.csv").exists():
+        raise FileNotFoundError(f"{run_dir}/corpus.csv is missing: is {run_dir} a deploy run?")
+    table = synth_dir / "train_passages.csv"
+    if not table.exists():
+        raise FileNotFoundError(f"{table} is missing: render the passages with "
+                                f"'spoken-digits data synth --dest {synth_dir} --passages'")
+    voices = {r.speaker for r in read_table(run_dir) if r.split == "val" and r.source.split(":")[0] == "synth"}
+    if not voices:
+        raise ValueError(f"{run_dir} has no validation synthetic voices (was it trained with --synth-dir?)")
+    with open(table, newline="", encoding="utf-8") as f:
+        rows = sorted((r for r in csv.DictReader(f) if r["speaker"] in voices), key=lambda r: r["speaker"])
+    if not rows:
+        raise ValueError(f"none of the run's {len(voices)} validation voices has a reading in {table}")
+    return [synth_dir / r["path"] for r in rows]
+
+
+def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.PathLike], *,
+                          target_per_hour: float, interpreter: str | None = None) -> dict:
+    """Choose a bundle's threshold for a false-accepts-per-hour target on continuous non-digit audio.
+
+    Every stream is played through the bundle's classifier and a live
+    :class:`realtime.pipeline.Recognizer` at threshold 0, in capture blocks of
+    ``realtime.constants.CAPTURE_BLOCK_MS`` (``trainer.robustness.score.run_stream``, the path
+    of ``far``). An utterance whose top class is a digit is a false accept at every threshold up
+    to its probability.
+
+    Parameters
+    ----------
+    bundle : path
+        An exported bundle (its current threshold is ignored).
+    streams : sequence of path
+        WAV files that contain no digit (any rate; mono or averaged to mono).
+    target_per_hour : float >= 0 (1/h)
+        False accepts per hour of this audio to stay at or under.
+    interpreter : str or None
+        TFLite package (``realtime.classifier.load_interpreter_class``).
+
+    Returns
+    -------
+    rule : dict
+        ``kind`` (``"fa_per_hour"``), ``target_per_hour``, ``threshold``, ``fa_per_hour`` (at the
+        threshold), ``fa_per_hour_at_min`` (at :data:`MIN_THRESHOLD`), ``met`` (False: even the
+        highest threshold of the grid leaves more than the target), ``audio_s``, ``utterances``,
+        ``streams`` (file names).
+
+    Raises
+    ------
+    ValueError
+        If ``streams`` is empty or ``target_per_hour`` < 0.
+    realtime.errors.BundleError, realtime.errors.AudioFileError
+        As the classifier and the audio reader raise them.
+    """
+    from realtime.calibration import choose_threshold
+    from realtime.classifier import Classifier
+    from trainer.robustness.score import ModelRunner, read_audio, run_stream
+
+    if not streams:
+        raise ValueError("no audio to choose the threshold on")
+    if target_per_hour < 0:
+        raise ValueError(f"target_per_hour must be >= 0, got {target_per_hour}")
+    runner = ModelRunner.from_classifier(Classifier(bundle, num_threads=1, interpreter=interpreter))
+    confidences: list[float] = []
+    seconds, utterances = 0.0, 0
+    for path in streams:
+        audio, rate = read_audio(path)
+        res = run_stream(runner, [audio], rate)
+        seconds += res.seconds
+        utterances += len(res.decisions)
+        confidences += [d.confidence for d in res.decisions if d.top.isdigit()]
+    threshold, fa, met = choose_threshold(confidences, seconds, target_per_hour=target_per_hour, floor=MIN_THRESHOLD)
+    hours = seconds / 3600.0
+    return {
+        "kind": "fa_per_hour", "target_per_hour": float(target_per_hour), "threshold": round(threshold, 4),
+        "fa_per_hour": round(fa, 2), "met": bool(met),
+        "fa_per_hour_at_min": round(sum(c >= MIN_THRESHOLD for c in confidences) / hours, 2),
+        "audio_s": round(seconds, 2), "utterances": utterances, "streams": [Path(p).name for p in streams],
+        "method": "smallest threshold (grid 0.005, >= 0.5) with false accepts per hour of the streams <= the target; "
+                  "streams played through the int8 bundle and the live segmenter (as 'far')",
+    }
+
+
+__all__ = ["MIN_THRESHOLD", "fa_per_hour_threshold", "validation_passages"]
