@@ -20,17 +20,28 @@ from . import constants as C
 from .errors import AudioInputError
 from .resources import peak_rss_mb
 
-_MODEL_HELP = "Model bundle: a directory or its NAME.json. Default: the bundle shipped in the package."
+_MODEL_HELP = ("Model bundle: a directory or its NAME.json. Default: the bundle shipped in the package. "
+               "The TFLite package: the first installed of tflite_runtime, ai_edge_litert, tensorflow, or the one "
+               "named by the environment variable SPOKEN_DIGITS_INTERPRETER.")
 _THRESHOLD_HELP = ("Minimum probability (0-1) of the top digit; below it the utterance is rejected as unknown, "
                    "shown '?'. Default: your threshold from 'spoken-digits calibrate' for this model, else the "
                    f"model's own (chosen on validation data), else {C.DEFAULT_THRESHOLD}.")
 _VERBOSE_HELP = "Also show silence/noise rejections ('·'); unknown speech ('?') is always shown."
 
 
-def _load_classifier(model: Path | None):
-    from .classifier import Classifier
+#: Environment variable naming the TFLite package to run the model with (see ``realtime.classifier.INTERPRETERS``);
+#: unset: the first one installed. ai-edge-litert runs the int8 CNNs (ds_cnn) far faster than tflite-runtime 2.14.
+INTERPRETER_ENV = "SPOKEN_DIGITS_INTERPRETER"
 
-    return Classifier(model)
+
+def _load_classifier(model: Path | None):
+    from .classifier import INTERPRETERS, Classifier
+
+    name = os.environ.get(INTERPRETER_ENV, "").strip() or None
+    if name is not None and name not in INTERPRETERS:
+        raise click.UsageError(f"{INTERPRETER_ENV}={name!r} is not a TFLite package this tool knows; "
+                               f"use one of {', '.join(INTERPRETERS)}, or unset it")
+    return Classifier(model, interpreter=name)
 
 
 def _print_json(obj: dict) -> None:
