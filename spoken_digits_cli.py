@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "data": ("trainer.cli:data", "Download and verify the Free Spoken Digit Dataset; render synthetic voices.", None),
     "train": ("trainer.cli:train", "Train the LSTM models on FSDD into a run directory.", "train"),
     "evaluate": ("trainer.cli:evaluate", "Score a run's models on its test part; write reports.", "train"),
+    "loso": ("trainer.cli:loso", "Leave-one-speaker-out on FSDD for the deploy recipe (one run per speaker).",
+             "train"),
     "export": ("export.cli:export", "Export a trained model as a quantized TFLite bundle.", "train"),
     "bench": ("export.cli:bench", "Benchmark a bundle's variants against Keras (size, speed, agreement).", "train"),
     "robustness": ("trainer.robustness.cli:robustness",

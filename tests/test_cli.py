@@ -97,3 +97,20 @@ def test_ds_cnn_filters_reach_the_deploy_settings_and_the_model(deploy_cli):
     narrow, full = build_cnn("ds_cnn", n_classes=12, filters=32), build_cnn("ds_cnn", n_classes=12)
     assert narrow.get_layer("pw1").filters == 32 and full.get_layer("pw1").filters == 64
     assert narrow.count_params() < full.count_params() / 2
+
+
+def test_hold_out_speaker_reaches_the_deploy_settings_and_is_refused_elsewhere(deploy_cli, tmp_path):
+    seen, base = deploy_cli
+    r = CliRunner().invoke(main, [*base, "--hold-out-speaker", "george"])
+    assert r.exit_code == 0, r.output
+    assert seen[-1].held_out_speaker == "george"
+    r = CliRunner().invoke(main, ["train", "--protocol", "official", "--hold-out-speaker", "george",
+                                  "--out", str(tmp_path / "seedrun")])
+    assert r.exit_code == 2 and "applies to the deploy protocol" in r.output
+
+
+def test_loso_needs_a_corpus_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPOKEN_DIGITS_CORPUS", raising=False)
+    r = CliRunner().invoke(main, ["loso", "--out", str(tmp_path / "loso")])
+    assert r.exit_code == 1 and "--corpus-root" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "loso").exists()

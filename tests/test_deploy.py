@@ -44,18 +44,24 @@ def tiny_corpus(tmp_path_factory, fsdd_dir) -> Path:
     return root
 
 
+#: The tiny deploy recipe of these tests (a fraction of the negatives, few copies).
+TINY = dict(negative_scale=0.08, babble_tracks=24, digit_copies=3, unknown_copies=1, max_synth_unknown=0)
+
+
 @pytest.fixture(scope="module")
-def deploy_run(tmp_path_factory, tiny_corpus) -> Path:
+def deploy_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("deploy-cache")
+
+
+@pytest.fixture(scope="module")
+def deploy_run(tmp_path_factory, tiny_corpus, deploy_cache) -> Path:
     from trainer.corpus import CorpusPaths
     from trainer.deploy import DeploySettings, train_deploy
     from trainer.train import TrainSettings
 
     out = tmp_path_factory.mktemp("deploy") / "run"
-    cache = tmp_path_factory.mktemp("deploy-cache")
-    settings = DeploySettings(negative_scale=0.08, babble_tracks=24, digit_copies=3, unknown_copies=1,
-                              max_synth_unknown=0)
-    train_deploy(out, paths=CorpusPaths.shared(tiny_corpus), deploy=settings,
-                 train_settings=TrainSettings(epochs=40, batch_size=32, seed=0, patience=8), cache_dir=cache,
+    train_deploy(out, paths=CorpusPaths.shared(tiny_corpus), deploy=DeploySettings(**TINY),
+                 train_settings=TrainSettings(epochs=40, batch_size=32, seed=0, patience=8), cache_dir=deploy_cache,
                  progress=False, verbose=0)
     return out
 
@@ -255,3 +261,79 @@ def test_export_target_fa_per_hour_needs_validation_passages(deploy_run, tmp_pat
     with pytest.raises(RunError, match="--synth-dir"):
         export_run(deploy_run, tmp_path / "b" / "x", target_fa_per_hour=5)
     assert not (tmp_path / "b").exists()
+
+
+# ------------------------------------------------------------------------ leave one speaker out
+def test_hold_out_speaker_moves_all_of_their_fsdd_clips_to_test(tiny_corpus):
+    from trainer.corpus import CorpusPaths, read_corpus
+    from trainer.deploy import hold_out_speaker
+    from trainer.errors import DataError
+
+    rows = read_corpus(CorpusPaths.shared(tiny_corpus))
+    held = hold_out_speaker(rows, "george")
+    assert len(held) == len(rows)
+    george = [r for r in held if r.source == "fsdd" and r.speaker == "george"]
+    assert len(george) == 150 and {r.split for r in george} == {"test"}
+    # everything else keeps its split (FSDD's other speakers keep the README split: indices 0-4 test)
+    before = {r.path: r.split for r in rows}
+    assert all(r.split == before[r.path] for r in held if not (r.source == "fsdd" and r.speaker == "george"))
+    assert {r.split for r in held if r.source == "fsdd" and r.speaker == "theo"} == {"train", "test"}
+    with pytest.raises(DataError, match="no FSDD recordings of speaker 'nobody'.*george"):
+        hold_out_speaker(rows, "nobody")
+
+
+def test_evaluate_scores_fsdd_test_digits_per_speaker(deploy_run, deploy_cache):
+    from trainer.evaluate import evaluate
+
+    m = next(iter(evaluate(deploy_run, cache_dir=deploy_cache, progress=False)["models"].values()))
+    per = m["per_fsdd_speaker"]
+    assert set(per) == {"george", "jackson", "lucas", "nicolas", "theo", "yweweler"}
+    assert all(d["digits"] == 50 for d in per.values())  # indices 0-4 of 10 digits
+    # the per-speaker figures add up to the source's figure
+    fsdd = m["per_source"]["fsdd"]
+    assert fsdd["digits"] == 300
+    assert sum(d["digit_accuracy"] * d["digits"] for d in per.values()) / 300 == pytest.approx(
+        fsdd["digit_accuracy"], abs=1e-3)
+    assert m["held_out_speaker"] is None
+    assert "| speaker | digits |" in (deploy_run / "report.md").read_text()
+
+
+def test_loso_summary_mean_and_worst():
+    from trainer.loso import loso_summary
+
+    s = loso_summary({"a": {"digits": 10, "digit_accuracy": 0.9, "digit_argmax_accuracy": 1.0},
+                      "b": {"digits": 500, "digit_accuracy": 0.5, "digit_argmax_accuracy": 0.6}})
+    # each voice counts once, whatever its number of clips
+    assert s["mean_digit_accuracy"] == pytest.approx(0.7) and s["mean_argmax_accuracy"] == pytest.approx(0.8)
+    assert (s["worst_speaker"], s["worst_digit_accuracy"]) == ("b", 0.5)
+    with pytest.raises(ValueError):
+        loso_summary({})
+
+
+def test_loso_trains_without_the_held_out_speaker_and_scores_all_their_clips(tiny_corpus, deploy_cache, tmp_path):
+    import csv
+
+    from trainer.corpus import CorpusPaths
+    from trainer.deploy import DeploySettings
+    from trainer.loso import run_loso
+    from trainer.train import TrainSettings
+
+    summary = run_loso(tmp_path / "loso", paths=CorpusPaths.shared(tiny_corpus), deploy=DeploySettings(**TINY),
+                       train_settings=TrainSettings(epochs=2, batch_size=32, seed=0), speakers=["lucas"],
+                       cache_dir=deploy_cache, progress=False, verbose=0)
+    with open(tmp_path / "loso" / "lucas" / "corpus.csv") as f:
+        rows = list(csv.DictReader(f))
+    lucas = [r for r in rows if r["source"] == "fsdd" and r["speaker"] == "lucas"]
+    assert len(lucas) == 150 and {r["split"] for r in lucas} == {"test"}
+    info = json.loads((tmp_path / "loso" / "lucas" / "run.json").read_text())
+    assert info["deploy"]["held_out_speaker"] == "lucas"
+    assert summary["speakers"]["lucas"]["digits"] == 150
+    assert 0 <= summary["speakers"]["lucas"]["digit_accuracy"] <= summary["speakers"]["lucas"]["digit_argmax_accuracy"]
+    assert summary["mean_digit_accuracy"] == summary["speakers"]["lucas"]["digit_accuracy"]
+    assert json.loads((tmp_path / "loso" / "loso.json").read_text())["worst_speaker"] == "lucas"
+    # rerunning resumes: the finished run is kept, not retrained
+    stamp = (tmp_path / "loso" / "lucas" / "spectrogram_aug" / "model.keras").stat().st_mtime_ns
+    run_loso(tmp_path / "loso", paths=CorpusPaths.shared(tiny_corpus), deploy=DeploySettings(**TINY),
+             train_settings=TrainSettings(epochs=2, batch_size=32, seed=0), speakers=["lucas"],
+             cache_dir=deploy_cache, progress=False, verbose=0)
+    assert (tmp_path / "loso" / "lucas" / "spectrogram_aug" / "model.keras").stat().st_mtime_ns == stamp

@@ -47,6 +47,16 @@ def _print_deploy_metrics(run_dir: Path, metrics: dict) -> None:
         table.add_row(src, str(d["digits"]), fmt(d["digit_accuracy"]), fmt(d["digit_argmax_accuracy"]),
                       str(d["negatives"]), fmt(d["false_accept_rate"]))
     Console().print(table)
+    if m.get("per_fsdd_speaker"):
+        held = m.get("held_out_speaker")
+        t2 = Table(title="FSDD test digits per speaker" + (f" ({held} held out of training)" if held else
+                                                             " (all of them also in training: FSDD README split)"))
+        for col in ("speaker", "digits", "digit accuracy", "argmax accuracy"):
+            t2.add_column(col, justify="left" if col == "speaker" else "right")
+        for who, d in m["per_fsdd_speaker"].items():
+            t2.add_row(who + (" (held out)" if who == held else ""), str(d["digits"]), fmt(d["digit_accuracy"]),
+                       fmt(d["digit_argmax_accuracy"]))
+        Console().print(t2)
     click.echo(f"ECE on the test windows: {m['ece_before']} before, {m['ece_after']} after temperature scaling")
     click.echo(f"wrote {Path(run_dir) / 'metrics.json'} and {Path(run_dir) / 'report.md'}")
 
@@ -190,9 +200,13 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
               help="Deploy protocol, ds_cnn: channels of its convolutions; the invoke time grows about with "
                    "their square. Measured: 64 channels 45.3 KB int8, 2.6-4.4 ms per 0.8 s window ('compare', "
                    "tflite-runtime, 1 thread, 2-core x86_64 VM). [default: 64]")
+@click.option("--hold-out-speaker", default=None, metavar="SPEAKER",
+              help="Deploy protocol: leave this FSDD speaker (george, jackson, lucas, nicolas, theo, yweweler) out "
+                   "of training and validation; all of their clips become test clips ('evaluate' scores them per "
+                   "speaker; 'spoken-digits loso' does every speaker in turn).")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
 def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
-          batch_size, seed, frame_length, lstm_units, cnn_dense_units, ds_cnn_filters, force) -> None:
+          batch_size, seed, frame_length, lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, force) -> None:
     """Train LSTM models on FSDD into the run directory --out.
 
     Writes per model: model.keras, history.csv, train.json and TensorBoard logs
@@ -222,9 +236,10 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
             raise click.BadParameter(f"--ds-cnn-filters sets ds_cnn's channels, not {architecture}'s",
                                      param_hint="--ds-cnn-filters")
         _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force, architecture,
-                      lstm_units, cnn_dense_units, ds_cnn_filters)
+                      lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker)
         return
-    for name, value in (("--cnn-dense-units", cnn_dense_units), ("--ds-cnn-filters", ds_cnn_filters)):
+    for name, value in (("--cnn-dense-units", cnn_dense_units), ("--ds-cnn-filters", ds_cnn_filters),
+                        ("--hold-out-speaker", hold_out_speaker)):
         if value is not None:
             raise click.BadParameter(f"{name} applies to the deploy protocol", param_hint=name)
     if protocol == "commands":
@@ -244,13 +259,11 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
     click.echo(f"next: spoken-digits evaluate {out}")
 
 
-def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force,
-                  architecture: str = "lstm", lstm_units: int | None = None,
-                  cnn_dense_units: int | None = None, ds_cnn_filters: int | None = None) -> None:
+def _deploy_paths(corpus_root, synth_dir, folders, data_dir):
+    """The deploy protocol's corpus paths from the CLI options (``--corpus-root`` or $SPOKEN_DIGITS_CORPUS)."""
     import os
 
     from .corpus import CorpusPaths
-    from .deploy import DeploySettings, train_deploy
     from .errors import DataError
 
     root = corpus_root or (Path(os.environ["SPOKEN_DIGITS_CORPUS"]) if os.environ.get("SPOKEN_DIGITS_CORPUS") else None)
@@ -260,15 +273,32 @@ def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache
     paths = CorpusPaths.shared(root, synth=synth_dir)
     if data_dir is not None:
         paths = dataclasses.replace(paths, fsdd=data_dir)
-    paths = dataclasses.replace(paths, folders=tuple(folders))
-    t0 = time.perf_counter()
-    deploy = DeploySettings(classes=classes, architecture=architecture)
+    return dataclasses.replace(paths, folders=tuple(folders))
+
+
+def _deploy_settings(classes, architecture="lstm", lstm_units=None, cnn_dense_units=None, ds_cnn_filters=None,
+                     hold_out_speaker=None):
+    from .deploy import DeploySettings
+
+    deploy = DeploySettings(classes=classes, architecture=architecture, held_out_speaker=hold_out_speaker)
     if lstm_units is not None:
         deploy = dataclasses.replace(deploy, lstm_units=lstm_units)
     if cnn_dense_units is not None:
         deploy = dataclasses.replace(deploy, cnn_dense_units=cnn_dense_units)
     if ds_cnn_filters is not None:
         deploy = dataclasses.replace(deploy, ds_cnn_filters=ds_cnn_filters)
+    return deploy
+
+
+def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force,
+                  architecture: str = "lstm", lstm_units: int | None = None,
+                  cnn_dense_units: int | None = None, ds_cnn_filters: int | None = None,
+                  hold_out_speaker: str | None = None) -> None:
+    from .deploy import train_deploy
+
+    paths = _deploy_paths(corpus_root, synth_dir, folders, data_dir)
+    t0 = time.perf_counter()
+    deploy = _deploy_settings(classes, architecture, lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker)
     train_deploy(out, paths=paths, deploy=deploy, train_settings=settings, cache_dir=cache_dir, force=force)
     click.echo(f"trained the deploy model ({architecture}, {classes} classes) in {time.perf_counter() - t0:.0f} s -> {out}")
     click.echo(f"next: spoken-digits export {out} --out bundles/NAME")
@@ -325,3 +355,61 @@ def evaluate(run_dir, models, data_dir, cache_dir) -> None:
                       fmt(SEED_NOTEBOOK_MICRO_F1.get(name)))
     Console().print(table)
     click.echo(f"wrote {Path(run_dir) / 'metrics.json'}, {Path(run_dir) / 'report.md'} and MODEL/confusion.png")
+
+
+@click.command()
+@click.option("--corpus-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A folder laid out like ../shared/data (as 'train --protocol deploy'). "
+                   "Default: $SPOKEN_DIGITS_CORPUS.")
+@click.option("--synth-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Synthetic voices of 'spoken-digits data synth' (as 'train --protocol deploy').")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder of the runs: OUT/<speaker>/ per held-out speaker, and OUT/loso.json. Rerunning "
+                   "resumes at the first speaker not finished.")
+@click.option("--speakers", default=None, metavar="A,B,...",
+              help="FSDD speakers to hold out in turn. [default: every FSDD speaker]")
+@click.option("--model", "model", type=click.Choice(("lstm", *CNN_CHOICES)), default="lstm", show_default=True,
+              help="The deploy recipe's model family.")
+@click.option("--classes", type=click.Choice(("open", "digits")), default="open", show_default=True,
+              help="As 'train --protocol deploy'.")
+@click.option("--epochs", type=click.IntRange(1), default=60, show_default=True,
+              help="Maximum epochs per run (the shipped recipe: 60).")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Clips per batch.")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of weights and augmentation.")
+@_data_dir_option
+@_cache_option
+@click.option("--force", is_flag=True, help="Retrain runs that are already finished.")
+def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_size, seed, data_dir, cache_dir,
+         force) -> None:
+    """Leave-one-speaker-out on FSDD for the deploy recipe: one run per held-out speaker.
+
+    Each FSDD speaker in turn is left out of training and validation (every other source as
+    in 'train --protocol deploy'), and all of their clips are scored: clean 0.8 s windows,
+    Keras float, at the run's own calibrated threshold, a rejection counting as an error.
+    Prints the per-speaker table with the mean and the worst speaker; writes OUT/loso.json.
+    Time: one deploy training per speaker (about 15-25 min each for the LSTM on 2 cores).
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from .loso import LOSO_FILE, run_loso
+    from .train import TrainSettings
+
+    paths = _deploy_paths(corpus_root, synth_dir, (), data_dir)
+    who = [s.strip() for s in speakers.split(",") if s.strip()] if speakers else None
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, seed=seed)
+    t0 = time.perf_counter()
+    summary = run_loso(out, paths=paths, deploy=_deploy_settings(classes, model), train_settings=settings,
+                       speakers=who, cache_dir=cache_dir, force=force)
+    fmt = lambda v: f"{v:.3f}"  # noqa: E731
+    table = Table(title=f"Leave-one-speaker-out on FSDD, deploy recipe ({model}, {classes}); every clip of the "
+                        f"held-out speaker, clean windows, at each run's threshold")
+    for col in ("held-out speaker", "digits", "digit accuracy", "argmax accuracy", "threshold"):
+        table.add_column(col, justify="left" if col == "held-out speaker" else "right")
+    for s, d in summary["speakers"].items():
+        table.add_row(s, str(d["digits"]), fmt(d["digit_accuracy"]), fmt(d["digit_argmax_accuracy"]),
+                      f"{d['threshold']:.3f}")
+    table.add_row("mean", "", fmt(summary["mean_digit_accuracy"]), fmt(summary["mean_argmax_accuracy"]), "")
+    Console().print(table)
+    click.echo(f"worst speaker: {summary['worst_speaker']} ({summary['worst_digit_accuracy']:.3f}); "
+               f"{time.perf_counter() - t0:.0f} s; wrote {Path(out) / LOSO_FILE}")

@@ -109,6 +109,10 @@ class DeploySettings:
     #: 1 % took a threshold (0.97) that rejected over half of the validation digits (accuracy
     #: 0.45); at 3 % it keeps 0.72 of them (threshold 0.92). ``calibrate`` raises it per user.
     val_false_accept_target: float = 0.03
+    #: An FSDD speaker (``george``, ``jackson``, ...) left out of training and validation: all of
+    #: their clips go to the test split (leave-one-speaker-out, ``spoken-digits loso``). None: the
+    #: FSDD README's split (indices 0-4 of every speaker are test), as the shipped model.
+    held_out_speaker: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -141,6 +145,8 @@ def deploy_table(paths: CorpusPaths, *, settings: DeploySettings, cache_dir: Pat
     check_speaker_disjoint(rows)
     if not any(r.source == "fsdd" for r in rows):
         raise DataError("the deploy protocol needs FSDD (--data-dir)")
+    if settings.held_out_speaker is not None:
+        rows = hold_out_speaker(rows, settings.held_out_speaker)
     if not any(r.label == NOISE_LABEL for r in rows):
         raise DataError("the deploy protocol needs background-noise recordings (--noise-dir)")
     if settings.classes == "open":
@@ -156,6 +162,28 @@ def deploy_table(paths: CorpusPaths, *, settings: DeploySettings, cache_dir: Pat
     else:
         rows = [r for r in rows if r.is_digit or r.label == NOISE_LABEL]
     return sorted(rows)
+
+
+def hold_out_speaker(rows: Sequence[CorpusClip], speaker: str) -> list[CorpusClip]:
+    """``rows`` with every FSDD clip of ``speaker`` moved to the test split (leave-one-speaker-out).
+
+    Applied before the generated negatives are made, so no reversed or overlapped clip of
+    that speaker reaches training either (a negative inherits the split of its clips).
+
+    Raises
+    ------
+    DataError
+        ``speaker`` has no FSDD clip (the error lists the speakers there are).
+    """
+    import dataclasses
+
+    fsdd = {r.speaker for r in rows if r.source == "fsdd"}
+    if speaker not in fsdd:
+        raise DataError(f"no FSDD recordings of speaker {speaker!r} to hold out; the corpus has "
+                        f"{', '.join(sorted(fsdd)) or 'none'}")
+    if len(fsdd) < 2:
+        raise DataError(f"holding out {speaker!r} would leave no FSDD speaker to train on")
+    return [dataclasses.replace(r, split="test") if r.source == "fsdd" and r.speaker == speaker else r for r in rows]
 
 
 def copies_of(row: CorpusClip, split: str, settings: DeploySettings) -> int:
@@ -454,9 +482,11 @@ def train_deploy(
     if (out / "run.json").exists():
         old = json.loads((out / "run.json").read_text())
         # runs before issue 10: the LSTM; before --cnn-dense-units: the builders' default
-        old_deploy = {"architecture": "lstm", "cnn_dense_units": None, "ds_cnn_filters": None, **old.get("deploy", {})}
+        old_deploy = {"architecture": "lstm", "cnn_dense_units": None, "ds_cnn_filters": None,
+                      "held_out_speaker": None, **old.get("deploy", {})}
+        # compared as JSON (tuples of the settings come back as lists)
         if (old.get("protocol"), old.get("labels"), old_deploy, old.get("settings", {}).get("seed")) != (
-                "deploy", labels, info["deploy"], seed):
+                "deploy", labels, json.loads(json.dumps(info["deploy"])), seed):
             raise RunError(f"{out} already holds a run with other settings; choose another --out")
     else:
         out.mkdir(parents=True, exist_ok=True)
@@ -547,11 +577,21 @@ def evaluate_deploy(run, *, cache_dir=None, progress: bool = True) -> dict:
                 p[dig, :n_digits].argmax(1) == test.label[dig])), 4),
             "false_accept_rate": None if not neg.any() else round(float(np.mean(accepted[neg])), 4),
         }
+    per_fsdd_speaker = {}
+    speakers = np.asarray([r.speaker for r in rows])[test.source]
+    for who in sorted(set(speakers[(sources == "fsdd") & (test.label < n_digits)])):
+        m = (sources == "fsdd") & (speakers == who) & (test.label < n_digits)
+        per_fsdd_speaker[who] = {
+            "digits": int(m.sum()),
+            "digit_accuracy": round(float(np.mean(accepted[m] & (top[m] == test.label[m]))), 4),
+            "digit_argmax_accuracy": round(float(np.mean(p[m, :n_digits].argmax(1) == test.label[m])), 4),
+        }
     from sklearn.metrics import confusion_matrix
 
     return {
         "labels": labels, "temperature": t, "threshold": thr, "n_test": int(len(test)),
-        "per_source": per_source,
+        "per_source": per_source, "per_fsdd_speaker": per_fsdd_speaker,
+        "held_out_speaker": run.info["deploy"].get("held_out_speaker"),
         "ece_before": round(expected_calibration_error(softmax(logits), test.label), 4),
         "ece_after": round(expected_calibration_error(p, test.label), 4),
         "confusion_matrix": confusion_matrix(test.label, top, labels=list(range(len(labels)))).tolist(),
@@ -560,5 +600,5 @@ def evaluate_deploy(run, *, cache_dir=None, progress: bool = True) -> dict:
 
 
 __all__ = ["ARCHITECTURES", "CLASSES", "DEPLOY_MODEL", "DeploySettings", "model_folder_of", "calibrate", "choose_threshold", "class_weights",
-           "copies_of", "deploy_table", "evaluate_deploy", "is_speech", "load_clip", "read_table", "expected_calibration_error", "featurize_split", "fit_temperature",
+           "copies_of", "deploy_table", "evaluate_deploy", "hold_out_speaker", "is_speech", "load_clip", "read_table", "expected_calibration_error", "featurize_split", "fit_temperature",
            "softmax", "train_deploy", "training_material"]

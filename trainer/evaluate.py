@@ -202,6 +202,14 @@ def _evaluate_deploy(run: Run, *, cache_dir=None, progress: bool = True) -> dict
     for src, d in m["per_source"].items():
         lines.append(f"| {src} | {d['digits']} | {fmt(d['digit_accuracy'])} | {fmt(d['digit_argmax_accuracy'])} | "
                      f"{d['negatives']} | {fmt(d['false_accept_rate'])} |")
+    if m.get("per_fsdd_speaker"):
+        held = m.get("held_out_speaker")
+        lines += ["", "FSDD test digits per speaker" + (f" ({held} held out of training and validation):" if held
+                                                        else " (every speaker is also in training: FSDD README split):"),
+                  "", "| speaker | digits | digit accuracy | argmax accuracy |", "|---|---|---|---|"]
+        for who, d in m["per_fsdd_speaker"].items():
+            lines.append(f"| {who}{' (held out)' if who == held else ''} | {d['digits']} | "
+                         f"{fmt(d['digit_accuracy'])} | {fmt(d['digit_argmax_accuracy'])} |")
     with atomic_path(run.path / "report.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     return metrics
