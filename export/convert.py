@@ -51,6 +51,10 @@ def _layer_copy(L, layer, kind: str, cfg: dict, *, logits_here: bool):
     name = layer.name
     if kind == "Rescaling":
         return L.Rescaling(scale=cfg["scale"], offset=cfg["offset"], name=name)
+    if kind == "BandMeanNormalization":  # trainer.layers: x - mean over the frames -> TFLite MEAN + SUB
+        import tensorflow as tf
+
+        return L.Lambda(lambda t: t - tf.reduce_mean(t, axis=-1, keepdims=True), name=name)
     if kind == "Permute":
         return L.Permute(tuple(cfg["dims"]), name=name)
     if kind == "LSTM":
@@ -111,7 +115,7 @@ def edge_model(model, *, logits: bool = False):
     ----------
     model : keras.Model
         A model built by ``trainer.models.build_spectrogram_model`` (layers Input ->
-        Rescaling -> Permute -> LSTM -> GlobalAveragePooling1D -> [Dropout] -> Dense
+        Rescaling -> [BandMeanNormalization] -> Permute -> LSTM -> GlobalAveragePooling1D -> [Dropout] -> Dense
         -> [Dropout] -> Dense) or by ``trainer.cnn`` (Rescaling, Permute, Reshape,
         Flatten, Conv2D, DepthwiseConv2D, BatchNormalization, ReLU, MaxPooling2D,
         AveragePooling2D, GlobalAveragePooling2D, Dense, Dropout, SpecAugment).

@@ -114,3 +114,21 @@ def test_loso_needs_a_corpus_root(tmp_path, monkeypatch):
     r = CliRunner().invoke(main, ["loso", "--out", str(tmp_path / "loso")])
     assert r.exit_code == 1 and "--corpus-root" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "loso").exists()
+
+
+def test_log_mel_norm_reaches_the_deploy_settings_and_the_model(deploy_cli, tmp_path):
+    from trainer.models import build_spectrogram_model
+
+    seen, base = deploy_cli
+    r = CliRunner().invoke(main, [*base, "--log-mel-norm", "band_mean"])
+    assert r.exit_code == 0, r.output
+    assert seen[-1].log_mel_norm == "band_mean" and seen[-1].architecture == "lstm"
+    r = CliRunner().invoke(main, base)
+    assert r.exit_code == 0 and seen[-1].log_mel_norm == "none"
+    for refused in (["--model", "ds_cnn"], ["--protocol", "official", "--model", "spectrogram_aug"]):
+        r = CliRunner().invoke(main, [*base, *refused, "--log-mel-norm", "band_mean"])
+        assert r.exit_code == 2 and "--log-mel-norm" in r.output, refused
+    assert len(seen) == 2
+    names = [layer.name for layer in build_spectrogram_model(n_classes=12, band_mean_norm=True).layers]
+    assert names.index("db_to_unit") < names.index("band_mean_norm") < names.index("lstm")
+    assert "band_mean_norm" not in [layer.name for layer in build_spectrogram_model(n_classes=12).layers]

@@ -191,3 +191,49 @@ def test_bench_smoke(tiny_bundles, tiny_cache, keras_reference):
     text = console.export_text()
     assert all(f"{r['agreement']:.2%}" in text for r in result["rows"]) and f"{keras_acc:.2%}" in text
     assert all(name in text for name in edge) and "int8" in text
+
+
+def test_band_mean_norm_exports_as_builtin_mean(keras_reference, tmp_path):
+    """``--log-mel-norm band_mean``: the layer subtracts each band's mean over the frames, survives
+    a .keras round trip, and converts to builtin MEAN + SUB (float32 equal to Keras, int8 builtin)."""
+    import tensorflow as tf
+
+    from trainer.layers import BandMeanNormalization
+    from trainer.models import build_spectrogram_model
+    from trainer.runs import load_model
+
+    _, log_mels, _, _ = keras_reference
+    x = log_mels[:8]
+    out = np.asarray(BandMeanNormalization()(x))
+    np.testing.assert_allclose(out, x - x.mean(axis=-1, keepdims=True), atol=1e-4)
+    np.testing.assert_allclose(out.mean(axis=-1), 0.0, atol=1e-3)
+
+    model = build_spectrogram_model(n_classes=12, lstm_units=16, band_mean_norm=True, spec_augment=True)
+    assert "band_mean_norm" in [layer.name for layer in model.layers]
+    model.save(tmp_path / "m.keras")
+    model = load_model(tmp_path / "m.keras")
+    from export.convert import convert
+
+    keras_probs = np.asarray(model(x, training=False))
+    flat = convert(model, "float32")
+    ops = model_ops(flat)
+    assert "MEAN" in ops and FUSED_LSTM_OP in ops
+    interp = tf.lite.Interpreter(model_content=flat)
+    interp.allocate_tensors()
+    i, o = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
+
+    def run(batch):
+        got = []
+        for row in batch:
+            interp.set_tensor(i, row[None])
+            interp.invoke()
+            got.append(interp.get_tensor(o)[0])
+        return np.stack(got)
+
+    # float32 TFLite of an untrained model differs from Keras by ~3e-3 with or without the layer
+    np.testing.assert_allclose(run(x), keras_probs, atol=1e-2)
+    # a fixed gain per band (a microphone's response) cancels, in the converted model too
+    tilt = np.linspace(-6.0, 6.0, x.shape[1], dtype=np.float32)[None, :, None]
+    np.testing.assert_allclose(run(x + tilt), run(x), atol=1e-4)
+    int8_ops = model_ops(convert(model, "int8", calibration=log_mels[:50]))
+    assert "MEAN" in int8_ops and not [op for op in int8_ops if op.startswith("Flex") or op == "CUSTOM"]

@@ -192,6 +192,11 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
               help="Deploy protocol, LSTM: units of its LSTM layer. Measured int8 bundles ('spoken-digits "
                    "compare', tflite-runtime, 1 thread, 2-core x86_64 VM under load, invoke per 0.8 s window): "
                    "96 units 75.9 KB, 1.87 ms; 128 units 114.5 KB, 2.14 ms. [default: 96]")
+@click.option("--log-mel-norm", type=click.Choice(("none", "band_mean")), default=None,
+              help="Deploy protocol, LSTM: normalization of the log-mel inside the model. band_mean subtracts "
+                   "each mel band's mean over the 0.8 s window (cepstral mean normalization: cancels a "
+                   "microphone's frequency response and a steady noise floor); the bundle's front end is "
+                   "unchanged. [default: none]")
 @click.option("--cnn-dense-units", type=click.IntRange(8, 1024), default=None,
               help="Deploy protocol, cnn_spectrogram / cnn_mfcc / cnn_vgg: units of the dense layer(s) after "
                    "Flatten, which hold most of their parameters (cnn_spectrogram: 128 units 287 k parameters, "
@@ -206,7 +211,8 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
                    "speaker; 'spoken-digits loso' does every speaker in turn).")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
 def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
-          batch_size, seed, frame_length, lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, force) -> None:
+          batch_size, seed, frame_length, lstm_units, log_mel_norm, cnn_dense_units, ds_cnn_filters, hold_out_speaker,
+          force) -> None:
     """Train LSTM models on FSDD into the run directory --out.
 
     Writes per model: model.keras, history.csv, train.json and TensorBoard logs
@@ -229,6 +235,8 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
         architecture = model if model in CNN_CHOICES else "lstm"
         if lstm_units is not None and architecture != "lstm":
             raise click.BadParameter("--lstm-units sets the LSTM's size, not a CNN's", param_hint="--lstm-units")
+        if log_mel_norm is not None and architecture != "lstm":
+            raise click.BadParameter("--log-mel-norm is built into the LSTM only", param_hint="--log-mel-norm")
         if cnn_dense_units is not None and architecture not in ("cnn_spectrogram", "cnn_mfcc", "cnn_vgg"):
             raise click.BadParameter(f"--cnn-dense-units sets the dense head of cnn_spectrogram, cnn_mfcc or cnn_vgg; "
                                      f"{architecture} has none", param_hint="--cnn-dense-units")
@@ -236,10 +244,10 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
             raise click.BadParameter(f"--ds-cnn-filters sets ds_cnn's channels, not {architecture}'s",
                                      param_hint="--ds-cnn-filters")
         _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force, architecture,
-                      lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker)
+                      lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, log_mel_norm)
         return
     for name, value in (("--cnn-dense-units", cnn_dense_units), ("--ds-cnn-filters", ds_cnn_filters),
-                        ("--hold-out-speaker", hold_out_speaker)):
+                        ("--hold-out-speaker", hold_out_speaker), ("--log-mel-norm", log_mel_norm)):
         if value is not None:
             raise click.BadParameter(f"{name} applies to the deploy protocol", param_hint=name)
     if protocol == "commands":
@@ -277,10 +285,11 @@ def _deploy_paths(corpus_root, synth_dir, folders, data_dir):
 
 
 def _deploy_settings(classes, architecture="lstm", lstm_units=None, cnn_dense_units=None, ds_cnn_filters=None,
-                     hold_out_speaker=None):
+                     hold_out_speaker=None, log_mel_norm=None):
     from .deploy import DeploySettings
 
-    deploy = DeploySettings(classes=classes, architecture=architecture, held_out_speaker=hold_out_speaker)
+    deploy = DeploySettings(classes=classes, architecture=architecture, held_out_speaker=hold_out_speaker,
+                            log_mel_norm=log_mel_norm or "none")
     if lstm_units is not None:
         deploy = dataclasses.replace(deploy, lstm_units=lstm_units)
     if cnn_dense_units is not None:
@@ -293,12 +302,13 @@ def _deploy_settings(classes, architecture="lstm", lstm_units=None, cnn_dense_un
 def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force,
                   architecture: str = "lstm", lstm_units: int | None = None,
                   cnn_dense_units: int | None = None, ds_cnn_filters: int | None = None,
-                  hold_out_speaker: str | None = None) -> None:
+                  hold_out_speaker: str | None = None, log_mel_norm: str | None = None) -> None:
     from .deploy import train_deploy
 
     paths = _deploy_paths(corpus_root, synth_dir, folders, data_dir)
     t0 = time.perf_counter()
-    deploy = _deploy_settings(classes, architecture, lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker)
+    deploy = _deploy_settings(classes, architecture, lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker,
+                              log_mel_norm)
     train_deploy(out, paths=paths, deploy=deploy, train_settings=settings, cache_dir=cache_dir, force=force)
     click.echo(f"trained the deploy model ({architecture}, {classes} classes) in {time.perf_counter() - t0:.0f} s -> {out}")
     click.echo(f"next: spoken-digits export {out} --out bundles/NAME")

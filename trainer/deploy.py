@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 CLASSES = ("open", "digits")
 DEPLOY_MODEL = "spectrogram_aug"
+#: In-model normalizations of the LSTM's log-mel input (``DeploySettings.log_mel_norm``).
+LOG_MEL_NORMS = ("none", "band_mean")
 #: ``DeploySettings.architecture``: the LSTM (``trainer.models``) or a CNN of ``trainer.cnn``.
 ARCHITECTURES = ("lstm", "cnn_spectrogram", "cnn_mfcc", "cnn_vgg", "ds_cnn")
 _CACHE_FORMAT = 1
@@ -86,6 +88,11 @@ class DeploySettings:
     #: Multiplies :data:`NEGATIVE_COUNTS` (tests use a small fraction).
     negative_scale: float = 1.0
     lstm_units: int = 96
+    #: Normalization of the LSTM's log-mel input inside the model: "none" (the dB of
+    #: ``power_to_db(ref=np.max)`` as they are) or "band_mean" (each mel band minus its mean over
+    #: the window, :class:`trainer.layers.BandMeanNormalization`: cancels a microphone's
+    #: frequency response and a steady noise floor; no change to the bundle's front end).
+    log_mel_norm: str = "none"
     #: Units of the dense layer(s) of cnn_spectrogram / cnn_mfcc / cnn_vgg; None = the builder's default
     #: (128 / 256 / 256). The Flatten -> Dense kernel holds most of their parameters: cnn_spectrogram
     #: with 128 is 287 k parameters, 292 KB at int8; 32 brings it under the 128 KB budget.
@@ -465,6 +472,10 @@ def train_deploy(
         raise ValueError(f"classes must be one of {CLASSES}, got {deploy.classes!r}")
     if deploy.architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {deploy.architecture!r}")
+    if deploy.log_mel_norm not in LOG_MEL_NORMS:
+        raise ValueError(f"log_mel_norm must be one of {LOG_MEL_NORMS}, got {deploy.log_mel_norm!r}")
+    if deploy.log_mel_norm != "none" and deploy.architecture != "lstm" and model is None:
+        raise ValueError(f"log_mel_norm={deploy.log_mel_norm!r} is built into the LSTM only, not {deploy.architecture}")
     out = Path(out)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     seed = train_settings.seed
@@ -483,7 +494,7 @@ def train_deploy(
         old = json.loads((out / "run.json").read_text())
         # runs before issue 10: the LSTM; before --cnn-dense-units: the builders' default
         old_deploy = {"architecture": "lstm", "cnn_dense_units": None, "ds_cnn_filters": None,
-                      "held_out_speaker": None, **old.get("deploy", {})}
+                      "held_out_speaker": None, "log_mel_norm": "none", **old.get("deploy", {})}
         # compared as JSON (tuples of the settings come back as lists)
         if (old.get("protocol"), old.get("labels"), old_deploy, old.get("settings", {}).get("seed")) != (
                 "deploy", labels, json.loads(json.dumps(info["deploy"])), seed):
@@ -505,7 +516,7 @@ def train_deploy(
     log.info("deploy: %d train and %d val log-mels over %d classes", len(train), len(val), len(labels))
     if model is None and deploy.architecture == "lstm":
         model = build_spectrogram_model(n_classes=len(labels), lstm_units=deploy.lstm_units, spec_augment=True,
-                                        name=DEPLOY_MODEL)
+                                        band_mean_norm=deploy.log_mel_norm == "band_mean", name=DEPLOY_MODEL)
     elif model is None:
         from .cnn import build_cnn
 

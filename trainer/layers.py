@@ -105,3 +105,24 @@ class SpecAugment(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "freq_mask_bins": self.freq_mask_bins,
                 "time_mask_frames": self.time_mask_frames, "p": self.p, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="spoken_digits")
+class BandMeanNormalization(keras.layers.Layer):
+    """Subtract each mel band's mean over the window's frames (cepstral mean normalization on log-mels).
+
+    On log-mels ``(b, n_mels, n_frames)`` (any affine scale of dB): ``x - mean(x, axis=-1)``.
+    A fixed gain per band (a microphone's or a room's frequency response) is a constant
+    offset of that band in dB, so it cancels; so does the level of steady noise where it
+    dominates a band. The mean over the 0.8 s window mixes the utterance with its pre-roll
+    and padding, as the live segmenter gives them, so training (which cuts its copies with
+    that segmenter) and recognition see the same statistics. No weights; the TFLite copy is
+    a MEAN and a SUB (``export.convert``). Standard in ASR front ends since Atal 1974
+    ("Effectiveness of linear prediction characteristics of the speech wave...", JASA 55).
+    """
+
+    def call(self, x):
+        return x - ops.mean(x, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -46,7 +46,7 @@ def uses_augmentation(model_name: str) -> bool:
 def build_spectrogram_model(
     *, config: FrontEndConfig = FRONT_END, lstm_units: int = SPECTROGRAM_LSTM_UNITS,
     dense_units: int = DENSE_UNITS, dropout: float = DROPOUT, name: str = "spectrogram",
-    n_classes: int = N_CLASSES, spec_augment: bool = False,
+    n_classes: int = N_CLASSES, spec_augment: bool = False, band_mean_norm: bool = False,
 ):
     """LSTM over the log-mel frames.
 
@@ -55,7 +55,9 @@ def build_spectrogram_model(
     ``LSTM(lstm_units, return_sequences=True)`` -> mean over the 35 steps -> dropout ->
     ``Dense(dense_units, relu)`` -> dropout -> ``Dense(n_classes, softmax)``.
     ``spec_augment=True`` adds :class:`~trainer.layers.SpecAugment` masks after the
-    rescaling (active in training only; the deploy model uses it).
+    rescaling (active in training only; the deploy model uses it). ``band_mean_norm=True``
+    then subtracts each band's mean over the frames (:class:`~trainer.layers.BandMeanNormalization`,
+    ``train --log-mel-norm band_mean``).
 
     Output: probabilities [shape=(batch, n_classes) = (b, 10), float32].
     Only layers the TFLite converter fuses are used (see ``export/``).
@@ -69,6 +71,10 @@ def build_spectrogram_model(
         from .layers import SpecAugment
 
         x = SpecAugment(name="spec_augment")(x)
+    if band_mean_norm:
+        from .layers import BandMeanNormalization
+
+        x = BandMeanNormalization(name="band_mean_norm")(x)
     x = layers.Permute((2, 1), name="frames_first")(x)
     x = layers.LSTM(lstm_units, return_sequences=True, name="lstm")(x)
     x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
