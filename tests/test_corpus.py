@@ -145,6 +145,30 @@ def test_augmentation_is_reproducible_and_varied(tmp_path):
     assert np.all(np.isfinite(a)) and np.abs(a).max() <= 1.0
 
 
+
+def test_faint_floor_and_quantization_reach_the_silence_between_words(tmp_path):
+    """The faint floor (AddColorNoise 30-50 dB) and BitCrush: digital silence gets a floor, samples a bit grid."""
+    import dataclasses
+
+    from trainer.augment import DEFAULT_AUGMENT, augment, build_chain
+
+    assert DEFAULT_AUGMENT.p_faint_noise > 0 and DEFAULT_AUGMENT.p_bit_crush > 0
+    quiet = dataclasses.replace(DEFAULT_AUGMENT, p_noise=0.0, p_speed=0.0, p_pitch=0.0, p_microphone=0.0, p_room=0.0,
+                                gain_dbfs_min=0.0, p_faint_noise=0.0, p_bit_crush=1.0, bit_depth_min=8, bit_depth_max=8,
+                                segmenter_cut=False, max_lead_s=0.0, max_tail_s=0.0)
+    tone = np.sin(2 * np.pi * 440 * np.arange(8820) / 22050).astype(np.float32)
+    y = np.concatenate([np.zeros(4410, np.float32), tone, np.zeros(4410, np.float32)])
+    crushed = augment(y, build_chain(noise_files=[], babble_files=[], settings=quiet), seed=0, settings=quiet)
+    q = 2 ** 8 / 2 + 1  # audiomentations' BitCrush grid at 8 bits
+    assert np.allclose(crushed * q, np.round(crushed * q), atol=1e-3)
+    assert len(np.unique(np.round(crushed * q))) <= 2 * q + 1
+    floor = dataclasses.replace(quiet, p_bit_crush=0.0, p_faint_noise=1.0)
+    noisy = augment(y, build_chain(noise_files=[], babble_files=[], settings=floor), seed=0, settings=floor)
+    lead = noisy[:4000]
+    assert np.abs(lead).max() > 0  # the digital silence now has a floor ...
+    level_db = 20 * np.log10(np.sqrt(np.mean(lead ** 2)) / np.sqrt(np.mean(noisy ** 2)))
+    assert -60 < level_db < -25, level_db  # ... 30-50 dB under the clip
+
 def test_generated_negatives_inherit_splits_and_labels(tmp_path, fsdd_dir):
     from trainer.corpus import CorpusClip, read_fsdd
     from trainer.negatives import make_negatives
