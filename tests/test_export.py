@@ -195,7 +195,7 @@ def test_bench_smoke(tiny_bundles, tiny_cache, keras_reference):
 
 def test_band_mean_norm_exports_as_builtin_mean(keras_reference, tmp_path):
     """``--log-mel-norm band_mean``: the layer subtracts each band's mean over the frames, survives
-    a .keras round trip, and converts to builtin MEAN + SUB (float32 equal to Keras, int8 builtin)."""
+    a .keras round trip, and converts to builtin MEAN + SUB (float32 close to Keras and gain-invariant, int8 builtin)."""
     import tensorflow as tf
 
     from trainer.layers import BandMeanNormalization

@@ -85,7 +85,7 @@ class AugmentSettings:
     #: A faint floor after the level: coloured noise at 30-50 dB SNR, and quantization to 8-12
     #: bits (``BitCrush``). Without them a digit stored as 8-bit PCM (a steady floor about 50 dB
     #: under full scale, between the digital silence of clean clips and the 0-24 dB noise copies)
-    #: fell under the threshold in two of three trainings (``tests/test_recognize.py``).
+    #: fell under the threshold in every model retrained before them (``tests/test_recognize.py``).
     p_faint_noise: float = 0.2
     faint_snr_db_min: float = 30.0
     faint_snr_db_max: float = 50.0
