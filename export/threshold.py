@@ -102,7 +102,7 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
     """
     from realtime.calibration import choose_threshold
     from realtime.classifier import Classifier
-    from trainer.robustness.score import ModelRunner, is_rejection, read_audio, run_stream
+    from trainer.robustness.score import ModelRunner, read_audio, run_stream
 
     if not streams:
         raise ValueError("no audio to choose the threshold on")
@@ -116,7 +116,7 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
         res = run_stream(runner, [audio], rate)
         seconds += res.seconds
         utterances += len(res.decisions)
-        confidences += [d.confidence for d in res.decisions if not is_rejection(d.top)]  # as far counts
+        confidences += [d.confidence for d in res.decisions if d.candidate]  # as far counts
     threshold, fa, met = choose_threshold(confidences, seconds, target_per_hour=target_per_hour, floor=MIN_THRESHOLD)
     hours = seconds / 3600.0
     return {

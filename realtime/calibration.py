@@ -100,7 +100,9 @@ def choose_threshold(confidences: Iterable[float], audio_s: float, *, target_per
 def calibrate_decisions(decisions, audio_s: float, *, target_per_hour: float, floor: float) -> CalibrationResult:
     """A :class:`CalibrationResult` from the decisions of a threshold-0 run over the background."""
     decisions = list(decisions)
-    conf = sorted((float(d.confidence) for d in decisions if d.top_label not in REJECT_LABELS), reverse=True)
+    # digits the length gate rejects are never accepted, whatever the threshold
+    conf = sorted((float(d.confidence) for d in decisions if d.top_label not in REJECT_LABELS and not d.too_short),
+                  reverse=True)
     rejected = {lab: sum(1 for d in decisions if d.top_label == lab) for lab in REJECT_LABELS}
     t, fa, met = choose_threshold(conf, audio_s, target_per_hour=target_per_hour, floor=floor)
     hours = audio_s / 3600.0

@@ -26,6 +26,10 @@ _MODEL_HELP = ("Model bundle: a directory or its NAME.json. Default: the bundle 
 _THRESHOLD_HELP = ("Minimum probability (0-1) of the top digit; below it the utterance is rejected as unknown, "
                    "shown '?'. Default: your threshold from 'spoken-digits calibrate' for this model, else the "
                    f"model's own (chosen on validation data), else {C.DEFAULT_THRESHOLD}.")
+_MIN_SPEECH_HELP = ("A digit spoken in less than this (ms of speech, pauses inside included) is not accepted but "
+                    "shown '?': syllables cut out of running speech are shorter than digits. Default: per digit, "
+                    "from 120 ms ('six') to 270 ms ('zero', 'nine'), the shortest 1 % of the non-test digits "
+                    "(realtime.constants.MIN_DIGIT_SPEECH_MS). A value here applies to every digit; 0: no such check.")
 _VERBOSE_HELP = "Also show silence/noise rejections ('·'); unknown speech ('?') is always shown."
 
 
@@ -65,12 +69,14 @@ def _reader_gone() -> None:
               help="Print one JSON object per decision (file, time_s, digit or null, label, confidence, "
                    "probabilities of every class); a file that cannot be read gives {file, error}.")
 @click.option("--verbose", is_flag=True, help=_VERBOSE_HELP)
+@click.option("--min-digit-speech-ms", type=click.FloatRange(min=0), default=None, metavar="MS", help=_MIN_SPEECH_HELP)
 def recognize(files: tuple[Path, ...], model: Path | None, threshold: float | None, as_json: bool,
-              verbose: bool) -> None:
+              verbose: bool, min_digit_speech_ms: float | None) -> None:
     """Recognize the digits spoken in WAV FILES (any rate, channel count and bit depth).
 
     Prints one line per file: its name and the digits found, in order ('?' is
-    speech that is not a digit, or a digit below --threshold; '·', with
+    speech that is not a digit, a digit below --threshold or shorter than
+    --min-digit-speech-ms; '·', with
     --verbose, a noise). Files are segmented and classified exactly
     as the microphone stream of 'listen'. A file that cannot be read (missing,
     empty, not audio) is reported on stderr and the others are still recognized;
@@ -80,7 +86,7 @@ def recognize(files: tuple[Path, ...], model: Path | None, threshold: float | No
 
     try:
         with filter_native_stderr():
-            failed = _recognize(files, model, threshold, as_json, verbose)
+            failed = _recognize(files, model, threshold, as_json, verbose, min_digit_speech_ms)
     except BrokenPipeError:
         _reader_gone()
         return
@@ -94,7 +100,7 @@ def _shown(decisions, verbose: bool) -> list:
 
 
 def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float | None, as_json: bool,
-               verbose: bool = False) -> int:
+               verbose: bool = False, min_digit_speech_ms: float | None = None) -> int:
     """Recognize every file; returns how many could not be read.
 
     An unusable bundle raises at once (nothing can be recognized); an unreadable file
@@ -110,7 +116,8 @@ def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float | N
     for path in files:
         try:
             decisions = recognize_file(path, clf.predict, model_rate_hz=clf.sample_rate_hz,
-                                       window_samples=clf.window_samples, labels=clf.labels, threshold=threshold)
+                                       window_samples=clf.window_samples, labels=clf.labels, threshold=threshold,
+                                       min_digit_speech_ms=min_digit_speech_ms)
         except AudioInputError as e:
             failed += 1
             click.echo(f"Error: {e}", err=True)
@@ -217,6 +224,9 @@ class ListenSettings:
         Print the session's latency, CPU and memory at exit (``--stats``).
     verbose : bool
         Show silence/noise rejections too (``--verbose``).
+    min_digit_speech_ms : float or None (ms)
+        Digits of shorter utterances are rejected (``--min-digit-speech-ms``); None: the per-digit
+        default, :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`.
     """
 
     model: Path | None = None
@@ -228,6 +238,7 @@ class ListenSettings:
     block_ms: float = C.CAPTURE_BLOCK_MS
     stats: bool = False
     verbose: bool = False
+    min_digit_speech_ms: float | None = None
 
 
 @click.command()
@@ -250,13 +261,16 @@ class ListenSettings:
               help="Capture block duration (ms). Decisions do not depend on it.")
 @click.option("--stats", is_flag=True,
               help="At exit, print to stderr the latency (median, p95), CPU use and peak memory of the session.")
+@click.option("--min-digit-speech-ms", type=click.FloatRange(min=0), default=None, metavar="MS", help=_MIN_SPEECH_HELP)
 def listen(model: Path | None, device: str | None, threshold: float | None, as_json: bool, verbose: bool,
-           duration: float | None, device_rate: int | None, block_ms: float, stats: bool) -> None:
+           duration: float | None, device_rate: int | None, block_ms: float, stats: bool,
+           min_digit_speech_ms: float | None) -> None:
     """Recognize digits live from a microphone.
 
     Each utterance (a pause of 300 ms or more separates two) gives one
     decision: its digit and confidence, '?' for speech that is not a digit
-    (or a digit below --threshold), '·' for a noise (shown with --verbose).
+    (or a digit below --threshold, or shorter than --min-digit-speech-ms), '·'
+    for a noise (shown with --verbose).
     Ctrl-C quits.
     """
     _single_threaded_blas()
@@ -267,7 +281,7 @@ def listen(model: Path | None, device: str | None, threshold: float | None, as_j
         with filter_native_stderr():
             _listen(st, ListenSettings(model=model, device=device, threshold=threshold, as_json=as_json,
                                        duration_s=duration, device_rate_hz=device_rate, block_ms=block_ms,
-                                       stats=stats, verbose=verbose))
+                                       stats=stats, verbose=verbose, min_digit_speech_ms=min_digit_speech_ms))
     except KeyboardInterrupt:  # Ctrl-C: a clean exit, code 0
         pass
     except BrokenPipeError:
@@ -285,7 +299,8 @@ def _listen(st: _Stats, cfg: ListenSettings) -> None:
     dev = resolve_input_device(cfg.device)
     rate = choose_capture_rate(dev, clf.sample_rate_hz, cfg.device_rate_hz)
     rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
-                     labels=clf.labels, threshold=threshold, input_rate_hz=rate)
+                     labels=clf.labels, threshold=threshold, input_rate_hz=rate,
+                     min_digit_speech_ms=cfg.min_digit_speech_ms)
     limit = None if cfg.duration_s is None else int(round(cfg.duration_s * rate))
     mic = Microphone(dev, rate, block_ms=cfg.block_ms)
     interactive = not cfg.as_json and sys.stdout.isatty()

@@ -60,6 +60,19 @@ MIN_SPEECH_MS = 100.0
 #: "Speech" longer than this (onset to last active frame) is steady noise, music or talk,
 #: not a digit: no decision (ms).
 MAX_SPEECH_MS = 1500.0
+#: A digit on top of an utterance with less speech than this (speech start to the end of the last
+#: active frame, ms), per digit, is not accepted: it becomes ``_unknown_``. Syllables that the
+#: segmenter cuts out of running speech were most of the false digits in read passages (median
+#: 0.15-0.19 s); spoken digits are longer, but not all alike: the voiced core of "six" is short
+#: (its fricatives often stay under the onset level), "zero" and "nine" are long. The rule, per
+#: digit: the 1st percentile of the speech length of every non-test clean digit of the corpus
+#: through this segmenter (FSDD train, the training and validation voices of ``data synth``,
+#: Speech Commands digits of non-test speakers: 5,266 clips, each in 0.5 s of silence and as
+#: the file it is), rounded down to 10 ms: ``python -m trainer.bench_spans --synth-dir data/synth``
+#: prints the table and this line. ``--min-digit-speech-ms MS`` sets one value for every digit
+#: (0 turns the gate off).
+MIN_DIGIT_SPEECH_MS: dict[str, float] = {"0": 270.0, "1": 200.0, "2": 170.0, "3": 170.0, "4": 200.0, "5": 230.0,
+                                         "6": 120.0, "7": 220.0, "8": 180.0, "9": 270.0}
 #: The window starts this long before the first active frame (ms).
 PRE_ROLL_MS = 20.0
 #: The window keeps this much audio after the last active frame, if it fits (ms).

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -28,6 +28,17 @@ ClassifyFn = Callable[[np.ndarray], np.ndarray]
 
 #: Label of an utterance whose top class is a digit below the threshold: not trusted, so unknown.
 UNKNOWN_LABEL = REJECT_LABELS[1]
+#: The digit length gate: one value (ms) for every digit, or a value per label (labels not in it: no gate).
+DigitGate = float | Mapping[str, float]
+
+
+def gate_of(min_digit_speech_ms: DigitGate | None, label: str) -> float:
+    """The minimum speech length (ms) of ``label`` under a gate (None: the default,
+    :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`)."""
+    g = C.MIN_DIGIT_SPEECH_MS if min_digit_speech_ms is None else min_digit_speech_ms
+    return float(g.get(label, 0.0)) if isinstance(g, Mapping) else float(g)
+
+
 #: What the history and ``recognize`` show for each rejection class.
 REJECT_SYMBOLS = {"_silence_": "·", "_unknown_": "?"}
 
@@ -52,6 +63,9 @@ class Decision:
     latency_ms : float or None (ms)
         Wall time from the arrival of the utterance's last sample to this decision;
         None for files (no wall clock).
+    too_short : bool
+        A digit was on top at or above the threshold, but the utterance was shorter than
+        the recognizer's ``min_digit_speech_ms``: rejected as ``_unknown_``.
     """
 
     utterance: Utterance
@@ -60,6 +74,7 @@ class Decision:
     top_label: str
     confidence: float
     latency_ms: float | None = None
+    too_short: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -81,7 +96,8 @@ class Decision:
     def to_json(self, labels: Sequence[str], **extra) -> dict:
         """One JSON-ready object: time_s (utterance start, s), end_s, digit (int, or null when rejected),
         label (the digit or ``_silence_``/``_unknown_``), top, confidence, probabilities (label ->
-        probability, every class), latency_ms (null for files), plus ``extra``."""
+        probability, every class), speech_ms (speech length of the utterance), too_short (a digit
+        rejected by the length gate), latency_ms (null for files), plus ``extra``."""
         u = self.utterance
         return {
             **extra,
@@ -92,24 +108,33 @@ class Decision:
             "top": int(self.top_label) if self.top_label.isdigit() else self.top_label,
             "confidence": round(float(self.confidence), 4),
             "probabilities": {str(k): round(float(p), 4) for k, p in zip(labels, self.probabilities)},
+            "speech_ms": round(u.speech_ms, 1),
+            "too_short": self.too_short,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
         }
 
 
-def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -> tuple[str, str, float]:
-    """Apply the label set's rejection classes and the threshold.
+def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float, *,
+           speech_ms: float | None = None, min_digit_speech_ms: DigitGate = 0.0) -> tuple[str, str, float]:
+    """Apply the label set's rejection classes, the threshold and the digit length gate.
 
     Parameters
     ----------
     probabilities : np.ndarray [shape=(n_classes,), float]
     labels : sequence of str, length n_classes
     threshold : float in [0, 1]
+    speech_ms : float or None (ms)
+        Speech length of the utterance (:attr:`realtime.segmenter.Utterance.speech_ms`); None: no gate.
+    min_digit_speech_ms : float >= 0 or mapping label -> float (ms)
+        A digit on top of a shorter utterance is not accepted: one value for every digit, or
+        one per label (:data:`realtime.constants.MIN_DIGIT_SPEECH_MS`).
 
     Returns
     -------
     label : str
-        The top class if it is ``_silence_``/``_unknown_`` (a rejection class) or if its
-        probability is >= ``threshold``; else ``"_unknown_"`` (a digit too unsure to accept).
+        The top class if it is ``_silence_``/``_unknown_`` (a rejection class), or if its
+        probability is >= ``threshold`` and the utterance is not shorter than
+        ``min_digit_speech_ms``; else ``"_unknown_"`` (a digit too unsure, or too short, to accept).
     top_label : str
     confidence : float
         The top probability.
@@ -120,7 +145,10 @@ def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float) -
     i = int(np.argmax(p))
     conf = float(p[i])
     top = str(labels[i])
-    if top in REJECT_LABELS or conf >= threshold:
+    if top in REJECT_LABELS:
+        return top, top, conf
+    too_short = speech_ms is not None and speech_ms < gate_of(min_digit_speech_ms, top)
+    if conf >= threshold and not too_short:
         return top, top, conf
     return UNKNOWN_LABEL, top, conf
 
@@ -175,13 +203,27 @@ class Recognizer:
         Initial noise floor (files); None: estimated during a warm-up (live input).
     config : SegmenterConfig, optional
         Segmenter settings; defaults from :mod:`realtime.constants`.
+    min_digit_speech_ms : float >= 0, mapping label -> float, or None (ms)
+        Digits of shorter utterances are rejected (:func:`decide`): one value for every digit
+        (0: no gate), one per label, or None: :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`.
+
+    Raises
+    ------
+    ValueError
+        If ``threshold`` is outside [0, 1] or a ``min_digit_speech_ms`` value is < 0.
     """
 
     def __init__(self, classify: ClassifyFn, *, sample_rate_hz: int, window_samples: int, labels: Sequence[str],
                  threshold: float = C.DEFAULT_THRESHOLD, input_rate_hz: int | None = None,
-                 initial_floor_dbfs: float | None = None, config: SegmenterConfig | None = None) -> None:
+                 initial_floor_dbfs: float | None = None, config: SegmenterConfig | None = None,
+                 min_digit_speech_ms: DigitGate | None = None) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        gate = C.MIN_DIGIT_SPEECH_MS if min_digit_speech_ms is None else min_digit_speech_ms
+        values = list(gate.values()) if isinstance(gate, Mapping) else [gate]
+        if not all(float(v) >= 0.0 for v in values):
+            raise ValueError(f"min_digit_speech_ms must be >= 0 ms, got {min_digit_speech_ms}")
+        self.min_digit_speech_ms: DigitGate = dict(gate) if isinstance(gate, Mapping) else float(gate)
         self.classify = classify
         self.labels = tuple(str(x) for x in labels)
         self.threshold = float(threshold)
@@ -227,14 +269,16 @@ class Recognizer:
         out = []
         for u in utterances:
             probs = np.asarray(self.classify(u.window), dtype=np.float32).reshape(-1)
-            label, top, conf = decide(probs, self.labels, self.threshold)
+            label, top, conf = decide(probs, self.labels, self.threshold, speech_ms=u.speech_ms,
+                                      min_digit_speech_ms=self.min_digit_speech_ms)
+            too_short = label != top and top not in REJECT_LABELS and conf >= self.threshold
             latency = None
             if live:
                 # The utterance's last sample, as an index of the input (capture-rate) stream.
                 t_end = self.clock.time_of(u.end_sample * self.input_rate_hz / self.sample_rate_hz)
                 if t_end is not None:
                     latency = (time.monotonic() - t_end) * 1000.0
-            out.append(Decision(u, probs, label, top, conf, latency))
+            out.append(Decision(u, probs, label, top, conf, latency, too_short))
         return out
 
     # -- state for a display ---------------------------------------------------
@@ -301,7 +345,8 @@ def file_noise_floor_dbfs(samples: np.ndarray, sample_rate_hz: int) -> float:
 
 def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: ClassifyFn, *, model_rate_hz: int,
                       window_samples: int, labels: Sequence[str], threshold: float = C.DEFAULT_THRESHOLD,
-                      block_samples: int = 4096) -> list[Decision]:
+                      block_samples: int = 4096, min_digit_speech_ms: DigitGate | None = None
+                      ) -> list[Decision]:
     """Recognize the digits in a recording known in advance (the ``recognize`` path).
 
     The recording is streamed through the same :class:`Recognizer` as the
@@ -316,7 +361,7 @@ def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: Classi
     samples : np.ndarray [shape=(n,), float32]
         Mono audio in [-1, 1] at ``sample_rate_hz``.
     sample_rate_hz : int (Hz)
-    classify, model_rate_hz, window_samples, labels, threshold
+    classify, model_rate_hz, window_samples, labels, threshold, min_digit_speech_ms
         See :class:`Recognizer` (``model_rate_hz`` is its ``sample_rate_hz``).
     block_samples : int > 0
         Block size used to stream the recording, at ``model_rate_hz`` (decisions do not depend on it).
@@ -330,12 +375,14 @@ def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: Classi
     # resampler's ringing past the end of the file that a stream would keep.
     x = resample(np.asarray(samples, dtype=np.float32).reshape(-1), sample_rate_hz, model_rate_hz)
     rec = Recognizer(classify, sample_rate_hz=model_rate_hz, window_samples=window_samples, labels=labels,
-                     threshold=threshold, initial_floor_dbfs=file_noise_floor_dbfs(x, model_rate_hz))
+                     threshold=threshold, initial_floor_dbfs=file_noise_floor_dbfs(x, model_rate_hz),
+                     min_digit_speech_ms=min_digit_speech_ms)
     return list(run_blocks(rec, iter_blocks(x, block_samples)))
 
 
 def recognize_file(path, classify: ClassifyFn, *, model_rate_hz: int, window_samples: int, labels: Sequence[str],
-                   threshold: float = C.DEFAULT_THRESHOLD) -> list[Decision]:
+                   threshold: float = C.DEFAULT_THRESHOLD,
+                   min_digit_speech_ms: DigitGate | None = None) -> list[Decision]:
     """Read a WAV file (any rate, channels, bit depth) and recognize its digits.
 
     Raises
@@ -349,4 +396,4 @@ def recognize_file(path, classify: ClassifyFn, *, model_rate_hz: int, window_sam
     """
     samples, rate = read_wav(path)
     return recognize_samples(samples, rate, classify, model_rate_hz=model_rate_hz, window_samples=window_samples,
-                             labels=labels, threshold=threshold)
+                             labels=labels, threshold=threshold, min_digit_speech_ms=min_digit_speech_ms)

@@ -186,6 +186,11 @@ class Utterance:
         return self.end_sample / self.sample_rate_hz
 
     @property
+    def speech_ms(self) -> float:
+        """Speech length (ms): from the first to the end of the last active frame, pauses inside included."""
+        return (self.end_sample - self.speech_start_sample) * 1000.0 / self.sample_rate_hz
+
+    @property
     def mask(self) -> np.ndarray:
         """``True`` on real samples, ``False`` on padding: shape ``(window_samples,)``, bool."""
         m = np.zeros(self.window.shape[0], dtype=bool)

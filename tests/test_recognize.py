@@ -15,6 +15,11 @@ from realtime.pipeline import recognize_file
 #: FSDD README: recordings 0-4 of every speaker and digit are the official test set (300 files).
 OFFICIAL_TEST_INDICES = range(5)
 MIN_ACCURACY = 0.97
+#: With the digit length gate (``realtime.constants.MIN_DIGIT_SPEECH_MS``): FSDD files are cut tight
+#: around the speech, the noise floor of a file is estimated on the speech itself, and the segmenter
+#: hears less of a fast speaker's digit than in context (yweweler's "six": 110-170 ms as files); the
+#: shipped bundle measured 0.960 with the gate against 0.993 without (2026-12-03).
+MIN_ACCURACY_GATED = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -30,20 +35,22 @@ def official_test_files(fsdd_dir):
     return files
 
 
-def test_accuracy_on_official_test(fsdd_dir, classifier):
-    """A file is right when recognize finds exactly one digit in it, the right one."""
+@pytest.mark.parametrize("gate", [0.0, None], ids=["no-length-gate", "default-length-gate"])
+def test_accuracy_on_official_test(fsdd_dir, classifier, gate):
+    """A file is right when recognize finds exactly one digit in it, the right one (threshold 0.5)."""
     right, wrong = 0, []
     for f in official_test_files(fsdd_dir):
         ds = recognize_file(f, classifier.predict, model_rate_hz=classifier.sample_rate_hz,
-                            window_samples=classifier.window_samples, labels=classifier.labels)
+                            window_samples=classifier.window_samples, labels=classifier.labels,
+                            min_digit_speech_ms=gate)
         found = [d.symbol for d in ds]
         if found == [f.stem.split("_")[0]]:
             right += 1
         else:
             wrong.append(f"{f.name}: {' '.join(found) or '(none)'}")
     accuracy = right / 300
-    print(f"\nrecognize accuracy on the 300 official test files: {accuracy:.4f}; wrong: {wrong}")
-    assert accuracy >= MIN_ACCURACY, wrong
+    print(f"\nrecognize accuracy on the 300 official test files (gate {gate}): {accuracy:.4f}; wrong: {wrong}")
+    assert accuracy >= (MIN_ACCURACY if gate == 0.0 else MIN_ACCURACY_GATED), wrong
 
 
 def write_variant(src, dst, rate_hz, subtype, channels):
@@ -157,3 +164,18 @@ def test_interpreter_chosen_by_environment_variable(fsdd_dir, bundle_path, monke
     monkeypatch.setenv("SPOKEN_DIGITS_INTERPRETER", "tflite")
     r = CliRunner().invoke(main, ["recognize", "--model", str(bundle_path), wav])
     assert r.exit_code == 2 and "SPOKEN_DIGITS_INTERPRETER='tflite'" in r.output and "ai_edge_litert" in r.output
+
+
+def test_min_digit_speech_ms_rejects_a_digit_too_short(fsdd_dir, bundle_path):
+    """No digit lasts 1.5 s of speech: with that gate the digit accepted before is '?', flagged too_short."""
+    wav = str(fsdd_dir / "7_theo_0.wav")
+    runs = {}
+    for gate in ("0", "1500"):
+        r = subprocess.run(CLI + ["recognize", "--model", str(bundle_path), "--json", "--min-digit-speech-ms", gate,
+                                  wav], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        runs[gate] = [json.loads(line) for line in r.stdout.splitlines()]
+    (free,), (gated,) = runs["0"], runs["1500"]
+    assert free["digit"] == 7 and free["too_short"] is False and 150 < free["speech_ms"] < 1500
+    assert gated["digit"] is None and gated["label"] == "_unknown_" and gated["top"] == 7 and gated["too_short"] is True
+    assert gated["speech_ms"] == free["speech_ms"] and gated["probabilities"] == free["probabilities"]

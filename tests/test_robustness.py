@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.robustness.score import (Dec, ModelRunner, count_items, item_outcome, match_played, right_interval,
+from trainer.robustness.score import (Dec, ModelRunner, accepted, count_items, item_outcome, match_played, right_interval,
                                       run_stream, sweep)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,6 +115,27 @@ def test_false_accepts_per_hour_on_a_stream_with_injected_accepts():
     assert (m["played"], m["found"], m["right"], m["extra"]) == (12, 12, 10, 0)  # the quiet two: rejected
     m = match_played(played[:6], res.decisions, 0.5)  # the medium bursts now are false accepts
     assert (m["found"], m["right"], m["extra"]) == (6, 6, 4)
+
+
+def test_the_length_gate_rejects_short_digits_at_every_threshold():
+    """A 0.1 s burst -> '3' at 0.9: accepted without the gate, rejected by it on the item and stream paths,
+    in the sweep and in the threshold interval; the 0.4 s burst stays accepted."""
+    from realtime import constants as C
+
+    assert RUNNER.min_digit_speech_ms == C.MIN_DIGIT_SPEECH_MS  # the scorer measures what listen does
+    assert C.MIN_DIGIT_SPEECH_MS["3"] > 100.0
+    y = np.concatenate([silence(0.5), burst(0.3, seconds=0.1), silence(0.6), burst(0.3), silence(0.5)])
+    ungated = ModelRunner(energy_stub, LABELS, RATE, WINDOW, min_digit_speech_ms=0.0)
+    short, long_ = RUNNER.recognize(y, RATE)
+    assert short.top == "3" and short.too_short and not long_.too_short
+    assert not accepted(short, 0.0) and accepted(long_, 0.5)
+    assert item_outcome("3", [short], 0.0) == "rejected" and right_interval("3", [short]) is None
+    assert item_outcome("3", [short, long_], 0.5) == "right"
+    assert item_outcome("3", ungated.recognize(y, RATE), 0.5) == "extra"
+    assert short.to_json()["too_short"] is True and "too_short" not in long_.to_json()
+    assert sweep([], [short, long_], 1.0, [0.0, 0.5])["false_accepts"] == [1, 1]
+    res, res0 = run_stream(RUNNER, [y], RATE), run_stream(ungated, [y], RATE)
+    assert (res.false_accepts(0.5), res0.false_accepts(0.5)) == (1, 2)
 
 
 def test_a_steady_tone_shows_as_a_long_speech_state():
@@ -294,3 +315,23 @@ def test_quick_cli_on_the_shipped_bundle(tmp_path):
     rep = json.loads((tmp_path / "f.json").read_text())
     assert rep["streams"]["all"]["hours"] > 0 and rep["det"]["operating_point"]["threshold"] == rep["threshold"]
     assert set(rep["negative_clips"]) >= {"words:speech_commands", "reversed", "tone", "all"}
+
+
+def test_bench_spans_measures_speech_length_and_its_rule(tmp_path):
+    """``python -m trainer.bench_spans``: the segmenter's speech length of a clip, and the 1st-percentile rule."""
+    import soundfile as sf
+
+    from trainer.bench_spans import digit_speech_ms, gate_ms
+
+    for ms in (220.0, 480.0):
+        path = tmp_path / f"tone_{ms:.0f}.wav"
+        sf.write(path, np.concatenate([silence(0.2), burst(0.2, seconds=ms / 1000), silence(0.3)]), RATE,
+                 subtype="PCM_16")
+        in_context, as_file = digit_speech_ms(path)
+        assert in_context == pytest.approx(ms, abs=25.0) and as_file == pytest.approx(ms, abs=25.0)
+    sf.write(tmp_path / "quiet.wav", silence(1.0), RATE, subtype="PCM_16")
+    assert digit_speech_ms(tmp_path / "quiet.wav") == (None, None)
+    assert gate_ms([float(v) for v in range(100, 1100)]) == 100.0  # p1 = 109.99 -> 100
+    assert gate_ms([183.0] * 50 + [400.0] * 50) == 180.0
+    with pytest.raises(ValueError):
+        gate_ms([])

@@ -287,3 +287,71 @@ def test_digit_in_babble_is_found(fsdd_dir, babble_tracks):
     hits = [u for u in utts if u.speech_start_sample <= start + y.size and u.end_sample >= start]
     assert len(hits) == 1
     assert abs(hits[0].speech_start_sample - start) < 0.25 * sr
+
+
+# --------------------------------------------------------------------------- digit length gate
+def _bursts(lengths_ms: tuple[float, ...]) -> np.ndarray:
+    """Tone bursts of the given lengths (ms) at -12 dBFS, 1 s of faint noise before each and at the end."""
+    parts = []
+    for ms in lengths_ms:
+        n = int(round(ms * RATE_HZ / 1000))
+        parts += [noise(1.0, -70.0, seed=len(parts)), (0.25 * np.sin(2 * np.pi * 300 * np.arange(n) / RATE_HZ))
+                  .astype(np.float32)]
+    parts.append(noise(1.0, -70.0, seed=99))
+    return np.concatenate(parts)
+
+
+def _sure_digit(window: np.ndarray) -> np.ndarray:
+    p = np.full(len(LABELS), 0.01 / (len(LABELS) - 1), np.float32)
+    p[7] = 0.99
+    return p
+
+
+@pytest.mark.parametrize("gate", (0.0, 170.0, None, {"7": 400.0}))
+def test_digit_length_gate_rejects_short_utterances_only(gate):
+    """Bursts classified '7' (0.99): rejected as too short below the gate, one value or per digit (None: the
+    default table, 220 ms for '7'), accepted from it on."""
+    gate_ms = {None: C.MIN_DIGIT_SPEECH_MS["7"], 0.0: 0.0, 170.0: 170.0}.get(gate) if not isinstance(gate, dict) \
+        else gate["7"]
+    lengths = (120.0, 160.0, 200.0, 300.0, 450.0)
+    rec = Recognizer(_sure_digit, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.5,
+                     min_digit_speech_ms=gate)
+    out = list(run_blocks(rec, iter_blocks(_bursts(lengths), 1024)))
+    assert len(out) == len(lengths)
+    for d, ms in zip(out, lengths):
+        assert d.utterance.speech_ms == pytest.approx(ms, abs=25.0)  # 10 ms frames, onset lookback
+        short = d.utterance.speech_ms < gate_ms
+        assert d.too_short is short
+        assert d.label == ("_unknown_" if short else "7") and d.top_label == "7" and d.accepted is not short
+        assert d.to_json(LABELS)["too_short"] is short and d.to_json(LABELS)["speech_ms"] == round(d.utterance.speech_ms, 1)
+    if gate_ms == 0.0:
+        assert all(d.accepted for d in out)
+    else:
+        assert [d.accepted for d in out][0] is False and out[-1].accepted
+
+
+def test_digit_length_gate_leaves_rejections_and_unsure_digits_alone():
+    from realtime.pipeline import decide
+
+    labels = (*LABELS, "_silence_", "_unknown_")
+    p = np.zeros(len(labels), np.float32)
+    p[10] = 1.0
+    assert decide(p, labels, 0.5, speech_ms=50.0, min_digit_speech_ms=170.0) == ("_silence_", "_silence_", 1.0)
+    p[:] = 0.0
+    p[3] = 0.6
+    p[11] = 0.4
+    assert decide(p, labels, 0.9, speech_ms=500.0, min_digit_speech_ms=170.0)[0] == "_unknown_"  # unsure, not short
+    assert decide(p, labels, 0.5, speech_ms=500.0, min_digit_speech_ms=170.0)[0] == "3"
+    assert decide(p, labels, 0.5, speech_ms=169.9, min_digit_speech_ms=170.0)[0] == "_unknown_"
+    assert decide(p, labels, 0.5, speech_ms=170.0, min_digit_speech_ms=170.0)[0] == "3"
+    assert decide(p, labels, 0.5)[0] == "3"  # no length given: no gate
+    per_digit = {"3": 300.0, "5": 100.0}
+    assert decide(p, labels, 0.5, speech_ms=250.0, min_digit_speech_ms=per_digit)[0] == "_unknown_"
+    p[3], p[5] = 0.0, 0.6
+    assert decide(p, labels, 0.5, speech_ms=250.0, min_digit_speech_ms=per_digit)[0] == "5"
+    assert decide(p, labels, 0.5, speech_ms=20.0, min_digit_speech_ms={"3": 300.0})[0] == "5"  # not in it: no gate
+    with pytest.raises(ValueError, match="min_digit_speech_ms"):
+        Recognizer(_sure_digit, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, min_digit_speech_ms=-1)
+    with pytest.raises(ValueError, match="min_digit_speech_ms"):
+        Recognizer(_sure_digit, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS,
+                   min_digit_speech_ms={"3": -5.0})

@@ -115,8 +115,12 @@ def timing_windows(root: Path, n: int = TIMING_WINDOWS):
 
 def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = None, cache_dir: Path | None = None,
             quick: bool = False, seed: int = 0, jobs: int | None = None, fa_per_hour: bool = False,
-            timing: bool = True, interpreter: str | None = None, progress: bool = True) -> dict:
+            timing: bool = True, interpreter: str | None = None, progress: bool = True,
+            min_digit_speech_ms: float | None = None) -> dict:
     """Score every bundle (see the module docstring); returns ``{"rows": [Row as dict], "inputs": ...}``.
+
+    ``min_digit_speech_ms`` is the recognizer's digit length gate (ms, every digit; None: the
+    per-digit default of ``listen``, :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`; 0: none).
 
     Raises
     ------
@@ -137,6 +141,9 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
 
     if not bundles:
         raise DataError("give at least one bundle")
+    from realtime import constants as C
+
+    gate_ms = dict(C.MIN_DIGIT_SPEECH_MS) if min_digit_speech_ms is None else float(min_digit_speech_ms)
     rows_in = read_corpus(CorpusPaths.shared(data_root, synth=synth))
     sizes = S.QUICK if quick else S.FULL
     src = S.select_sources(rows_in, passages_dir=synth, sizes=sizes)
@@ -149,7 +156,8 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
         clf = Classifier(path, num_threads=1, interpreter=interpreter)
         threshold = bundle_threshold(clf.bundle.spec)
         threshold = 0.5 if threshold is None else threshold
-        ctx = Context(ModelRunner.from_classifier(clf), src, cache, float(threshold), seed=seed, sizes=sizes,
+        runner = ModelRunner.from_classifier(clf, min_digit_speech_ms=gate_ms)
+        ctx = Context(runner, src, cache, float(threshold), seed=seed, sizes=sizes,
                       progress=progress, jobs=jobs, _material=material)
         conds = ctx.conditions()
         digits = S.build_digit_items(src, cache, conditions=conds, seed=seed, sizes=sizes, progress=progress,
@@ -220,6 +228,7 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
                         "fa_rate": "held-out negative clips of far with any accepted digit / clips",
                         "timing": f"median per window, 1 thread, edge-only process, {TIMING_WINDOWS} FSDD test windows"},
         "inputs": {"data_root": str(Path(data_root).resolve()), "synth": str(synth) if synth else None, "quick": quick,
+                   "min_digit_speech_ms": gate_ms,
                    "seed": seed, "sources": src.describe()},
         "wall_s": round(time.monotonic() - t0, 1),
     }
@@ -295,8 +304,11 @@ def markdown(result: dict) -> str:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows as JSON.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the table as Markdown (for the README).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option("--min-digit-speech-ms", type=click.FloatRange(min=0), default=None, metavar="MS",
+              help="The recognizer's digit length gate (ms of speech, every digit). Default: the per-digit one "
+                   "'listen' uses (realtime.constants.MIN_DIGIT_SPEECH_MS); 0: none.")
 def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, no_timing, interpreter, quick, jobs, out,
-                as_markdown, no_progress) -> None:
+                as_markdown, no_progress, min_digit_speech_ms) -> None:
     """Compare bundles in one table: accuracy clean and in babble, false accepts, size, speed, training time.
 
     Each BUNDLE (a bundle directory or its NAME.json) runs through the real segmenter
@@ -325,7 +337,8 @@ def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, no_timing, in
 
     root = data_root or Path(os.environ.get(SHARED_DATA_ENV_VAR) or Path("..") / "shared" / "data")
     result = compare(bundles, data_root=root, synth=synth, cache_dir=cache_dir, quick=quick, jobs=jobs,
-                     fa_per_hour=fa_per_hour, timing=not no_timing, interpreter=interpreter, progress=not no_progress)
+                     fa_per_hour=fa_per_hour, timing=not no_timing, interpreter=interpreter, progress=not no_progress,
+                     min_digit_speech_ms=min_digit_speech_ms)
     if out:
         write_json_atomic(out, result)
     if as_markdown:

@@ -48,6 +48,10 @@ def _common(f):
                      help="Processes for building and scoring the items (a fork pool). Default: 2, or 1 on a "
                           "one-core machine. The results do not depend on it."),
         click.option("--no-progress", is_flag=True, help="No progress bars."),
+        click.option("--min-digit-speech-ms", type=click.FloatRange(min=0), default=None, metavar="MS",
+                     help="The recognizer's digit length gate (ms of speech, every digit; shorter digits are "
+                          "rejected as 'listen' rejects them). Default: the per-digit one of 'listen' and 'recognize' "
+                          "(realtime.constants.MIN_DIGIT_SPEECH_MS); 0: no gate (the figures before the gate existed)."),
         click.option("--record", is_flag=True,
                      help="Also store the summary (accuracy per source and condition, or the false-accept figures) "
                           "in the bundle's NAME.json, under 'robustness' / 'false_accepts' (the JSON is not "
@@ -58,7 +62,8 @@ def _common(f):
     return f
 
 
-def _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress):
+def _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress,
+             min_digit_speech_ms=None):
     from realtime import constants as C
     from realtime.classifier import Classifier
 
@@ -87,7 +92,8 @@ def _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, see
     else:
         how = "--threshold"
     cache = Path(cache_dir or default_cache_dir()) / "robustness"
-    ctx = Context(ModelRunner.from_classifier(clf), src, cache, float(threshold), seed=seed, sizes=sizes,
+    runner = ModelRunner.from_classifier(clf, min_digit_speech_ms=min_digit_speech_ms)
+    ctx = Context(runner, src, cache, float(threshold), seed=seed, sizes=sizes,
                   progress=not no_progress, jobs=jobs or default_jobs())
     return ctx, clf, how, root
 
@@ -108,7 +114,8 @@ def _summary(rep: dict, what: str) -> dict:
     import datetime as _dt
 
     base = {"measured": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "command": rep.get("command"), "threshold": rep.get("threshold"), "quick": rep["inputs"]["quick"]}
+            "command": rep.get("command"), "threshold": rep.get("threshold"), "quick": rep["inputs"]["quick"],
+            "min_digit_speech_ms": rep["inputs"].get("min_digit_speech_ms")}
     if what == "robustness":
         rows = rep["table"]["rows"]
         return {**base, "accuracy": {src: {c: {"accuracy": v["accuracy"], "n": v["n"]} for c, v in conds.items()}
@@ -127,6 +134,7 @@ def _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record=Fal
     rep["threshold_source"] = how
     rep["inputs"] = {"data_root": str(Path(root).resolve()), "synth": str(synth) if synth else None,
                      "folders": [str(f) for f in folders], "quick": quick, "seed": ctx.seed, "jobs": ctx.jobs,
+                     "min_digit_speech_ms": ctx.runner.min_digit_speech_ms,
                      "sources": ctx.sources.describe()}
     rep["wall_s"] = round(time.monotonic() - t0, 1)
     if out:
@@ -153,7 +161,7 @@ def _print(tables, rep, clf, how, extra: str = "") -> None:
 @click.command()
 @_common
 def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, seed, jobs, no_progress,
-               record) -> None:
+               min_digit_speech_ms, record) -> None:
     """Digit accuracy of a bundle through the real segmenter, clean and in noise.
 
     BUNDLE is a bundle directory or its NAME.json (default: the shipped bundle).
@@ -175,7 +183,8 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
     SNR = speech RMS over the utterance / noise RMS over the whole item.
     An item is right if the accepted digits it produced are exactly [its
     digit]; a decision is accepted if its top label is not _silence_/_unknown_
-    and its confidence reaches the threshold. 'clean (window)' classifies the
+    and its confidence reaches the threshold, and the utterance is not shorter
+    than --min-digit-speech-ms. 'clean (window)' classifies the
     clip padded to the window directly (no segmenter): the gap to 'clean' is
     segmentation. Then a steady-noise check: 20 FSDD test digits 0.8 s apart
     over continuous babble / noise at 10 dB, streamed in capture-size blocks
@@ -189,7 +198,8 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
     from .report import robustness_tables, run_robustness
 
     t0 = time.monotonic()
-    ctx, clf, how, root = _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress)
+    ctx, clf, how, root = _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress,
+                                   min_digit_speech_ms)
     rep = run_robustness(ctx)
     _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record, "robustness")
     _print(robustness_tables(rep), rep, clf, how, f"; JSON: {out}" if out else "")
@@ -199,8 +209,8 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
 @_common
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the DET-style curve (miss rate vs false accepts per hour, threshold swept) as a PNG.")
-def far(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, seed, jobs, no_progress, record,
-        plot) -> None:
+def far(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, seed, jobs, no_progress,
+        min_digit_speech_ms, record, plot) -> None:
     """False accepts of a bundle: negative clips, continuous audio, threshold sweep.
 
     BUNDLE is a bundle directory or its NAME.json (default: the shipped bundle).
@@ -227,7 +237,8 @@ def far(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, see
     from .report import far_tables, plot_det, run_far
 
     t0 = time.monotonic()
-    ctx, clf, how, root = _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress)
+    ctx, clf, how, root = _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress,
+                                   min_digit_speech_ms)
     rep = run_far(ctx)
     _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record, "far")
     if plot:

@@ -42,6 +42,9 @@ class Dec:
         Its probability.
     start_s, end_s : float (s)
         Speech start and end of the utterance in the item or stream.
+    too_short : bool
+        A digit on top of an utterance shorter than the recognizer's ``min_digit_speech_ms``:
+        rejected at every threshold (:func:`realtime.pipeline.decide`).
     """
 
     top: str
@@ -50,19 +53,29 @@ class Dec:
     top_digit_p: float
     start_s: float
     end_s: float
+    too_short: bool = False
+
+    @property
+    def candidate(self) -> bool:
+        """A digit that some threshold accepts: a digit on top, not rejected by the length gate."""
+        return not is_rejection(self.top) and not self.too_short
 
     def to_json(self) -> dict:
-        return {"top": self.top, "confidence": round(self.confidence, 6), "top_digit": self.top_digit,
-                "top_digit_p": round(self.top_digit_p, 6), "start_s": round(self.start_s, 3),
-                "end_s": round(self.end_s, 3)}
+        out = {"top": self.top, "confidence": round(self.confidence, 6), "top_digit": self.top_digit,
+               "top_digit_p": round(self.top_digit_p, 6), "start_s": round(self.start_s, 3),
+               "end_s": round(self.end_s, 3)}
+        if self.too_short:
+            out["too_short"] = True
+        return out
 
 
 def accepted(d: Dec, threshold: float) -> bool:
     """Is ``d`` a decision (not a rejection) at ``threshold``?"""
-    return not is_rejection(d.top) and d.confidence >= threshold
+    return d.candidate and d.confidence >= threshold
 
 
-def dec_from_probabilities(probabilities: np.ndarray, labels: Sequence[str], start_s: float, end_s: float) -> Dec:
+def dec_from_probabilities(probabilities: np.ndarray, labels: Sequence[str], start_s: float, end_s: float,
+                           too_short: bool = False) -> Dec:
     """A :class:`Dec` from a probability vector (float32 as the classifier returns it)."""
     p = np.asarray(probabilities, dtype=np.float32).reshape(-1)
     if p.shape[0] != len(labels):
@@ -71,14 +84,14 @@ def dec_from_probabilities(probabilities: np.ndarray, labels: Sequence[str], sta
     digits = [k for k, lab in enumerate(labels) if lab.isdigit()]
     j = max(digits, key=lambda k: p[k]) if digits else None
     return Dec(str(labels[i]), float(p[i]), None if j is None else str(labels[j]),
-               0.0 if j is None else float(p[j]), float(start_s), float(end_s))
+               0.0 if j is None else float(p[j]), float(start_s), float(end_s), bool(too_short))
 
 
 def dec_from_decision(d, labels: Sequence[str]) -> Dec:
-    """A :class:`Dec` from a :class:`realtime.pipeline.Decision` (its probabilities, not its label)."""
+    """A :class:`Dec` from a :class:`realtime.pipeline.Decision` (its probabilities and length gate, not its label)."""
     u = d.utterance
     return dec_from_probabilities(d.probabilities, labels, u.speech_start_sample / u.sample_rate_hz,
-                                  u.end_sample / u.sample_rate_hz)
+                                  u.end_sample / u.sample_rate_hz, d.too_short)
 
 
 # --------------------------------------------------------------------------- items
@@ -106,7 +119,7 @@ def right_interval(digit: str, decs: Sequence[Dec]) -> tuple[float, float] | Non
     exactly one, the right digit, remains for ``t`` above the second-highest confidence
     and up to the highest.
     """
-    conf = sorted(((d.confidence, d.top) for d in decs if not is_rejection(d.top)), reverse=True)
+    conf = sorted(((d.confidence, d.top) for d in decs if d.candidate), reverse=True)
     if not conf or conf[0][1] != digit:
         return None
     lo = conf[1][0] if len(conf) > 1 else -np.inf
@@ -155,24 +168,35 @@ class ModelRunner:
     """The bundle's classifier and the recognizer settings, applied at threshold 0.
 
     ``predict(window) -> probabilities`` is :meth:`realtime.classifier.Classifier.predict`
-    (any callable in tests).
+    (any callable in tests). ``min_digit_speech_ms`` is the recognizer's digit length gate
+    (ms, one value or per label, :class:`realtime.pipeline.Recognizer`; None: the per-digit
+    default :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`, as ``listen`` and ``recognize``; 0: none).
     """
 
     predict: Callable[[np.ndarray], np.ndarray]
     labels: tuple[str, ...]
     sample_rate_hz: int
     window_samples: int
+    min_digit_speech_ms: float | dict[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_digit_speech_ms is None:
+            from realtime import constants as C
+
+            self.min_digit_speech_ms = dict(C.MIN_DIGIT_SPEECH_MS)
 
     @classmethod
-    def from_classifier(cls, clf) -> "ModelRunner":
-        return cls(clf.predict, tuple(clf.labels), int(clf.sample_rate_hz), int(clf.window_samples))
+    def from_classifier(cls, clf, *, min_digit_speech_ms: float | dict[str, float] | None = None) -> "ModelRunner":
+        return cls(clf.predict, tuple(clf.labels), int(clf.sample_rate_hz), int(clf.window_samples),
+                   min_digit_speech_ms)
 
     def recognize(self, samples: np.ndarray, rate_hz: int) -> list[Dec]:
         """Every decision of a recording through the ``recognize`` path (segmenter + classifier)."""
         from realtime.pipeline import recognize_samples
 
         out = recognize_samples(samples, rate_hz, self.predict, model_rate_hz=self.sample_rate_hz,
-                                window_samples=self.window_samples, labels=self.labels, threshold=0.0)
+                                window_samples=self.window_samples, labels=self.labels, threshold=0.0,
+                                min_digit_speech_ms=self.min_digit_speech_ms)
         return [dec_from_decision(d, self.labels) for d in out]
 
     def classify_window(self, samples: np.ndarray, rate_hz: int) -> Dec:
@@ -274,7 +298,8 @@ def run_stream(runner: ModelRunner, segments: Iterable[np.ndarray], rate_hz: int
     block_ms = C.CAPTURE_BLOCK_MS if block_ms is None else block_ms
     block = max(1, int(round(block_ms * rate_hz / 1000.0)))
     rec = Recognizer(runner.predict, sample_rate_hz=runner.sample_rate_hz, window_samples=runner.window_samples,
-                     labels=runner.labels, threshold=0.0, input_rate_hz=rate_hz)
+                     labels=runner.labels, threshold=0.0, input_rate_hz=rate_hz,
+                     min_digit_speech_ms=runner.min_digit_speech_ms)
     res = StreamResult()
     seen = 0
     run_start: int | None = None
@@ -359,8 +384,8 @@ def sweep(items: Sequence[tuple[str, Sequence[Dec]]], negatives: Sequence[Dec], 
     dict of lists ``threshold``, ``miss_rate``, ``false_accepts``, ``fa_per_hour`` (ascending threshold).
     """
     if thresholds is None:
-        confs = {d.confidence for _, ds in items for d in ds if not is_rejection(d.top)}
-        confs |= {d.confidence for d in negatives if not is_rejection(d.top)}
+        confs = {d.confidence for _, ds in items for d in ds if d.candidate}
+        confs |= {d.confidence for d in negatives if d.candidate}
         thresholds = sorted({0.0, 1.0, *confs})
     t = np.asarray(sorted(thresholds), dtype=np.float64)
     right = np.zeros(t.shape[0], np.int64)
@@ -368,7 +393,7 @@ def sweep(items: Sequence[tuple[str, Sequence[Dec]]], negatives: Sequence[Dec], 
         iv = right_interval(digit, decs)
         if iv is not None:
             right += (t > iv[0]) & (t <= iv[1])
-    neg = np.sort(np.asarray([d.confidence for d in negatives if not is_rejection(d.top)], np.float64))
+    neg = np.sort(np.asarray([d.confidence for d in negatives if d.candidate], np.float64))
     fa = neg.shape[0] - np.searchsorted(neg, t, side="left")  # confidences >= t
     n = max(len(items), 1)
     return {"threshold": t.tolist(), "miss_rate": (1.0 - right / n).tolist(), "false_accepts": fa.tolist(),
