@@ -72,7 +72,8 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
     :class:`realtime.pipeline.Recognizer` at threshold 0, in capture blocks of
     ``realtime.constants.CAPTURE_BLOCK_MS`` (``trainer.robustness.score.run_stream``, the path
     of ``far``). An utterance whose top class is a digit is a false accept at every threshold up
-    to its probability.
+    to its probability, unless the digit length gate of ``listen``
+    (:data:`realtime.constants.MIN_DIGIT_SPEECH_MS`) rejects it at every threshold.
 
     Parameters
     ----------
@@ -124,8 +125,10 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
         "fa_per_hour": round(fa, 2), "met": bool(met),
         "fa_per_hour_at_min": round(sum(c >= MIN_THRESHOLD for c in confidences) / hours, 2),
         "audio_s": round(seconds, 2), "utterances": utterances, "streams": [Path(p).name for p in streams],
+        "min_digit_speech_ms": runner.min_digit_speech_ms,
         "method": "smallest threshold (grid 0.005, >= 0.5) with false accepts per hour of the streams <= the target; "
-                  "streams played through the int8 bundle and the live segmenter (as 'far')",
+                  "streams played through the int8 bundle and the live segmenter with listen's digit length gate "
+                  "(as 'far')",
     }
 
 

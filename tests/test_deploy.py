@@ -226,12 +226,15 @@ def test_fa_per_hour_threshold_is_the_smallest_meeting_the_target(open_bundle, t
     stream = _stream_of_words(tmp_path / "words.wav")
     audio, rate = read_audio(stream)
     res = run_stream(ModelRunner.from_classifier(Classifier(open_bundle, num_threads=1)), [audio], rate)
-    conf = np.array([d.confidence for d in res.decisions if d.top.isdigit()])
+    conf = np.array([d.confidence for d in res.decisions if d.candidate])  # a digit on top, long enough
     hours = res.seconds / 3600
     assert len(res.decisions) >= 20  # the segmenter found the words
 
     loose = fa_per_hour_threshold(open_bundle, [stream], target_per_hour=1e6)
     assert loose["threshold"] == MIN_THRESHOLD and loose["met"]
+    from realtime import constants as C
+
+    assert loose["min_digit_speech_ms"] == C.MIN_DIGIT_SPEECH_MS  # the gate listen applies
     assert loose["audio_s"] == pytest.approx(res.seconds, abs=0.01) and loose["utterances"] == len(res.decisions)
     assert loose["fa_per_hour_at_min"] == pytest.approx(np.sum(conf >= MIN_THRESHOLD) / hours, abs=0.01)
 
