@@ -123,7 +123,8 @@ def _summary(rep: dict, what: str) -> dict:
                 "steady_noise": {k: {kk: v.get(kk) for kk in ("found", "played", "right", "extra_accepted",
                                                               "max_speech_s", "hangs") if kk in v}
                                  for k, v in rep.get("streams", {}).items()}}
-    return {**base, "negative_clips": rep["negative_clips"], "streams": rep["streams"],
+    streams = {k: {kk: vv for kk, vv in v.items() if kk != "decision_list"} for k, v in rep["streams"].items()}
+    return {**base, "negative_clips": rep["negative_clips"], "streams": streams,  # every decision: --out
             "operating_point": rep["det"]["operating_point"]}
 
 
