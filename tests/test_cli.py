@@ -116,6 +116,28 @@ def test_loso_needs_a_corpus_root(tmp_path, monkeypatch):
     assert not (tmp_path / "loso").exists()
 
 
+def test_loso_passes_log_mel_norm_to_every_run(tmp_path, monkeypatch):
+    """loso --log-mel-norm: refused for a CNN (usage error, nothing written); for the LSTM it is the recipe
+    handed to every held-out-speaker run."""
+    import trainer.loso
+
+    r = CliRunner().invoke(main, ["loso", "--model", "cnn_vgg", "--log-mel-norm", "band_mean",
+                                  "--corpus-root", str(tmp_path), "--out", str(tmp_path / "loso")])
+    assert r.exit_code == 2 and "LSTM only" in r.output and not (tmp_path / "loso").exists()
+    seen = {}
+
+    def fake_run_loso(out, *, deploy, **kw):
+        seen["deploy"] = deploy
+        raise SystemExit(0)
+
+    monkeypatch.setattr(trainer.loso, "run_loso", fake_run_loso)
+    monkeypatch.setattr("trainer.cli._deploy_paths", lambda *a: None)
+    r = CliRunner().invoke(main, ["loso", "--log-mel-norm", "band_mean", "--corpus-root", str(tmp_path),
+                                  "--out", str(tmp_path / "loso")])
+    assert r.exit_code == 0, r.output
+    assert seen["deploy"].log_mel_norm == "band_mean" and seen["deploy"].architecture == "lstm"
+
+
 def test_log_mel_norm_reaches_the_deploy_settings_and_the_model(deploy_cli, tmp_path):
     from trainer.models import build_spectrogram_model
 
