@@ -64,6 +64,27 @@ def test_lstm_units_reach_the_deploy_settings_and_are_refused_for_a_cnn(deploy_c
     assert r.exit_code != 0 and "--lstm-units" in r.output and len(seen) == 2
 
 
+def test_conv_filters_reach_the_deploy_settings_and_the_model(deploy_cli):
+    from trainer.models import build_spectrogram_model
+
+    seen, base = deploy_cli
+    r = CliRunner().invoke(main, [*base, "--conv-filters", "8"])
+    assert r.exit_code == 0, r.output
+    assert seen[-1].conv_filters == 8 and seen[-1].architecture == "lstm"
+    r = CliRunner().invoke(main, base)
+    assert r.exit_code == 0 and seen[-1].conv_filters is None
+    for refused in (["--model", "ds_cnn"], ["--protocol", "official", "--model", "spectrogram_aug"]):
+        r = CliRunner().invoke(main, [*base, *refused, "--conv-filters", "8"])
+        assert r.exit_code == 2 and "--conv-filters" in r.output, refused
+    assert len(seen) == 2
+    model = build_spectrogram_model(n_classes=12, lstm_units=16, conv_filters=8)
+    names = [layer.name for layer in model.layers]
+    assert names.index("frames_first") < names.index("conv") < names.index("lstm")
+    # 64 mel bands at stride 8 -> 8 positions x 8 filters per frame, the 35 frames kept
+    assert tuple(model.get_layer("conv_features").output.shape) == (None, 35, 64)
+    assert "conv" not in [layer.name for layer in build_spectrogram_model(n_classes=12, lstm_units=16).layers]
+
+
 def test_cnn_dense_units_reach_the_deploy_settings_and_the_model(deploy_cli):
     from trainer.cnn import build_cnn
 

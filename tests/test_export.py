@@ -237,3 +237,35 @@ def test_band_mean_norm_exports_as_builtin_mean(keras_reference, tmp_path):
     np.testing.assert_allclose(run(x + tilt), run(x), atol=1e-4)
     int8_ops = model_ops(convert(model, "int8", calibration=log_mels[:50]))
     assert "MEAN" in int8_ops and not [op for op in int8_ops if op.startswith("Flex") or op == "CUSTOM"]
+
+
+def test_crnn_exports_to_builtin_int8_and_matches_keras(keras_reference, tmp_path):
+    """``train --conv-filters``: the convolution in front of the LSTM survives a .keras round trip and
+    converts to builtin CONV_2D + the fused LSTM; float32 TFLite agrees with Keras, int8 has no Flex op."""
+    import tensorflow as tf
+
+    from export.convert import convert
+    from trainer.models import build_spectrogram_model
+    from trainer.runs import load_model
+
+    _, log_mels, _, _ = keras_reference
+    x = log_mels[:8]
+    model = build_spectrogram_model(n_classes=12, lstm_units=16, band_mean_norm=True, spec_augment=True,
+                                    conv_filters=4)
+    model.save(tmp_path / "m.keras")
+    model = load_model(tmp_path / "m.keras")
+    keras_probs = np.asarray(model(x, training=False))
+    flat = convert(model, "float32")
+    ops = model_ops(flat)
+    assert "CONV_2D" in ops and FUSED_LSTM_OP in ops
+    interp = tf.lite.Interpreter(model_content=flat)
+    interp.allocate_tensors()
+    i, o = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
+    got = []
+    for row in x:
+        interp.set_tensor(i, row[None])
+        interp.invoke()
+        got.append(interp.get_tensor(o)[0])
+    np.testing.assert_allclose(np.stack(got), keras_probs, atol=1e-2)
+    int8_ops = model_ops(convert(model, "int8", calibration=log_mels[:50]))
+    assert "CONV_2D" in int8_ops and not [op for op in int8_ops if op.startswith("Flex") or op == "CUSTOM"]

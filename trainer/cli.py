@@ -197,6 +197,11 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
                    "each mel band's mean over the 0.8 s window (cepstral mean normalization: cancels a "
                    "microphone's frequency response and a steady noise floor); the bundle's front end is "
                    "unchanged. [default: none]")
+@click.option("--conv-filters", type=click.IntRange(1, 64), default=None,
+              help="Deploy protocol, LSTM: put a convolution with this many filters in front of the LSTM (a "
+                   "CRNN after Arik et al. 2017: kernel 5 frames x 16 mel bands, stride 1 x 8; the LSTM then "
+                   "reads 8 x N features per frame). Parameters grow with N (16: about 90 k, about 92 KB "
+                   "int8). [default: none]")
 @click.option("--cnn-dense-units", type=click.IntRange(8, 1024), default=None,
               help="Deploy protocol, cnn_spectrogram / cnn_mfcc / cnn_vgg: units of the dense layer(s) after "
                    "Flatten, which hold most of their parameters (cnn_spectrogram: 128 units 287 k parameters, "
@@ -211,8 +216,8 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
                    "speaker; 'spoken-digits loso' does every speaker in turn).")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
 def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
-          batch_size, seed, frame_length, lstm_units, log_mel_norm, cnn_dense_units, ds_cnn_filters, hold_out_speaker,
-          force) -> None:
+          batch_size, seed, frame_length, lstm_units, log_mel_norm, conv_filters, cnn_dense_units, ds_cnn_filters,
+          hold_out_speaker, force) -> None:
     """Train LSTM models on FSDD into the run directory --out.
 
     Writes per model: model.keras, history.csv, train.json and TensorBoard logs
@@ -237,6 +242,9 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
             raise click.BadParameter("--lstm-units sets the LSTM's size, not a CNN's", param_hint="--lstm-units")
         if log_mel_norm is not None and architecture != "lstm":
             raise click.BadParameter("--log-mel-norm is built into the LSTM only", param_hint="--log-mel-norm")
+        if conv_filters is not None and architecture != "lstm":
+            raise click.BadParameter(f"--conv-filters puts a convolution in front of the LSTM; {architecture} is a "
+                                     "CNN already", param_hint="--conv-filters")
         if cnn_dense_units is not None and architecture not in ("cnn_spectrogram", "cnn_mfcc", "cnn_vgg"):
             raise click.BadParameter(f"--cnn-dense-units sets the dense head of cnn_spectrogram, cnn_mfcc or cnn_vgg; "
                                      f"{architecture} has none", param_hint="--cnn-dense-units")
@@ -244,9 +252,9 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
             raise click.BadParameter(f"--ds-cnn-filters sets ds_cnn's channels, not {architecture}'s",
                                      param_hint="--ds-cnn-filters")
         _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force, architecture,
-                      lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, log_mel_norm)
+                      lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, log_mel_norm, conv_filters)
         return
-    for name, value in (("--cnn-dense-units", cnn_dense_units), ("--ds-cnn-filters", ds_cnn_filters),
+    for name, value in (("--conv-filters", conv_filters), ("--cnn-dense-units", cnn_dense_units), ("--ds-cnn-filters", ds_cnn_filters),
                         ("--hold-out-speaker", hold_out_speaker), ("--log-mel-norm", log_mel_norm)):
         if value is not None:
             raise click.BadParameter(f"{name} applies to the deploy protocol", param_hint=name)
@@ -285,11 +293,11 @@ def _deploy_paths(corpus_root, synth_dir, folders, data_dir):
 
 
 def _deploy_settings(classes, architecture="lstm", lstm_units=None, cnn_dense_units=None, ds_cnn_filters=None,
-                     hold_out_speaker=None, log_mel_norm=None):
+                     hold_out_speaker=None, log_mel_norm=None, conv_filters=None):
     from .deploy import DeploySettings
 
     deploy = DeploySettings(classes=classes, architecture=architecture, held_out_speaker=hold_out_speaker,
-                            log_mel_norm=log_mel_norm or "none")
+                            log_mel_norm=log_mel_norm or "none", conv_filters=conv_filters)
     if lstm_units is not None:
         deploy = dataclasses.replace(deploy, lstm_units=lstm_units)
     if cnn_dense_units is not None:
@@ -302,13 +310,14 @@ def _deploy_settings(classes, architecture="lstm", lstm_units=None, cnn_dense_un
 def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force,
                   architecture: str = "lstm", lstm_units: int | None = None,
                   cnn_dense_units: int | None = None, ds_cnn_filters: int | None = None,
-                  hold_out_speaker: str | None = None, log_mel_norm: str | None = None) -> None:
+                  hold_out_speaker: str | None = None, log_mel_norm: str | None = None,
+                  conv_filters: int | None = None) -> None:
     from .deploy import train_deploy
 
     paths = _deploy_paths(corpus_root, synth_dir, folders, data_dir)
     t0 = time.perf_counter()
     deploy = _deploy_settings(classes, architecture, lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker,
-                              log_mel_norm)
+                              log_mel_norm, conv_filters)
     train_deploy(out, paths=paths, deploy=deploy, train_settings=settings, cache_dir=cache_dir, force=force)
     click.echo(f"trained the deploy model ({architecture}, {classes} classes) in {time.perf_counter() - t0:.0f} s -> {out}")
     click.echo(f"next: spoken-digits export {out} --out bundles/NAME")

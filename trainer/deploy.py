@@ -93,6 +93,9 @@ class DeploySettings:
     #: the window, :class:`trainer.layers.BandMeanNormalization`: cancels a microphone's
     #: frequency response and a steady noise floor; no change to the bundle's front end).
     log_mel_norm: str = "none"
+    #: Filters of a convolution in front of the LSTM (a CRNN, :data:`trainer.models.CONV_KERNEL`);
+    #: None: none (the LSTM on the log-mel frames, as every run before it).
+    conv_filters: int | None = None
     #: Units of the dense layer(s) of cnn_spectrogram / cnn_mfcc / cnn_vgg; None = the builder's default
     #: (128 / 256 / 256). The Flatten -> Dense kernel holds most of their parameters: cnn_spectrogram
     #: with 128 is 287 k parameters, 292 KB at int8; 32 brings it under the 128 KB budget.
@@ -474,6 +477,8 @@ def train_deploy(
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {deploy.architecture!r}")
     if deploy.log_mel_norm not in LOG_MEL_NORMS:
         raise ValueError(f"log_mel_norm must be one of {LOG_MEL_NORMS}, got {deploy.log_mel_norm!r}")
+    if deploy.conv_filters is not None and deploy.architecture != "lstm" and model is None:
+        raise ValueError(f"conv_filters puts a convolution in front of the LSTM, not of {deploy.architecture}")
     if deploy.log_mel_norm != "none" and deploy.architecture != "lstm" and model is None:
         raise ValueError(f"log_mel_norm={deploy.log_mel_norm!r} is built into the LSTM only, not {deploy.architecture}")
     out = Path(out)
@@ -494,7 +499,8 @@ def train_deploy(
         old = json.loads((out / "run.json").read_text())
         # runs before issue 10: the LSTM; before --cnn-dense-units: the builders' default
         old_deploy = {"architecture": "lstm", "cnn_dense_units": None, "ds_cnn_filters": None,
-                      "held_out_speaker": None, "log_mel_norm": "none", **old.get("deploy", {})}
+                      "held_out_speaker": None, "log_mel_norm": "none", "conv_filters": None,
+                      **old.get("deploy", {})}
         # compared as JSON (tuples of the settings come back as lists)
         if (old.get("protocol"), old.get("labels"), old_deploy, old.get("settings", {}).get("seed")) != (
                 "deploy", labels, json.loads(json.dumps(info["deploy"])), seed):
@@ -516,7 +522,8 @@ def train_deploy(
     log.info("deploy: %d train and %d val log-mels over %d classes", len(train), len(val), len(labels))
     if model is None and deploy.architecture == "lstm":
         model = build_spectrogram_model(n_classes=len(labels), lstm_units=deploy.lstm_units, spec_augment=True,
-                                        band_mean_norm=deploy.log_mel_norm == "band_mean", name=DEPLOY_MODEL)
+                                        band_mean_norm=deploy.log_mel_norm == "band_mean",
+                                        conv_filters=deploy.conv_filters or 0, name=DEPLOY_MODEL)
     elif model is None:
         from .cnn import build_cnn
 

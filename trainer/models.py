@@ -28,6 +28,14 @@ DENSE_UNITS = 64
 #: Learned quadrature filters of the raw model's per-frame front end.
 RAW_FILTERS = 64
 DROPOUT = 0.3
+#: The convolution in front of the LSTM (``conv_filters`` > 0, ``train --conv-filters``): kernel
+#: (frames, mels) and stride. After Arik et al., "Convolutional Recurrent Neural Networks for
+#: Small-Footprint Keyword Spotting" (Interspeech 2017): one convolution strided along frequency
+#: (theirs 20 x 5, stride 8 x 2 on 40 PCEN bands) before the recurrent layer. Here 5 frames
+#: (~116 ms at hop 512 / 22,050 Hz) by 16 mel bands, stride 1 frame x 8 bands: the 35 frames stay,
+#: 64 bands become 8 positions.
+CONV_KERNEL = (5, 16)
+CONV_STRIDES = (1, 8)
 
 
 def base_kind(model_name: str) -> str:
@@ -47,8 +55,9 @@ def build_spectrogram_model(
     *, config: FrontEndConfig = FRONT_END, lstm_units: int = SPECTROGRAM_LSTM_UNITS,
     dense_units: int = DENSE_UNITS, dropout: float = DROPOUT, name: str = "spectrogram",
     n_classes: int = N_CLASSES, spec_augment: bool = False, band_mean_norm: bool = False,
+    conv_filters: int = 0,
 ):
-    """LSTM over the log-mel frames.
+    """LSTM over the log-mel frames (optionally behind a convolution: a CRNN).
 
     Input ``log_mel`` [shape=(batch, n_mels, n_frames) = (b, 64, 35), float32, dB in
     -80..0] -> rescale to 0..1 (``x / top_db + 1``) -> transpose to (b, 35, 64) ->
@@ -57,7 +66,11 @@ def build_spectrogram_model(
     ``spec_augment=True`` adds :class:`~trainer.layers.SpecAugment` masks after the
     rescaling (active in training only; the deploy model uses it). ``band_mean_norm=True``
     then subtracts each band's mean over the frames (:class:`~trainer.layers.BandMeanNormalization`,
-    ``train --log-mel-norm band_mean``).
+    ``train --log-mel-norm band_mean``). ``conv_filters=C > 0`` puts a convolution between the
+    transpose and the LSTM (``train --conv-filters C``): reshape to (b, 35, 64, 1) ->
+    ``Conv2D(C, CONV_KERNEL, strides=CONV_STRIDES, padding="same")`` -> BatchNorm -> ReLU ->
+    reshape to (b, 35, 8 * C): a frequency-local, shift-tolerant feature per frame
+    (:data:`CONV_KERNEL` cites the design).
 
     Output: probabilities [shape=(batch, n_classes) = (b, 10), float32].
     Only layers the TFLite converter fuses are used (see ``export/``).
@@ -76,6 +89,17 @@ def build_spectrogram_model(
 
         x = BandMeanNormalization(name="band_mean_norm")(x)
     x = layers.Permute((2, 1), name="frames_first")(x)
+    if conv_filters < 0:
+        raise ValueError(f"conv_filters must be >= 0, got {conv_filters}")
+    if conv_filters:
+        n_mels, n_frames = config.log_mel_shape
+        x = layers.Reshape((n_frames, n_mels, 1), name="frames_by_mels")(x)
+        x = layers.Conv2D(conv_filters, CONV_KERNEL, strides=CONV_STRIDES, padding="same", use_bias=False,
+                          name="conv")(x)
+        x = layers.BatchNormalization(name="conv_bn")(x)
+        x = layers.ReLU(name="conv_relu")(x)
+        positions = -(-n_mels // CONV_STRIDES[1])
+        x = layers.Reshape((n_frames, positions * conv_filters), name="conv_features")(x)
     x = layers.LSTM(lstm_units, return_sequences=True, name="lstm")(x)
     x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
     x = layers.Dropout(dropout)(x)
