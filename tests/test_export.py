@@ -193,36 +193,15 @@ def test_bench_smoke(tiny_bundles, tiny_cache, keras_reference):
     assert all(name in text for name in edge) and "int8" in text
 
 
-def test_band_mean_norm_exports_as_builtin_mean(keras_reference, tmp_path):
-    """``--log-mel-norm band_mean``: the layer subtracts each band's mean over the frames, survives
-    a .keras round trip, and converts to builtin MEAN + SUB (float32 close to Keras and gain-invariant, int8 builtin)."""
+def _float_tflite(flat: bytes):
+    """A function running a float32 TFLite model (TensorFlow's interpreter) one row at a time."""
     import tensorflow as tf
 
-    from trainer.layers import BandMeanNormalization
-    from trainer.models import build_spectrogram_model
-    from trainer.runs import load_model
-
-    _, log_mels, _, _ = keras_reference
-    x = log_mels[:8]
-    out = np.asarray(BandMeanNormalization()(x))
-    np.testing.assert_allclose(out, x - x.mean(axis=-1, keepdims=True), atol=1e-4)
-    np.testing.assert_allclose(out.mean(axis=-1), 0.0, atol=1e-3)
-
-    model = build_spectrogram_model(n_classes=12, lstm_units=16, band_mean_norm=True, spec_augment=True)
-    assert "band_mean_norm" in [layer.name for layer in model.layers]
-    model.save(tmp_path / "m.keras")
-    model = load_model(tmp_path / "m.keras")
-    from export.convert import convert
-
-    keras_probs = np.asarray(model(x, training=False))
-    flat = convert(model, "float32")
-    ops = model_ops(flat)
-    assert "MEAN" in ops and FUSED_LSTM_OP in ops
     interp = tf.lite.Interpreter(model_content=flat)
     interp.allocate_tensors()
     i, o = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
 
-    def run(batch):
+    def run(batch: np.ndarray) -> np.ndarray:
         got = []
         for row in batch:
             interp.set_tensor(i, row[None])
@@ -230,20 +209,24 @@ def test_band_mean_norm_exports_as_builtin_mean(keras_reference, tmp_path):
             got.append(interp.get_tensor(o)[0])
         return np.stack(got)
 
-    # float32 TFLite of an untrained model differs from Keras by ~3e-3 with or without the layer
-    np.testing.assert_allclose(run(x), keras_probs, atol=1e-2)
-    # a fixed gain per band (a microphone's response) cancels, in the converted model too
-    tilt = np.linspace(-6.0, 6.0, x.shape[1], dtype=np.float32)[None, :, None]
-    np.testing.assert_allclose(run(x + tilt), run(x), atol=1e-4)
-    int8_ops = model_ops(convert(model, "int8", calibration=log_mels[:50]))
-    assert "MEAN" in int8_ops and not [op for op in int8_ops if op.startswith("Flex") or op == "CUSTOM"]
+    return run
 
 
-def test_crnn_exports_to_builtin_int8_and_matches_keras(keras_reference, tmp_path):
-    """``train --conv-filters``: the convolution in front of the LSTM survives a .keras round trip and
-    converts to builtin CONV_2D + the fused LSTM; float32 TFLite agrees with Keras, int8 has no Flex op."""
-    import tensorflow as tf
+def test_band_mean_norm_subtracts_each_bands_mean(keras_reference):
+    from trainer.layers import BandMeanNormalization
 
+    _, log_mels, _, _ = keras_reference
+    x = log_mels[:8]
+    out = np.asarray(BandMeanNormalization()(x))
+    np.testing.assert_allclose(out, x - x.mean(axis=-1, keepdims=True), atol=1e-4)
+    np.testing.assert_allclose(out.mean(axis=-1), 0.0, atol=1e-3)
+
+
+@pytest.mark.parametrize("conv_filters, op", [(0, "MEAN"), (4, "CONV_2D")])
+def test_band_mean_lstm_exports_to_builtin_ops(keras_reference, tmp_path, conv_filters, op):
+    """``--log-mel-norm band_mean`` (and ``--conv-filters``: a convolution in front of the LSTM)
+    survives a .keras round trip and converts to builtin ops (MEAN + SUB; CONV_2D) and the fused
+    LSTM: float32 close to Keras and invariant to a fixed gain per band, int8 builtin only."""
     from export.convert import convert
     from trainer.models import build_spectrogram_model
     from trainer.runs import load_model
@@ -251,21 +234,19 @@ def test_crnn_exports_to_builtin_int8_and_matches_keras(keras_reference, tmp_pat
     _, log_mels, _, _ = keras_reference
     x = log_mels[:8]
     model = build_spectrogram_model(n_classes=12, lstm_units=16, band_mean_norm=True, spec_augment=True,
-                                    conv_filters=4)
+                                    conv_filters=conv_filters)
+    assert "band_mean_norm" in [layer.name for layer in model.layers]
     model.save(tmp_path / "m.keras")
     model = load_model(tmp_path / "m.keras")
     keras_probs = np.asarray(model(x, training=False))
     flat = convert(model, "float32")
     ops = model_ops(flat)
-    assert "CONV_2D" in ops and FUSED_LSTM_OP in ops
-    interp = tf.lite.Interpreter(model_content=flat)
-    interp.allocate_tensors()
-    i, o = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
-    got = []
-    for row in x:
-        interp.set_tensor(i, row[None])
-        interp.invoke()
-        got.append(interp.get_tensor(o)[0])
-    np.testing.assert_allclose(np.stack(got), keras_probs, atol=1e-2)
+    assert op in ops and FUSED_LSTM_OP in ops
+    run = _float_tflite(flat)
+    # float32 TFLite of an untrained model differs from Keras by ~3e-3 with or without the layer
+    np.testing.assert_allclose(run(x), keras_probs, atol=1e-2)
+    # a fixed gain per band (a microphone's response) cancels, in the converted model too
+    tilt = np.linspace(-6.0, 6.0, x.shape[1], dtype=np.float32)[None, :, None]
+    np.testing.assert_allclose(run(x + tilt), run(x), atol=1e-4)
     int8_ops = model_ops(convert(model, "int8", calibration=log_mels[:50]))
-    assert "CONV_2D" in int8_ops and not [op for op in int8_ops if op.startswith("Flex") or op == "CUSTOM"]
+    assert op in int8_ops and not [o for o in int8_ops if o.startswith("Flex") or o == "CUSTOM"]

@@ -254,7 +254,8 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
         _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force, architecture,
                       lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, log_mel_norm, conv_filters)
         return
-    for name, value in (("--conv-filters", conv_filters), ("--cnn-dense-units", cnn_dense_units), ("--ds-cnn-filters", ds_cnn_filters),
+    for name, value in (("--lstm-units", lstm_units), ("--conv-filters", conv_filters),
+                        ("--cnn-dense-units", cnn_dense_units), ("--ds-cnn-filters", ds_cnn_filters),
                         ("--hold-out-speaker", hold_out_speaker), ("--log-mel-norm", log_mel_norm)):
         if value is not None:
             raise click.BadParameter(f"{name} applies to the deploy protocol", param_hint=name)
