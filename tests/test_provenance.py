@@ -5,6 +5,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from export.exporter import command_line, portable_path
 
 
@@ -58,3 +60,30 @@ def test_exported_provenance(tiny_bundles, tiny_run):
     assert prov["command"]
     assert {"python", "tensorflow", "keras", "numpy", "librosa"} <= set(prov["versions"])
     assert "commit" in prov
+
+
+def test_git_commit_marks_a_run_from_uncommitted_code(tmp_path):
+    """A run started from a modified checkout records ``<sha>-dirty``, not a commit whose code differs."""
+    import shutil
+    import subprocess
+
+    from trainer.train import git_commit
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    assert git_commit(tmp_path) is None  # not a checkout
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("commit", "-qm", "one")
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert git_commit(tmp_path) == sha
+    (tmp_path / "new.py").write_text("untracked files are not the run's code\n")
+    assert git_commit(tmp_path) == sha
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == f"{sha}-dirty"

@@ -46,13 +46,21 @@ class TrainSettings:
     patience: int = EARLY_STOPPING_PATIENCE
 
 
-def git_commit() -> str | None:
-    """The project's git commit if run from a checkout, else ``None``."""
+def git_commit(directory: str | Path | None = None) -> str | None:
+    """The git commit of ``directory`` (default: the project's checkout), else ``None``.
+
+    ``"<sha>-dirty"`` when tracked files differ from that commit (the run's code is then not
+    exactly the commit's; ``git status --porcelain --untracked-files=no``).
+    """
+    here = Path(directory) if directory is not None else Path(__file__).resolve().parent
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=5
-        )
-        return out.stdout.strip() or None if out.returncode == 0 else None
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        sha = out.stdout.strip() if out.returncode == 0 else ""
+        if not sha:
+            return None
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                                capture_output=True, text=True, timeout=10)
+        return f"{sha}-dirty" if status.returncode == 0 and status.stdout.strip() else sha
     except (OSError, subprocess.SubprocessError):
         return None
 
