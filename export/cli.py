@@ -37,7 +37,8 @@ EXPORTABLE_MODELS = ("spectrogram", "spectrogram_aug", "cnn_spectrogram", "cnn_m
               help="Training clips in the int8 representative dataset.")
 @click.option("--target-fa-per-hour", type=click.FloatRange(0), default=None,
               help="Deploy runs: choose the bundle's threshold as the smallest one (>= 0.5) that keeps false "
-                   "accepts per hour of the validation voices' read passages at or under this many (1/h), "
+                   "accepts per hour of validation speech at or under this many (1/h): the validation "
+                   "voices' read passages and the validation Speech Commands words in a row, "
                    "measured through the int8 model and the live segmenter. Default: the trainer's threshold "
                    "(3 %% false accepts on validation clips).")
 @click.option("--synth-dir", type=click.Path(file_okay=False, path_type=Path), default=None,

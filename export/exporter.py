@@ -235,21 +235,25 @@ def calibration_log_mels(run, split, model: str, *, size: int = DEFAULT_CALIBRAT
 
 
 def _threshold_by_fa_per_hour(tflite: bytes, mel_basis: np.ndarray, spec: dict, out: Path,
-                              passages: list[Path], target: float) -> tuple[float, dict]:
-    """Measure the bundle-to-be on ``passages`` (a probe copy beside ``out``); its threshold and rule."""
-    from .threshold import fa_per_hour_threshold
+                              passages: list[Path], target: float, run_dir: Path) -> tuple[float, dict]:
+    """Measure the bundle-to-be on ``passages`` and the run's validation words in a row (a probe
+    copy beside ``out``); its threshold and rule."""
+    from .threshold import fa_per_hour_threshold, validation_word_stream
 
     out.parent.mkdir(parents=True, exist_ok=True)
     probe_root = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".probe-{out.name}-"))
     try:
         probe = write_bundle(probe_root / out.name, tflite=tflite, mel_basis=mel_basis, spec=spec)
-        log.info("threshold: streaming %d validation passages through %s", len(passages), probe.parent)
-        rule = fa_per_hour_threshold(probe.parent, passages, target_per_hour=target)
+        words = validation_word_stream(run_dir, probe_root / "validation_words.wav")
+        streams = [*passages, *([words] if words is not None else [])]
+        log.info("threshold: streaming %d validation passages%s through %s", len(passages),
+                 " and the validation words in a row" if words is not None else "", probe.parent)
+        rule = fa_per_hour_threshold(probe.parent, streams, target_per_hour=target)
     finally:
         shutil.rmtree(probe_root, ignore_errors=True)
     rule["clip_rule_threshold"] = spec.get("threshold")
     if not rule["met"]:
-        log.warning("no threshold meets %.3g false accepts per hour of the validation passages; %.3f gives %.3g",
+        log.warning("no threshold meets %.3g false accepts per hour of the validation speech; %.3f gives %.3g",
                     target, rule["threshold"], rule["fa_per_hour"])
     return rule["threshold"], rule
 
@@ -296,7 +300,9 @@ def export_run(
     target_fa_per_hour : float >= 0 (1/h), optional
         Deploy runs: replace the trainer's threshold (a false-accept rate on validation clips)
         by the smallest one that keeps false accepts per hour of the validation voices' read
-        passages at or under this target, measured through the exported model and the live
+        passages and the validation Speech Commands words in a row
+        (:func:`export.threshold.validation_word_stream`) at or under this target, measured through
+        the exported model and the live
         segmenter (:mod:`export.threshold`); recorded in the bundle's ``threshold_rule``.
     synth_dir : path, optional
         The ``data synth --passages`` folder the run was trained with (required with
@@ -403,7 +409,7 @@ def export_run(
     mel_basis = mel_filterbank(config=config)
     if passages is not None:
         spec["threshold"], spec["threshold_rule"] = _threshold_by_fa_per_hour(
-            tflite, mel_basis, spec, out, passages, target_fa_per_hour)
+            tflite, mel_basis, spec, out, passages, target_fa_per_hour, run.path)
     json_path = write_bundle(out, tflite=tflite, mel_basis=mel_basis, spec=spec, force=force)
     load_bundle(json_path)  # read back: every check realtime will make
     log.info("wrote %s (%d bytes of TFLite)", out, len(tflite))

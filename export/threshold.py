@@ -9,7 +9,11 @@ DS-CNN at 5 false accepts per hour of read speech, the LSTM at 38). ``export
 ``spoken-digits data synth --passages``; the held-out voices of ``far`` are never used)
 through the exported int8 model and the live segmenter, exactly as ``far`` and
 ``calibrate`` do, and keeps the smallest threshold whose false accepts per hour of that
-speech are at most N (:func:`realtime.calibration.choose_threshold`). The rule, the
+speech are at most N (:func:`realtime.calibration.choose_threshold`). The run's validation
+Speech Commands words, said one after another by real people (:func:`validation_word_stream`,
+made like the ``words`` stream of ``far`` from held-out speakers), join the passages: a model
+can be far quieter on TTS prose than on real words in a row (the CRNN of 2026-12-03: 20 false
+accepts per hour of the passages at 0.58, 117 per hour of ``far``'s words). The rule, the
 audio it ran on and what it measured go into the bundle's ``threshold_rule``.
 """
 from __future__ import annotations
@@ -62,6 +66,68 @@ def validation_passages(run_dir: str | os.PathLike, synth_dir: str | os.PathLike
     if not rows:
         raise ValueError(f"none of the run's {len(voices)} validation voices has a reading in {table}")
     return [synth_dir / r["path"] for r in rows]
+
+
+def validation_word_stream(run_dir: str | os.PathLike, dest: str | os.PathLike, *, seed: int = 0) -> Path | None:
+    """Write the validation Speech Commands words of a deploy run, one after another, as one WAV.
+
+    Every ``_unknown_`` clip of source ``speech_commands`` in the run's validation split (whole
+    one-second clips, shuffled with ``seed``), separated by gaps of
+    :data:`trainer.robustness.sets.WORD_GAP_S` over white noise at
+    :data:`trainer.robustness.sets.WORD_FLOOR_DBFS`: the recipe of ``far``'s ``words`` stream,
+    on validation speakers instead of held-out ones.
+
+    Parameters
+    ----------
+    run_dir : path
+        A deploy run (its ``corpus.csv``).
+    dest : path
+        The WAV to write (16-bit PCM at :data:`trainer.robustness.sets.ITEM_RATE_HZ`; written to a
+        temporary name, then renamed).
+    seed : int
+        Order of the words and lengths of the gaps.
+
+    Returns
+    -------
+    path : Path or None
+        ``dest``, or None if the run has no such clip (then nothing is written).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``corpus.csv`` is missing.
+    realtime.errors.AudioFileError
+        A clip that cannot be read.
+    """
+    import numpy as np
+    import soundfile as sf
+
+    from trainer.atomic import atomic_path
+    from trainer.deploy import read_table
+    from trainer.robustness.sets import ITEM_RATE_HZ, MAX_PEAK, WORD_FLOOR_DBFS, WORD_GAP_S, load_clip
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "corpus.csv").exists():
+        raise FileNotFoundError(f"{run_dir}/corpus.csv is missing: is {run_dir} a deploy run?")
+    clips = sorted(str(r.path) for r in read_table(run_dir)
+                   if r.split == "val" and r.source == "speech_commands" and r.label == "_unknown_")
+    if not clips:
+        return None
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in rng.permutation(len(clips)):
+        parts.append(load_clip(clips[int(i)]))
+        parts.append(np.zeros(int(rng.uniform(*WORD_GAP_S) * ITEM_RATE_HZ), np.float32))
+    y = np.concatenate(parts)
+    y = y + (rng.standard_normal(y.shape[0]) * 10 ** (WORD_FLOOR_DBFS / 20)).astype(np.float32)
+    peak = float(np.abs(y).max())
+    if peak > MAX_PEAK:
+        y *= np.float32(MAX_PEAK / peak)
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dest) as tmp:
+        sf.write(tmp, y, ITEM_RATE_HZ, subtype="PCM_16", format="WAV")
+    return dest
 
 
 def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.PathLike], *,
@@ -132,4 +198,4 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
     }
 
 
-__all__ = ["MIN_THRESHOLD", "fa_per_hour_threshold", "validation_passages"]
+__all__ = ["MIN_THRESHOLD", "fa_per_hour_threshold", "validation_passages", "validation_word_stream"]

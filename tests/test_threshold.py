@@ -53,3 +53,53 @@ def test_clear_errors(tmp_path):
     (run2 / "corpus.csv").write_text(",".join(FIELDS) + "\n/x/v.wav,3,three,espeak-v,synth,val\n")
     with pytest.raises(ValueError, match="has a reading"):
         validation_passages(run2, synth)
+
+
+def test_validation_word_stream_plays_the_validation_words_of_real_speakers(tmp_path):
+    """Only validation-split Speech Commands ``_unknown_`` clips, each once, with far's gaps and floor."""
+    import numpy as np
+    import soundfile as sf
+
+    from export.threshold import validation_word_stream
+    from trainer.robustness.sets import ITEM_RATE_HZ, WORD_GAP_S
+
+    rate = 16000
+    rows = []
+    for name, label, source, split in [("v1", "_unknown_", "speech_commands", "val"),
+                                       ("v2", "_unknown_", "speech_commands", "val"),
+                                       ("t1", "_unknown_", "speech_commands", "train"),
+                                       ("h1", "_unknown_", "speech_commands", "test"),
+                                       ("s1", "_silence_", "speech_commands", "val"),
+                                       ("d1", "3", "speech_commands_digits", "val"),
+                                       ("y1", "_unknown_", "synth", "val")]:
+        path = tmp_path / f"{name}.wav"
+        # a 1 s tone whose frequency names the clip; only v1 and v2 may be heard
+        freq = 300.0 if name.startswith("v") else 2000.0
+        sf.write(path, 0.3 * np.sin(2 * np.pi * freq * np.arange(rate) / rate), rate)
+        rows.append([str(path), label, "w", name, source, split])
+    run = tmp_path / "run"
+    run.mkdir()
+    with open(run / "corpus.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(FIELDS)
+        w.writerows(rows)
+    out = validation_word_stream(run, tmp_path / "words.wav", seed=3)
+    y, sr = sf.read(out)
+    assert sr == ITEM_RATE_HZ and y.ndim == 1
+    n_words = 2
+    assert n_words * (1 + WORD_GAP_S[0]) <= y.shape[0] / sr <= n_words * (1 + WORD_GAP_S[1]) + 0.01
+    spectrum = np.abs(np.fft.rfft(y))
+    freqs = np.fft.rfftfreq(y.shape[0], 1 / sr)
+    assert spectrum[np.argmin(np.abs(freqs - 300))] > 100 * spectrum[np.argmin(np.abs(freqs - 2000))]
+    again = validation_word_stream(run, tmp_path / "again.wav", seed=3)
+    np.testing.assert_array_equal(sf.read(again)[0], y)
+    only_train = tmp_path / "run2"
+    only_train.mkdir()
+    with open(only_train / "corpus.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(FIELDS)
+        w.writerows(r for r in rows if r[5] != "val")
+    assert validation_word_stream(only_train, tmp_path / "none.wav") is None
+    assert not (tmp_path / "none.wav").exists()
+    with pytest.raises(FileNotFoundError, match="corpus.csv"):
+        validation_word_stream(tmp_path / "nowhere", tmp_path / "x.wav")
