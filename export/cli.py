@@ -73,7 +73,8 @@ def export(run_dir, model, quantization, out, fold, data_dir, cache_dir, calibra
     rule = spec.get("threshold_rule")
     if rule:
         click.echo(f"threshold {rule['threshold']:.3f}: {rule['fa_per_hour']:g} false accepts per hour of "
-                   f"{rule['audio_s'] / 60:.1f} min of validation read speech (target {rule['target_per_hour']:g}"
+                   f"{rule['audio_s'] / 60:.1f} min of validation speech (passages, words in a row; target "
+                   f"{rule['target_per_hour']:g}"
                    f"{'' if rule['met'] else ', NOT met'}; the trainer's clip rule gave {rule['clip_rule_threshold']})")
 
 
