@@ -156,6 +156,14 @@ def test_loso_passes_log_mel_norm_to_every_run(tmp_path, monkeypatch):
                                   "--out", str(tmp_path / "loso")])
     assert r.exit_code == 0, r.output
     assert seen["deploy"].log_mel_norm == "band_mean" and seen["deploy"].architecture == "lstm"
+    assert seen["deploy"].conv_filters is None
+    r = CliRunner().invoke(main, ["loso", "--log-mel-norm", "band_mean", "--conv-filters", "16", "--corpus-root",
+                                  str(tmp_path), "--out", str(tmp_path / "loso")])
+    assert r.exit_code == 0, r.output
+    assert seen["deploy"].conv_filters == 16 and seen["deploy"].log_mel_norm == "band_mean"
+    r = CliRunner().invoke(main, ["loso", "--model", "ds_cnn", "--conv-filters", "16", "--corpus-root", str(tmp_path),
+                                  "--out", str(tmp_path / "loso")])
+    assert r.exit_code == 2 and "--conv-filters" in r.output
 
 
 def test_log_mel_norm_puts_the_band_mean_after_the_rescaling():

@@ -333,7 +333,10 @@ def test_loso_trains_without_the_held_out_speaker_and_scores_all_their_clips(tin
     assert summary["speakers"]["lucas"]["digits"] == 150
     assert 0 <= summary["speakers"]["lucas"]["digit_accuracy"] <= summary["speakers"]["lucas"]["digit_argmax_accuracy"]
     assert summary["mean_digit_accuracy"] == summary["speakers"]["lucas"]["digit_accuracy"]
-    assert json.loads((tmp_path / "loso" / "loso.json").read_text())["worst_speaker"] == "lucas"
+    written = json.loads((tmp_path / "loso" / "loso.json").read_text())
+    assert written["worst_speaker"] == "lucas"
+    assert written["recipe"]["log_mel_norm"] == TINY.get("log_mel_norm", "none")
+    assert written["recipe"]["conv_filters"] == TINY.get("conv_filters")
     # rerunning resumes: the finished run is kept, not retrained
     stamp = (tmp_path / "loso" / "lucas" / "spectrogram_aug" / "model.keras").stat().st_mtime_ns
     run_loso(tmp_path / "loso", paths=CorpusPaths.shared(tiny_corpus), deploy=DeploySettings(**TINY),

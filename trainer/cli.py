@@ -399,11 +399,14 @@ def evaluate(run_dir, models, data_dir, cache_dir) -> None:
 @click.option("--log-mel-norm", type=click.Choice(("none", "band_mean")), default=None,
               help="LSTM: normalization of the log-mel inside the model, as 'train --protocol deploy' "
                    "(the shipped model: band_mean). [default: none]")
+@click.option("--conv-filters", type=click.IntRange(1, 64), default=None,
+              help="LSTM: a convolution with this many filters in front of it (a CRNN), as 'train --protocol "
+                   "deploy' (the shipped model: 16). [default: none]")
 @_data_dir_option
 @_cache_option
 @click.option("--force", is_flag=True, help="Retrain runs that are already finished.")
-def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_size, seed, log_mel_norm, data_dir,
-         cache_dir, force) -> None:
+def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_size, seed, log_mel_norm, conv_filters,
+         data_dir, cache_dir, force) -> None:
     """Leave-one-speaker-out on FSDD for the deploy recipe: one run per held-out speaker.
 
     Each FSDD speaker in turn is left out of training and validation (every other source as
@@ -420,13 +423,16 @@ def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_si
 
     if log_mel_norm is not None and model != "lstm":
         raise click.BadParameter("--log-mel-norm is built into the LSTM only", param_hint="--log-mel-norm")
+    if conv_filters is not None and model != "lstm":
+        raise click.BadParameter("--conv-filters puts a convolution in front of the LSTM only",
+                                 param_hint="--conv-filters")
     paths = _deploy_paths(corpus_root, synth_dir, (), data_dir)
     who = [s.strip() for s in speakers.split(",") if s.strip()] if speakers else None
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, seed=seed)
     t0 = time.perf_counter()
-    summary = run_loso(out, paths=paths, deploy=_deploy_settings(classes, model, log_mel_norm=log_mel_norm),
-                       train_settings=settings,
-                       speakers=who, cache_dir=cache_dir, force=force)
+    deploy = _deploy_settings(classes, model, log_mel_norm=log_mel_norm, conv_filters=conv_filters)
+    summary = run_loso(out, paths=paths, deploy=deploy, train_settings=settings, speakers=who, cache_dir=cache_dir,
+                       force=force)
     fmt = lambda v: f"{v:.3f}"  # noqa: E731
     table = Table(title=f"Leave-one-speaker-out on FSDD, deploy recipe ({model}, {classes}); every clip of the "
                         f"held-out speaker, clean windows, at each run's threshold")
