@@ -72,10 +72,8 @@ def validation_word_stream(run_dir: str | os.PathLike, dest: str | os.PathLike, 
     """Write the validation Speech Commands words of a deploy run, one after another, as one WAV.
 
     Every ``_unknown_`` clip of source ``speech_commands`` in the run's validation split (whole
-    one-second clips, shuffled with ``seed``), separated by gaps of
-    :data:`trainer.robustness.sets.WORD_GAP_S` over white noise at
-    :data:`trainer.robustness.sets.WORD_FLOOR_DBFS`: the recipe of ``far``'s ``words`` stream,
-    on validation speakers instead of held-out ones.
+    one-second clips, shuffled with ``seed``) through :func:`trainer.robustness.sets.words_in_a_row`:
+    the recipe of ``far``'s ``words`` stream, on validation speakers instead of held-out ones.
 
     Parameters
     ----------
@@ -104,7 +102,7 @@ def validation_word_stream(run_dir: str | os.PathLike, dest: str | os.PathLike, 
 
     from trainer.atomic import atomic_path
     from trainer.deploy import read_table
-    from trainer.robustness.sets import ITEM_RATE_HZ, MAX_PEAK, WORD_FLOOR_DBFS, WORD_GAP_S, load_clip
+    from trainer.robustness.sets import ITEM_RATE_HZ, MAX_PEAK, words_in_a_row
 
     run_dir = Path(run_dir)
     if not (run_dir / "corpus.csv").exists():
@@ -113,13 +111,7 @@ def validation_word_stream(run_dir: str | os.PathLike, dest: str | os.PathLike, 
                    if r.split == "val" and r.source == "speech_commands" and r.label == "_unknown_")
     if not clips:
         return None
-    rng = np.random.default_rng(seed)
-    parts = []
-    for i in rng.permutation(len(clips)):
-        parts.append(load_clip(clips[int(i)]))
-        parts.append(np.zeros(int(rng.uniform(*WORD_GAP_S) * ITEM_RATE_HZ), np.float32))
-    y = np.concatenate(parts)
-    y = y + (rng.standard_normal(y.shape[0]) * 10 ** (WORD_FLOOR_DBFS / 20)).astype(np.float32)
+    y = words_in_a_row(clips, np.random.default_rng(seed))
     peak = float(np.abs(y).max())
     if peak > MAX_PEAK:
         y *= np.float32(MAX_PEAK / peak)

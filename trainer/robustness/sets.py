@@ -568,6 +568,24 @@ STREAMS_DEFINITION = {
 }
 
 
+def words_in_a_row(paths: Sequence[str | Path], rng: np.random.Generator) -> np.ndarray:
+    """Clips said one after another: ``far``'s ``words`` stream.
+
+    The clips in an order drawn from ``rng``, each followed by a gap of :data:`WORD_GAP_S`
+    (uniform, s), all over white noise at :data:`WORD_FLOOR_DBFS`.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), float32] at :data:`ITEM_RATE_HZ` (empty for no clip)
+    """
+    parts = []
+    for i in rng.permutation(len(paths)):
+        parts.append(load_clip(paths[int(i)]))
+        parts.append(np.zeros(int(rng.uniform(*WORD_GAP_S) * ITEM_RATE_HZ), np.float32))
+    y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    return y + (rng.standard_normal(y.shape[0]) * 10 ** (WORD_FLOOR_DBFS / 20)).astype(np.float32)
+
+
 def build_streams(src: Sources, cache: Path, *, seed: int = 0, sizes: Sizes = FULL, progress: bool = True,
                   material: Callable[[], Material] | None = None) -> dict:
     """Write (or reuse) the continuous streams.
@@ -640,13 +658,7 @@ def build_streams(src: Sources, cache: Path, *, seed: int = 0, sizes: Sizes = FU
                 pos += s.shape[0] + gap
             meta["played"] = played
         elif name == "words":
-            parts = []
-            for i in r.permutation(len(stream_words)):
-                c = stream_words[int(i)]
-                parts.append(load_clip(c.path))
-                parts.append(np.zeros(int(r.uniform(*WORD_GAP_S) * ITEM_RATE_HZ), np.float32))
-            y = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-            y = y + (r.standard_normal(y.shape[0]) * 10 ** (WORD_FLOOR_DBFS / 20)).astype(np.float32)
+            y = words_in_a_row([c.path for c in stream_words], r)
             meta["words"] = len(stream_words)
             meta["speakers"] = len({c.speaker for c in stream_words})
         elif name == "babble":
@@ -675,4 +687,5 @@ def build_streams(src: Sources, cache: Path, *, seed: int = 0, sizes: Sizes = FU
 
 __all__ = ["CONDITIONS", "CONDITION_BY_NAME", "CONTEXT_S", "Condition", "FULL", "ITEM_RATE_HZ", "QUICK", "REVERB",
            "Sizes", "Sources", "build_digit_items", "build_negative_items", "build_streams",
-           "held_out_speech_commands_speakers", "load_clip", "select_sources", "snr_db", "trim_bounds"]
+           "held_out_speech_commands_speakers", "load_clip", "select_sources", "snr_db", "trim_bounds",
+           "words_in_a_row"]
