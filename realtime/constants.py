@@ -78,6 +78,10 @@ MIN_DIGIT_SPEECH_MS: dict[str, float] = {"0": 260.0, "1": 190.0, "2": 150.0, "3"
 PRE_ROLL_MS = 20.0
 #: The window keeps this much audio after the last active frame, if it fits (ms).
 POST_ROLL_MS = 100.0
+#: How the segmenter places an utterance's window; part of the trainer's cache keys (the deploy
+#: protocol cuts its training windows with this segmenter). 1: the first 0.8 s of the utterance;
+#: 2: the same, but the loudest 0.8 s of an utterance longer than the window.
+SEGMENTER_WINDOW_VERSION = 2
 
 # --- files (``recognize``) --------------------------------------------------
 #: The initial floor of a file is estimated over at most its first seconds (s).

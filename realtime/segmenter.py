@@ -13,8 +13,11 @@ so its decisions are independent of the capture block size:
 * utterances with too little active speech (clicks) or too long (steady noise)
   are dropped;
 * the window starts :data:`~realtime.constants.PRE_ROLL_MS` before the first
-  active frame, keeps at most one window of audio, left-aligned and zero-padded
-  at the end, exactly as the trainer pads a clip (``librosa.util.fix_length``).
+  active frame, left-aligned and zero-padded at the end, exactly as the trainer
+  pads a clip (``librosa.util.fix_length``);
+* an utterance longer than the window (a digit with babble or noise run into it)
+  gets the window of most energy inside it instead of its first 0.8 s: the
+  speech of the talker nearest the microphone, not the noise that opened it.
 
 The audio is kept in a preallocated ring buffer; nothing grows with the stream.
 """
@@ -150,7 +153,8 @@ class Utterance:
     Attributes
     ----------
     start_sample : int
-        First sample of the window (first active frame minus the pre-roll).
+        First sample of the window: the first active frame minus the pre-roll, or, for an
+        utterance longer than the window, the start of its loudest window.
     speech_start_sample : int
         First sample of the first active frame.
     end_sample : int
@@ -245,6 +249,41 @@ def estimate_noise_floor_dbfs(samples: np.ndarray, sample_rate_hz: int, *,
     if levels.size == 0:
         return None
     return max(float(np.percentile(levels, cfg.initial_floor_percentile)), cfg.min_noise_floor_dbfs)
+
+
+def loudest_window_offset(span: np.ndarray, window_samples: int, step_samples: int) -> int:
+    """Where the ``window_samples`` of most energy start in ``span``.
+
+    Candidate starts are every ``step_samples`` from 0, and the last possible start;
+    of equal windows the earliest wins. Energy is the sum of squares after removing the
+    span's mean (a DC offset adds nothing).
+
+    Parameters
+    ----------
+    span : np.ndarray [shape=(n,), dtype=float32]
+        Audio of one utterance, ``n >= window_samples``.
+    window_samples : int > 0
+    step_samples : int > 0
+        Resolution of the search (the segmenter's frame, 10 ms).
+
+    Returns
+    -------
+    offset : int in [0, n - window_samples]
+
+    Raises
+    ------
+    ValueError
+        If ``span`` is shorter than ``window_samples``, or a length is < 1.
+    """
+    n = int(span.shape[0])
+    if window_samples < 1 or step_samples < 1 or n < window_samples:
+        raise ValueError(f"need a span of >= window_samples >= 1 samples and step_samples >= 1, "
+                         f"got {n}, {window_samples}, {step_samples}")
+    x = span.astype(np.float64) - float(np.mean(span, dtype=np.float64))
+    energy = np.concatenate(([0.0], np.cumsum(x * x)))
+    starts = np.unique(np.append(np.arange(0, n - window_samples + 1, step_samples), n - window_samples))
+    totals = energy[starts + window_samples] - energy[starts]
+    return int(starts[int(np.argmax(totals))])
 
 
 class Segmenter:
@@ -470,10 +509,18 @@ class Segmenter:
         # stream, where every sample given is final (the last incomplete frame counts).
         available = analysed if available is None else available
         start = max(speech_start - cfg.pre_roll_samples, 0)
-        stop = min(end + cfg.post_roll_samples, available, start + cfg.window_samples)
+        stop = min(end + cfg.post_roll_samples, available)
         window = np.zeros(cfg.window_samples, dtype=np.float32)
-        n = stop - start
-        self._read_ring(start, n, window)
+        if stop - start > cfg.window_samples:
+            span = np.empty(stop - start, dtype=np.float32)
+            self._read_ring(start, span.shape[0], span)
+            offset = loudest_window_offset(span, cfg.window_samples, f)
+            start += offset
+            window[:] = span[offset: offset + cfg.window_samples]
+            n = cfg.window_samples
+        else:
+            n = stop - start
+            self._read_ring(start, n, window)
         out.append(Utterance(
             start_sample=start, speech_start_sample=speech_start, end_sample=end,
             detected_at_sample=analysed, window=window, n_samples=n,

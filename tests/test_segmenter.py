@@ -9,7 +9,7 @@ import pytest
 from realtime import constants as C
 from realtime.audiofile import StreamResampler, read_wav, resample
 from realtime.pipeline import Recognizer, iter_blocks, recognize_samples, run_blocks
-from realtime.segmenter import Segmenter, SegmenterConfig, frame_levels_dbfs
+from realtime.segmenter import Segmenter, SegmenterConfig, frame_levels_dbfs, loudest_window_offset
 
 RATE_HZ = 22050
 WINDOW = 17640
@@ -171,6 +171,37 @@ def test_long_utterance_is_cut_to_one_window():
     assert u.n_samples == WINDOW
     assert u.end_sample - u.speech_start_sample > WINDOW  # the utterance itself was longer
     np.testing.assert_array_equal(u.window, x[u.start_sample: u.start_sample + WINDOW])
+
+
+def test_long_utterance_gets_its_loudest_window():
+    """Quieter speech-like sound runs into a louder word: the window holds the word, not the
+    first 0.8 s of the utterance (a digit after babble opened the utterance)."""
+    t = np.arange(int(0.7 * RATE_HZ)) / RATE_HZ
+    lead = (0.02 * np.sin(2 * np.pi * 180 * t)).astype(np.float32)  # -37 dBFS, 0.7 s
+    t = np.arange(int(0.5 * RATE_HZ)) / RATE_HZ
+    word = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)  # -13 dBFS, 0.5 s
+    x = np.concatenate([noise(1.0, -60.0), lead, word, noise(1.0, -60.0, seed=2)])
+    x[RATE_HZ: RATE_HZ + lead.size + word.size] += noise(1.2, -60.0, seed=1)[: lead.size + word.size]
+    word_start, word_end = RATE_HZ + lead.size, RATE_HZ + lead.size + word.size
+    (u,) = segment(x, 1024)
+    assert u.speech_start_sample <= RATE_HZ + 220  # the utterance starts with the quiet lead
+    assert u.n_samples == WINDOW
+    assert u.start_sample <= word_start and u.start_sample + WINDOW >= word_end  # the whole word is in
+    np.testing.assert_array_equal(u.window, x[u.start_sample: u.start_sample + WINDOW])
+
+
+def test_loudest_window_offset():
+    span = np.zeros(1000, np.float32)
+    span[700:760] = 1.0
+    assert loudest_window_offset(span, 100, 10) == 660  # the earliest window holding all of it
+    assert loudest_window_offset(span, 1000, 10) == 0
+    span[995:] = 5.0  # the last possible start is a candidate though not on the step grid
+    assert loudest_window_offset(span, 7, 10) == 993
+    assert loudest_window_offset(np.ones(50, np.float32) + 3.0, 10, 5) == 0  # DC adds nothing: a tie
+    with pytest.raises(ValueError):
+        loudest_window_offset(span, 1001, 10)
+    with pytest.raises(ValueError):
+        loudest_window_offset(span, 100, 0)
 
 
 def test_window_padding_equals_trainer_padding(stream):

@@ -310,6 +310,10 @@ def featurize_split(
         raise DataError(f"no {split} clips with labels {list(labels)}")
     spec = {"format": _CACHE_FORMAT, "front_end": config.to_dict(), "augment": settings.augment.key(),
             "material": material.key, "seed": seed, "trim_top_db": settings.trim_top_db}
+    if settings.augment.segmenter_cut:
+        from realtime.constants import SEGMENTER_WINDOW_VERSION  # windows cut by the live segmenter
+
+        spec["segmenter_window"] = SEGMENTER_WINDOW_VERSION
     folder = cache_dir / "deploy-clips" / hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     all_babble = tuple(b for b, _ in material.babble)
     entries, todo = [], []
