@@ -129,6 +129,20 @@ def test_hold_out_speaker_reaches_the_deploy_settings_and_is_refused_elsewhere(d
     assert r.exit_code == 2 and "applies to the deploy protocol" in r.output
 
 
+def test_vtlp_reaches_the_augment_settings_and_is_refused_elsewhere(deploy_cli, tmp_path):
+    seen, base = deploy_cli
+    r = CliRunner().invoke(main, [*base, "--vtlp", "0.5"])
+    assert r.exit_code == 0, r.output
+    assert seen[-1].augment.p_vtlp == 0.5
+    r = CliRunner().invoke(main, [*base])
+    assert r.exit_code == 0, r.output
+    assert seen[-1].augment.p_vtlp == 0.0
+    r = CliRunner().invoke(main, [*base, "--vtlp", "1.5"])
+    assert r.exit_code == 2
+    r = CliRunner().invoke(main, ["train", "--protocol", "official", "--vtlp", "0.5", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 2 and "applies to the deploy protocol" in r.output
+
+
 def test_loso_needs_a_corpus_root(tmp_path, monkeypatch):
     monkeypatch.delenv("SPOKEN_DIGITS_CORPUS", raising=False)
     r = CliRunner().invoke(main, ["loso", "--out", str(tmp_path / "loso")])

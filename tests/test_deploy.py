@@ -343,3 +343,17 @@ def test_loso_trains_without_the_held_out_speaker_and_scores_all_their_clips(tin
              train_settings=TrainSettings(epochs=2, batch_size=32, seed=0), speakers=["lucas"],
              cache_dir=deploy_cache, progress=False, verbose=0)
     assert (tmp_path / "loso" / "lucas" / "spectrogram_aug" / "model.keras").stat().st_mtime_ns == stamp
+
+
+def test_vtlp_formant_scale_draws():
+    from trainer.augment import AugmentSettings, vtlp_formant_scale
+
+    assert {vtlp_formant_scale(AugmentSettings(), s) for s in range(200)} == {1.0}  # off by default
+    half = [vtlp_formant_scale(AugmentSettings(p_vtlp=0.5), s) for s in range(400)]
+    warped = [x for x in half if x != 1.0]
+    assert 150 < len(warped) < 250 and all(0.9 <= x <= 1.2 for x in warped)
+    assert min(warped) < 0.95 and max(warped) > 1.15
+    assert half == [vtlp_formant_scale(AugmentSettings(p_vtlp=0.5), s) for s in range(400)]  # seeded
+    for bad in ({"p_vtlp": 1.5}, {"vtlp_formant_scale_min": 1.3}, {"vtlp_formant_scale_max": 3.0}):
+        with pytest.raises(ValueError):
+            AugmentSettings(**bad)

@@ -39,3 +39,23 @@ def test_mel_filterbank_shape_and_band():
     assert fb.shape == (64, 1025) and fb.dtype == np.float32
     freqs = np.fft.rfftfreq(2048, 1 / 22050)
     assert not fb[:, freqs > 4000].any()  # nothing above fmax
+
+
+@pytest.mark.parametrize("formant_scale", (0.9, 1.2))
+def test_vtlp_moves_a_tone_by_the_formant_scale(formant_scale):
+    """VTLP (formant_scale): a 1 kHz tone lands in the mel band of formant_scale x 1 kHz."""
+    sr = 22050
+    t = np.arange(17640) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 1000.0 * t)).astype(np.float32)
+    centres = librosa.mel_frequencies(n_mels=64 + 2, fmin=0.0, fmax=4000.0)[1:-1]
+    band = int(np.argmax(log_mel(tone, formant_scale=formant_scale).mean(axis=1)))
+    assert abs(centres[band] - 1000.0 * formant_scale) < 40.0  # neighbouring bands are ~50 Hz apart here
+    assert band != int(np.argmax(log_mel(tone).mean(axis=1)))
+    np.testing.assert_array_equal(log_mel(tone, formant_scale=1.0), log_mel(tone))
+
+
+def test_vtlp_refuses_a_scale_beyond_nyquist():
+    w = np.zeros(17640, np.float32)
+    for bad in (0.0, -1.0, 0.3):  # 0.3: 22,050 x 0.3 / 2 = 3.3 kHz < fmax 4 kHz
+        with pytest.raises(ValueError, match="formant_scale"):
+            log_mel(w, formant_scale=bad)

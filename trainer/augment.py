@@ -4,7 +4,9 @@ One chain per clip (:func:`build_chain`), every random choice seeded per clip an
 variant so that a fixed ``--seed`` reproduces a run:
 
 1. speed (``TimeStretch`` 0.85-1.15) and pitch (``PitchShift`` -3..+3 semitones);
-   audiomentations has no vocal-tract-length perturbation, the pitch shift stands in for it;
+   audiomentations has no vocal-tract-length perturbation: that one is applied on the
+   log-mel (``AugmentSettings.p_vtlp``, :func:`vtlp_formant_scale` and
+   :func:`trainer.features.log_mel`'s ``formant_scale``);
 2. microphone colouring (``SevenBandParametricEQ``, ``HighPassFilter``, ``LowPassFilter``:
    phone and laptop microphones);
 3. room reverberation (``RoomSimulator``, pyroomacoustics' image-source model, RT60 0.15-0.8 s);
@@ -92,6 +94,22 @@ class AugmentSettings:
     p_bit_crush: float = 0.15
     bit_depth_min: int = 8
     bit_depth_max: int = 12
+    #: Vocal tract length perturbation (VTLP, Jaitly & Hinton 2013, "Vocal Tract Length
+    #: Perturbation (VTLP) improves speech recognition"): on this share of the augmented copies
+    #: every frequency of the log-mel is scaled by a factor drawn uniformly from
+    #: ``[vtlp_formant_scale_min, vtlp_formant_scale_max]`` (> 1: formants higher, a shorter
+    #: vocal tract). FSDD's six voices are men's; women's formants are about 15-20 % higher
+    #: (Peterson & Barney 1952), so the range leans upwards. 0 (the default): off.
+    p_vtlp: float = 0.0
+    vtlp_formant_scale_min: float = 0.9
+    vtlp_formant_scale_max: float = 1.2
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.p_vtlp <= 1.0:
+            raise ValueError(f"p_vtlp must be in [0, 1], got {self.p_vtlp}")
+        if not 0.5 <= self.vtlp_formant_scale_min <= self.vtlp_formant_scale_max <= 2.0:
+            raise ValueError("need 0.5 <= vtlp_formant_scale_min <= vtlp_formant_scale_max <= 2, got "
+                             f"{self.vtlp_formant_scale_min}, {self.vtlp_formant_scale_max}")
 
     def key(self) -> str:
         """A short hash of every setting (part of the cache key)."""
@@ -104,6 +122,21 @@ DEFAULT_AUGMENT = AugmentSettings()
 def seed_for(*parts: object) -> int:
     """A 32-bit seed from any values (SHA-256 of their ``repr``): the same on every machine."""
     return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "big")
+
+
+def vtlp_formant_scale(settings: AugmentSettings, seed: int) -> float:
+    """The VTLP factor of one augmented copy: 1.0 (none) with probability ``1 - p_vtlp``, else
+    uniform in ``[vtlp_formant_scale_min, vtlp_formant_scale_max]``; a function of ``seed`` alone.
+
+    Returns
+    -------
+    formant_scale : float > 0
+        For :func:`trainer.features.log_mel` (``formant_scale``).
+    """
+    rng = np.random.default_rng(seed)
+    if settings.p_vtlp <= 0.0 or rng.random() >= settings.p_vtlp:
+        return 1.0
+    return float(rng.uniform(settings.vtlp_formant_scale_min, settings.vtlp_formant_scale_max))
 
 
 def seed_everything(seed: int) -> None:

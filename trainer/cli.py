@@ -202,6 +202,10 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
                    "CRNN after Arik et al. 2017: kernel 5 frames x 16 mel bands, stride 1 x 8; the LSTM then "
                    "reads 8 x N features per frame). Parameters grow with N (16: 94.7 k with the 96-unit "
                    "LSTM, 103 KB int8; the shipped model). [default: none]")
+@click.option("--vtlp", "p_vtlp", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Deploy protocol: vocal tract length perturbation (Jaitly & Hinton 2013) on this share of the "
+                   "augmented copies: the log-mel's frequencies scaled by a factor drawn from 0.9-1.2 (formants "
+                   "of a shorter or longer vocal tract; FSDD's six voices are men's). [default: 0, off]")
 @click.option("--cnn-dense-units", type=click.IntRange(8, 1024), default=None,
               help="Deploy protocol, cnn_spectrogram / cnn_mfcc / cnn_vgg: units of the dense layer(s) after "
                    "Flatten, which hold most of their parameters (cnn_spectrogram: 128 units 287 k parameters, "
@@ -216,8 +220,8 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
                    "speaker; 'spoken-digits loso' does every speaker in turn).")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
 def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
-          batch_size, seed, frame_length, lstm_units, log_mel_norm, conv_filters, cnn_dense_units, ds_cnn_filters,
-          hold_out_speaker, force) -> None:
+          batch_size, seed, frame_length, lstm_units, log_mel_norm, conv_filters, p_vtlp, cnn_dense_units,
+          ds_cnn_filters, hold_out_speaker, force) -> None:
     """Train LSTM models on FSDD into the run directory --out.
 
     Writes per model: model.keras, history.csv, train.json and TensorBoard logs
@@ -252,11 +256,12 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
             raise click.BadParameter(f"--ds-cnn-filters sets ds_cnn's channels, not {architecture}'s",
                                      param_hint="--ds-cnn-filters")
         _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force, architecture,
-                      lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, log_mel_norm, conv_filters)
+                      lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, log_mel_norm, conv_filters, p_vtlp)
         return
     for name, value in (("--lstm-units", lstm_units), ("--conv-filters", conv_filters),
                         ("--cnn-dense-units", cnn_dense_units), ("--ds-cnn-filters", ds_cnn_filters),
-                        ("--hold-out-speaker", hold_out_speaker), ("--log-mel-norm", log_mel_norm)):
+                        ("--hold-out-speaker", hold_out_speaker), ("--log-mel-norm", log_mel_norm),
+                        ("--vtlp", p_vtlp)):
         if value is not None:
             raise click.BadParameter(f"{name} applies to the deploy protocol", param_hint=name)
     if protocol == "commands":
@@ -294,11 +299,13 @@ def _deploy_paths(corpus_root, synth_dir, folders, data_dir):
 
 
 def _deploy_settings(classes, architecture="lstm", lstm_units=None, cnn_dense_units=None, ds_cnn_filters=None,
-                     hold_out_speaker=None, log_mel_norm=None, conv_filters=None):
+                     hold_out_speaker=None, log_mel_norm=None, conv_filters=None, p_vtlp=None):
     from .deploy import DeploySettings
 
     deploy = DeploySettings(classes=classes, architecture=architecture, held_out_speaker=hold_out_speaker,
                             log_mel_norm=log_mel_norm or "none", conv_filters=conv_filters)
+    if p_vtlp is not None:
+        deploy = dataclasses.replace(deploy, augment=dataclasses.replace(deploy.augment, p_vtlp=p_vtlp))
     if lstm_units is not None:
         deploy = dataclasses.replace(deploy, lstm_units=lstm_units)
     if cnn_dense_units is not None:
@@ -312,13 +319,13 @@ def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache
                   architecture: str = "lstm", lstm_units: int | None = None,
                   cnn_dense_units: int | None = None, ds_cnn_filters: int | None = None,
                   hold_out_speaker: str | None = None, log_mel_norm: str | None = None,
-                  conv_filters: int | None = None) -> None:
+                  conv_filters: int | None = None, p_vtlp: float | None = None) -> None:
     from .deploy import train_deploy
 
     paths = _deploy_paths(corpus_root, synth_dir, folders, data_dir)
     t0 = time.perf_counter()
     deploy = _deploy_settings(classes, architecture, lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker,
-                              log_mel_norm, conv_filters)
+                              log_mel_norm, conv_filters, p_vtlp)
     train_deploy(out, paths=paths, deploy=deploy, train_settings=settings, cache_dir=cache_dir, force=force)
     click.echo(f"trained the deploy model ({architecture}, {classes} classes) in {time.perf_counter() - t0:.0f} s -> {out}")
     click.echo(f"next: spoken-digits export {out} --out bundles/NAME")
@@ -402,11 +409,14 @@ def evaluate(run_dir, models, data_dir, cache_dir) -> None:
 @click.option("--conv-filters", type=click.IntRange(1, 64), default=None,
               help="LSTM: a convolution with this many filters in front of it (a CRNN), as 'train --protocol "
                    "deploy' (the shipped model: 16). [default: none]")
+@click.option("--vtlp", "p_vtlp", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Share of the augmented copies with vocal tract length perturbation, as 'train --protocol "
+                   "deploy'. [default: 0, off]")
 @_data_dir_option
 @_cache_option
 @click.option("--force", is_flag=True, help="Retrain runs that are already finished.")
 def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_size, seed, log_mel_norm, conv_filters,
-         data_dir, cache_dir, force) -> None:
+         p_vtlp, data_dir, cache_dir, force) -> None:
     """Leave-one-speaker-out on FSDD for the deploy recipe: one run per held-out speaker.
 
     Each FSDD speaker in turn is left out of training and validation (every other source as
@@ -430,7 +440,7 @@ def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_si
     who = [s.strip() for s in speakers.split(",") if s.strip()] if speakers else None
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, seed=seed)
     t0 = time.perf_counter()
-    deploy = _deploy_settings(classes, model, log_mel_norm=log_mel_norm, conv_filters=conv_filters)
+    deploy = _deploy_settings(classes, model, log_mel_norm=log_mel_norm, conv_filters=conv_filters, p_vtlp=p_vtlp)
     summary = run_loso(out, paths=paths, deploy=deploy, train_settings=settings, speakers=who, cache_dir=cache_dir,
                        force=force)
     fmt = lambda v: f"{v:.3f}"  # noqa: E731

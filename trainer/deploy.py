@@ -34,7 +34,9 @@ from typing import Sequence
 import numpy as np
 
 from .atomic import atomic_path
-from .augment import DEFAULT_AUGMENT, AugmentSettings, augment, build_chain, make_babble_bank, resample_bank, seed_for
+from .augment import (
+    DEFAULT_AUGMENT, AugmentSettings, augment, build_chain, make_babble_bank, resample_bank, seed_for, vtlp_formant_scale,
+)
 from .config import FRONT_END, LABELS, FrontEndConfig
 from .corpus import (
     LICENCES, NOISE_LABEL, OPEN_LABELS, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip, CorpusPaths,
@@ -260,7 +262,8 @@ def _featurize(path: Path, entry: Path, copies: int, seed: int, noise_files: tup
         z = y if k == 0 else augment(y, _chain(noise_files, babble_files, aug), seed=seed_for(seed, path.name, k),
                                      settings=aug, config=config)
         wave, _ = pad_and_mask(z, config=config)
-        mels[k] = log_mel(wave, config=config)
+        scale = 1.0 if k == 0 else vtlp_formant_scale(aug, seed_for(seed, path.name, k, "vtlp"))
+        mels[k] = log_mel(wave, config=config, formant_scale=scale)
     with atomic_path(entry) as tmp, open(tmp, "wb") as f:
         np.savez(f, log_mel=mels)
 

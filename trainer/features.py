@@ -24,7 +24,7 @@ def mel_filterbank(*, config: FrontEndConfig = FRONT_END) -> np.ndarray:
     )
 
 
-def log_mel(wave: np.ndarray, *, config: FrontEndConfig = FRONT_END) -> np.ndarray:
+def log_mel(wave: np.ndarray, *, config: FrontEndConfig = FRONT_END, formant_scale: float = 1.0) -> np.ndarray:
     """Log-mel spectrogram of one window, as in the seed notebooks (docs/design.md section 3).
 
     ``librosa.power_to_db(librosa.feature.melspectrogram(y, sr=22050, n_fft=2048,
@@ -35,6 +35,12 @@ def log_mel(wave: np.ndarray, *, config: FrontEndConfig = FRONT_END) -> np.ndarr
     ----------
     wave : np.ndarray [shape=(window_samples,), dtype=float32]
         One padded window (see :func:`trainer.data.pad_and_mask`).
+    formant_scale : float > 0
+        Vocal tract length perturbation for training (Jaitly & Hinton 2013): the spectrum's
+        frequencies are scaled by this factor before the mel filterbank, i.e. the filterbank is
+        built as if the STFT bins were ``formant_scale`` times their frequency
+        (``librosa.filters.mel(sr=sample_rate_hz * formant_scale, ...)``); the filter at f Hz
+        reads the energy at ``f / formant_scale`` Hz. 1.0: the front end itself.
 
     Returns
     -------
@@ -45,15 +51,19 @@ def log_mel(wave: np.ndarray, *, config: FrontEndConfig = FRONT_END) -> np.ndarr
     Raises
     ------
     ValueError
-        If ``wave`` is not 1-D of ``config.window_samples`` samples.
+        If ``wave`` is not 1-D of ``config.window_samples`` samples, or ``formant_scale`` would put
+        ``fmax`` above the (scaled) Nyquist frequency or is not > 0.
     """
     import librosa
 
     wave = np.asarray(wave, dtype=np.float32)
     if wave.shape != (config.window_samples,):
         raise ValueError(f"expected a window of shape ({config.window_samples},), got {wave.shape}")
+    if not formant_scale > 0 or config.fmax_hz > config.sample_rate_hz * formant_scale / 2:
+        raise ValueError(f"formant_scale must be > 0 and keep fmax ({config.fmax_hz} Hz) under "
+                         f"sample_rate_hz * formant_scale / 2, got {formant_scale}")
     S = librosa.feature.melspectrogram(
-        y=wave, sr=config.sample_rate_hz, n_fft=config.n_fft, hop_length=config.hop_length,
+        y=wave, sr=config.sample_rate_hz * formant_scale, n_fft=config.n_fft, hop_length=config.hop_length,
         win_length=config.win_length, window=config.window, center=config.center, pad_mode=config.pad_mode,
         power=config.power, n_mels=config.n_mels, fmin=config.fmin_hz, fmax=config.fmax_hz,
         htk=config.htk, norm=config.norm,

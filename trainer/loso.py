@@ -79,7 +79,7 @@ def run_loso(out: str | os.PathLike, *, paths, deploy, train_settings, speakers:
     -------
     dict
         :func:`loso_summary` plus ``recipe`` (architecture, classes, log-mel normalization, convolution
-        filters, epochs, seed) and ``created``.
+        filters, VTLP share, epochs, seed) and ``created``.
 
     Raises
     ------
@@ -108,7 +108,7 @@ def run_loso(out: str | os.PathLike, *, paths, deploy, train_settings, speakers:
         **loso_summary(per_speaker),
         "recipe": {"architecture": deploy.architecture, "classes": deploy.classes,
                    "log_mel_norm": deploy.log_mel_norm, "conv_filters": deploy.conv_filters,
-                   "epochs": train_settings.epochs, "batch_size": train_settings.batch_size,
+                   "p_vtlp": deploy.augment.p_vtlp, "epochs": train_settings.epochs, "batch_size": train_settings.batch_size,
                    "seed": train_settings.seed},
         "measured_on": "every clip of the held-out speaker, clean 0.8 s windows, Keras float, at each run's "
                        "calibrated threshold (a rejection is an error)",
