@@ -13,7 +13,11 @@ listening and the peak RSS of the listening process. Not collected by pytest.
                                                                       # non-digit read speech (held-out TTS voices)
 
 Babble: 5 held-out Speech Commands talkers (test split), its RMS set ``--babble-db`` below the
-RMS of the digit recordings, over the whole stream. Negatives: the ``data synth --passages``
+speech RMS of the digit recordings. With babble, every recording is first set to one speech
+level (-25 dBFS RMS), so that each digit is ``--babble-db`` over the babble, as one person
+speaking at a steady level would be: FSDD's speakers were recorded at levels 20 dB apart, and
+one gain for the whole stream (``--raw-levels``, the definition of the figures before
+2026-12-03) put theo's digits 7-12 dB *under* a "10 dB" babble. Negatives: the ``data synth --passages``
 recordings of held-out voices, concatenated after the digits; every digit accepted there is a
 false accept (reported per hour of that part).
 """
@@ -30,7 +34,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import FSDD_DIR, REPO  # noqa: E402
-from vmic import VirtualMic, build_digit_wav, lcs_length, parse_json_lines, start_listen  # noqa: E402
+from vmic import VirtualMic, build_digit_wav, lcs_length, parse_json_lines, speech_rms, start_listen  # noqa: E402
+
+#: Speech RMS of every played recording when babble is mixed in (dBFS).
+SPEECH_RMS_DBFS = -25.0
 
 
 def main() -> int:
@@ -42,6 +49,8 @@ def main() -> int:
     ap.add_argument("--model", default=None, help="bundle (default: the shipped one)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--babble-db", type=float, default=None, help="mix babble at this SNR (dB) into the stream")
+    ap.add_argument("--raw-levels", action="store_true",
+                    help="with --babble-db: keep FSDD's own recording levels (one babble gain for the whole stream)")
     ap.add_argument("--negatives-s", type=float, default=0.0, help="seconds of non-digit speech after the digits")
     ap.add_argument("--synth", type=Path, default=None, help="'data synth --passages' output (for --negatives-s)")
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
@@ -55,7 +64,8 @@ def main() -> int:
         mic = VirtualMic(tmp / "v", args.rate).start()
         try:
             wav = tmp / "digits.wav"
-            duration_s = build_digit_wav(FSDD_DIR, names, wav, args.rate, gap_s=args.gap_s)
+            level = None if args.babble_db is None or args.raw_levels else SPEECH_RMS_DBFS
+            duration_s = build_digit_wav(FSDD_DIR, names, wav, args.rate, gap_s=args.gap_s, speech_rms_dbfs=level)
             digits_end_s = duration_s
             if args.babble_db is not None or args.negatives_s:
                 duration_s = _mix(wav, args, tmp)
@@ -85,6 +95,7 @@ def main() -> int:
     print(json.dumps({
         "played": len(expected),
         "babble_db": args.babble_db,
+        "digit_levels": None if args.babble_db is None else ("raw" if args.raw_levels else SPEECH_RMS_DBFS),
         "decisions_during_digits": len(in_digits),
         "accepted_during_digits": len(heard),
         "right_in_order": right,
@@ -131,8 +142,7 @@ def _mix(wav: Path, args, tmp: Path) -> float:
         b, r = read_wav(track)
         b = resample(b, r, rate)
         bed = np.resize(b, x.size)
-        voiced = digits[np.abs(digits) > 1e-4]
-        gain = np.sqrt(np.mean(voiced**2)) / np.sqrt(np.mean(bed**2)) * 10 ** (-args.babble_db / 20)
+        gain = speech_rms(digits) / np.sqrt(np.mean(bed**2)) * 10 ** (-args.babble_db / 20)
         x = x + gain * bed
     x = np.clip(x, -1, 1)
     sf.write(str(wav), x, rate, subtype="PCM_16")

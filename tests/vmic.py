@@ -234,9 +234,21 @@ def lcs_length(a: list, b: list) -> int:
     return int(dp[-1, -1])
 
 
+def speech_rms(x: np.ndarray) -> float:
+    """RMS (full scale 1.0) of the samples of ``x`` above 1e-4 in magnitude: the speech of a
+    recording without its digital silence."""
+    v = x[np.abs(x) > 1e-4]
+    return float(np.sqrt(np.mean(np.square(v, dtype=np.float64)))) if v.size else 0.0
+
+
 def build_digit_wav(fsdd_dir: Path, names: list[str], path: Path, rate_hz: int, *, gap_s: float = 0.6,
-                    lead_s: float = 1.0, tail_s: float = 1.5) -> float:
+                    lead_s: float = 1.0, tail_s: float = 1.5, speech_rms_dbfs: float | None = None) -> float:
     """Write FSDD recordings resampled to ``rate_hz``, separated by ``gap_s`` of digital silence.
+
+    ``speech_rms_dbfs``: scale each recording so that the RMS of its speech (samples above
+    1e-4, as :func:`speech_rms` measures it) is this level (dBFS), as one person speaking at a
+    steady level would be; None keeps FSDD's own levels, which differ by 20 dB and more
+    between its speakers.
 
     Returns
     -------
@@ -251,7 +263,10 @@ def build_digit_wav(fsdd_dir: Path, names: list[str], path: Path, rate_hz: int, 
         y, r = read_wav(fsdd_dir / f"{name}.wav")
         if i:
             parts.append(np.zeros(int(gap_s * rate_hz), np.float32))
-        parts.append(resample(y, r, rate_hz))
+        y = resample(y, r, rate_hz)
+        if speech_rms_dbfs is not None:
+            y = y * np.float32(10 ** (speech_rms_dbfs / 20) / speech_rms(y))
+        parts.append(y)
     parts.append(np.zeros(int(tail_s * rate_hz), np.float32))
     x = np.clip(np.concatenate(parts), -1.0, 1.0)
     sf.write(str(path), x, rate_hz, subtype="PCM_16")
