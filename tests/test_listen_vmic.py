@@ -88,3 +88,24 @@ def test_listen_list_devices(vmic_factory):
                        timeout=SAFETY_LIMIT_S)
     assert r.returncode == 0, r.stderr
     assert "pulse" in r.stdout
+
+
+def test_build_digit_wav_sets_every_recording_to_one_speech_level(fsdd_dir, tmp_path):
+    """bench_listen's babble streams: each recording at one speech RMS, so an SNR holds per digit."""
+    import numpy as np
+    import soundfile as sf
+
+    from realtime.audiofile import read_wav, resample
+    from vmic import speech_rms
+
+    names = ["9_theo_4", "4_jackson_3"]  # FSDD's quietest and one of its loudest voices
+    raw = [speech_rms(resample(*read_wav(fsdd_dir / f"{n}.wav"), 22050)) for n in names]
+    assert abs(20 * np.log10(raw[0] / raw[1])) > 10  # why the bench levels them
+    wav = tmp_path / "d.wav"
+    build_digit_wav(fsdd_dir, names, wav, 22050, gap_s=1.0, lead_s=0.5, tail_s=0.5, speech_rms_dbfs=-25.0)
+    x, _ = sf.read(str(wav), dtype="float32")
+    first_len = resample(*read_wav(fsdd_dir / f"{names[0]}.wav"), 22050).size
+    a = x[int(0.5 * 22050): int(0.5 * 22050) + first_len]
+    b = x[int(0.5 * 22050) + first_len + 22050: -int(0.5 * 22050)]
+    for part in (a, b):
+        assert abs(20 * np.log10(speech_rms(part)) + 25.0) < 0.5  # 16-bit storage moves it a little
