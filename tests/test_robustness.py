@@ -335,3 +335,17 @@ def test_bench_spans_measures_speech_length_and_its_rule(tmp_path):
     assert gate_ms([183.0] * 50 + [400.0] * 50) == 180.0
     with pytest.raises(ValueError):
         gate_ms([])
+
+
+def test_recorded_summary_names_the_segmenter_window():
+    """--record: a summary says which segmenter cut its windows (the figures move with it)."""
+    from realtime.constants import SEGMENTER_WINDOW_VERSION
+    from trainer.robustness.cli import _summary
+
+    rep = {"command": "robustness", "threshold": 0.79, "inputs": {"quick": True, "min_digit_speech_ms": None},
+           "table": {"rows": {"fsdd": {"clean": {"accuracy": 0.9, "n": 10, "extra": 1}}}},
+           "streams": {"babble_10": {"found": 9, "played": 10, "right": 8, "decision_list": [1, 2]}}}
+    s = _summary(rep, "robustness")
+    assert s["segmenter_window"] == SEGMENTER_WINDOW_VERSION and s["threshold"] == 0.79
+    assert s["accuracy"] == {"fsdd": {"clean": {"accuracy": 0.9, "n": 10}}}
+    assert s["steady_noise"] == {"babble_10": {"found": 9, "played": 10, "right": 8}}
