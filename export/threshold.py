@@ -23,6 +23,8 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from realtime.constants import DIGIT_GATE_VERSION
+
 #: Lowest threshold the rule may choose: a digit must at least win over the other classes.
 MIN_THRESHOLD = 0.5
 
@@ -183,7 +185,7 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
         "fa_per_hour": round(fa, 2), "met": bool(met),
         "fa_per_hour_at_min": round(sum(c >= MIN_THRESHOLD for c in confidences) / hours, 2),
         "audio_s": round(seconds, 2), "utterances": utterances, "streams": [Path(p).name for p in streams],
-        "min_digit_speech_ms": runner.min_digit_speech_ms,
+        "min_digit_speech_ms": runner.min_digit_speech_ms, "digit_gate": DIGIT_GATE_VERSION,
         "method": "smallest threshold (grid 0.005, >= 0.5) with false accepts per hour of the streams <= the target; "
                   "streams played through the int8 bundle and the live segmenter with listen's digit length gate "
                   "(as 'far')",

@@ -97,7 +97,8 @@ class Decision:
         """One JSON-ready object: time_s (utterance start, s), end_s, digit (int, or null when rejected),
         label (the digit or ``_silence_``/``_unknown_``), top, confidence, probabilities (label ->
         probability, every class), speech_ms (speech length of the utterance), too_short (a digit
-        rejected by the length gate), latency_ms (null for files), plus ``extra``."""
+        rejected by the length gate), steady_noise (heard in a steady noise: no length gate,
+        :attr:`realtime.segmenter.Utterance.in_steady_noise`), latency_ms (null for files), plus ``extra``."""
         u = self.utterance
         return {
             **extra,
@@ -110,12 +111,14 @@ class Decision:
             "probabilities": {str(k): round(float(p), 4) for k, p in zip(labels, self.probabilities)},
             "speech_ms": round(u.speech_ms, 1),
             "too_short": self.too_short,
+            "steady_noise": u.in_steady_noise,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
         }
 
 
 def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float, *,
-           speech_ms: float | None = None, min_digit_speech_ms: DigitGate = 0.0) -> tuple[str, str, float]:
+           speech_ms: float | None = None, min_digit_speech_ms: DigitGate = 0.0,
+           steady_noise: bool = False) -> tuple[str, str, float]:
     """Apply the label set's rejection classes, the threshold and the digit length gate.
 
     Parameters
@@ -128,6 +131,9 @@ def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float, *
     min_digit_speech_ms : float >= 0 or mapping label -> float (ms)
         A digit on top of a shorter utterance is not accepted: one value for every digit, or
         one per label (:data:`realtime.constants.MIN_DIGIT_SPEECH_MS`).
+    steady_noise : bool
+        The utterance was heard in a steady noise
+        (:attr:`realtime.segmenter.Utterance.in_steady_noise`): no gate, as with ``speech_ms=None``.
 
     Returns
     -------
@@ -147,7 +153,8 @@ def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float, *
     top = str(labels[i])
     if top in REJECT_LABELS:
         return top, top, conf
-    too_short = speech_ms is not None and speech_ms < gate_of(min_digit_speech_ms, top)
+    too_short = (speech_ms is not None and not steady_noise
+                 and speech_ms < gate_of(min_digit_speech_ms, top))
     if conf >= threshold and not too_short:
         return top, top, conf
     return UNKNOWN_LABEL, top, conf
@@ -270,7 +277,8 @@ class Recognizer:
         for u in utterances:
             probs = np.asarray(self.classify(u.window), dtype=np.float32).reshape(-1)
             label, top, conf = decide(probs, self.labels, self.threshold, speech_ms=u.speech_ms,
-                                      min_digit_speech_ms=self.min_digit_speech_ms)
+                                      min_digit_speech_ms=self.min_digit_speech_ms,
+                                      steady_noise=u.in_steady_noise)
             too_short = label != top and top not in REJECT_LABELS and conf >= self.threshold
             latency = None
             if live:

@@ -168,6 +168,18 @@ class Utterance:
     active_ms : float (ms)
         Active speech in the utterance.
     sample_rate_hz : int (Hz)
+    peak_dbfs : float (dBFS)
+        Level of the loudest frame of the speech.
+    floor_dbfs : float (dBFS)
+        The noise floor when the utterance ended.
+    background_dbfs : float (dBFS)
+        10th percentile of the frame levels of the floor history (the last
+        :data:`~realtime.constants.NOISE_FLOOR_HISTORY_MS`, this utterance included) when it ended:
+        the quiet tenth of the recent audio. Digital silence gives about -120 dBFS.
+    background_spread_db : float (dB)
+        25th minus 10th percentile of the same levels: under 1-2 dB in a steady noise, several dB
+        in babble, more in running speech (its pauses). NaN (with ``background_dbfs``) without a
+        floor history.
     """
 
     start_sample: int
@@ -178,6 +190,10 @@ class Utterance:
     n_samples: int
     active_ms: float
     sample_rate_hz: int
+    peak_dbfs: float = math.nan
+    floor_dbfs: float = math.nan
+    background_dbfs: float = math.nan
+    background_spread_db: float = math.nan
 
     @property
     def start_s(self) -> float:
@@ -193,6 +209,22 @@ class Utterance:
     def speech_ms(self) -> float:
         """Speech length (ms): from the first to the end of the last active frame, pauses inside included."""
         return (self.end_sample - self.speech_start_sample) * 1000.0 / self.sample_rate_hz
+
+    @property
+    def in_steady_noise(self) -> bool:
+        """True if the utterance was heard in a steady noise loud enough to eat its weak edges.
+
+        All three: the quiet tenth of the recent audio (:attr:`background_dbfs`) is a real noise, at
+        or above :data:`~realtime.constants.MIN_NOISE_FLOOR_DBFS` (not digital silence); its levels
+        are steady (:attr:`background_spread_db` under
+        :data:`~realtime.constants.STEADY_NOISE_MAX_SPREAD_DB`: not babble, not the pauses of
+        running speech); and the speech peaks less than
+        :data:`~realtime.constants.STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB` above the floor. The digit
+        length gate does not apply then (:func:`realtime.pipeline.decide`). False if unknown (NaN).
+        """
+        return bool(self.background_dbfs >= C.MIN_NOISE_FLOOR_DBFS
+                    and self.background_spread_db < C.STEADY_NOISE_MAX_SPREAD_DB
+                    and self.peak_dbfs - self.floor_dbfs < C.STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB)
 
     @property
     def mask(self) -> np.ndarray:
@@ -337,6 +369,7 @@ class Segmenter:
         self._speech_start = 0  # frame index
         self._last_active = 0  # frame index
         self._active = 0  # active frames in the current utterance
+        self._peak = -math.inf  # loudest frame of the current utterance (dBFS)
 
     # -- public --------------------------------------------------------------
     @property
@@ -464,6 +497,7 @@ class Segmenter:
                 self.in_speech = True
                 self._speech_start = self._last_active = k
                 self._active = 1
+                self._peak = level
                 self._look_back(k)
             else:
                 self._update_floor(level, self._rise)
@@ -472,6 +506,7 @@ class Segmenter:
         if level > self.noise_floor_dbfs + cfg.offset_db:
             self._last_active = k
             self._active += 1
+            self._peak = max(self._peak, level)
         too_long = self._last_active - self._speech_start + 1 > cfg.max_speech_frames
         self._update_floor(level, self._rise_noise if too_long else self._rise)
         if k - self._last_active >= cfg.hangover_frames:
@@ -521,8 +556,15 @@ class Segmenter:
         else:
             n = stop - start
             self._read_ring(start, n, window)
+        if self._history:
+            background, q25 = np.percentile(np.fromiter(self._history, np.float64, len(self._history)), [10.0, 25.0])
+            spread = float(q25 - background)
+        else:
+            background = spread = math.nan
         out.append(Utterance(
             start_sample=start, speech_start_sample=speech_start, end_sample=end,
             detected_at_sample=analysed, window=window, n_samples=n,
             active_ms=self._active * cfg.frame_ms, sample_rate_hz=cfg.sample_rate_hz,
+            peak_dbfs=float(self._peak), floor_dbfs=float(self.noise_floor_dbfs),
+            background_dbfs=float(background), background_spread_db=spread,
         ))

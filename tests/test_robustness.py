@@ -338,8 +338,9 @@ def test_bench_spans_measures_speech_length_and_its_rule(tmp_path):
 
 
 def test_recorded_summary_names_the_segmenter_window():
-    """--record: a summary says which segmenter cut its windows (the figures move with it)."""
-    from realtime.constants import SEGMENTER_WINDOW_VERSION
+    """--record: a summary says which segmenter cut its windows and how the digit length gate was
+    applied (the figures move with both)."""
+    from realtime.constants import DIGIT_GATE_VERSION, SEGMENTER_WINDOW_VERSION
     from trainer.robustness.cli import _summary
 
     rep = {"command": "robustness", "threshold": 0.79, "inputs": {"quick": True, "min_digit_speech_ms": None},
@@ -347,5 +348,6 @@ def test_recorded_summary_names_the_segmenter_window():
            "streams": {"babble_10": {"found": 9, "played": 10, "right": 8, "decision_list": [1, 2]}}}
     s = _summary(rep, "robustness")
     assert s["segmenter_window"] == SEGMENTER_WINDOW_VERSION and s["threshold"] == 0.79
+    assert s["digit_gate"] == DIGIT_GATE_VERSION
     assert s["accuracy"] == {"fsdd": {"clean": {"accuracy": 0.9, "n": 10}}}
     assert s["steady_noise"] == {"babble_10": {"found": 9, "played": 10, "right": 8}}

@@ -386,3 +386,96 @@ def test_digit_length_gate_leaves_rejections_and_unsure_digits_alone():
     with pytest.raises(ValueError, match="min_digit_speech_ms"):
         Recognizer(_sure_digit, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS,
                    min_digit_speech_ms={"3": -5.0})
+
+
+def _bursts_in(bed_of, lengths_ms: tuple[float, ...], tone_dbfs: float) -> tuple[np.ndarray, list[int]]:
+    """Tone bursts (300 Hz, power ``tone_dbfs``) added to a bed, 2 s of bed before each and 1 s after
+    the last; returns the signal and the first sample of each burst."""
+    parts, starts, pos = [], [], 0
+    for i, ms in enumerate(lengths_ms):
+        n = int(round(ms * RATE_HZ / 1000))
+        tone = (np.sqrt(2) * 10 ** (tone_dbfs / 20) * np.sin(2 * np.pi * 300 * np.arange(n) / RATE_HZ)).astype(np.float32)
+        parts += [bed_of(2.0, seed=i), tone + bed_of(ms / 1000, seed=100 + i)[:n]]
+        starts.append(pos + parts[-2].size)
+        pos += parts[-2].size + n
+    parts.append(bed_of(1.0, seed=99))
+    return np.concatenate(parts), starts
+
+
+def _steady(seconds: float, seed: int) -> np.ndarray:
+    return noise(seconds, -45.0, seed=seed)
+
+
+#: Levels of the 100 ms pieces of one second of :func:`_fluctuating` (dBFS).
+_FLUCTUATING_DBFS = (-80.0, -72.0, -64.0, -56.0, -45.0, -45.0, -60.0, -68.0, -76.0, -80.0)
+
+
+def _fluctuating(seconds: float, seed: int) -> np.ndarray:
+    """Noise in 100 ms pieces of :data:`_FLUCTUATING_DBFS`, one second after the other: its lower
+    levels spread as the pauses of running speech do, its loud pieces are utterances of their own."""
+    x = noise(seconds, 0.0, seed=seed)
+    step = int(0.1 * RATE_HZ)
+    for k, i in enumerate(range(0, x.size, step)):
+        x[i:i + step] *= 10 ** (_FLUCTUATING_DBFS[k % len(_FLUCTUATING_DBFS)] / 20)
+    return x
+
+
+def _at(items, starts: list[int], key=lambda u: u):
+    """The item whose utterance overlaps each burst start (one each)."""
+    out = []
+    for st in starts:
+        hits = [x for x in items if key(x).speech_start_sample <= st + 2205 and key(x).end_sample >= st]
+        assert len(hits) == 1, (st, hits)
+        out.append(hits[0])
+    return out
+
+
+def test_utterance_measures_its_background():
+    """Peak, floor and the spread of the last seconds' levels, as the steady-noise rule reads them."""
+    def utterances(x):
+        seg = Segmenter(SegmenterConfig(sample_rate_hz=RATE_HZ, window_samples=WINDOW))
+        return [u for b in iter_blocks(x, 1024) for u in seg.push(b)] + seg.flush()
+
+    x, starts = _bursts_in(_steady, (400.0,), -27.0)
+    utts = utterances(x)
+    assert len(utts) == 1
+    u = utts[0]
+    assert u.background_dbfs == pytest.approx(-45.0, abs=1.5) and u.floor_dbfs == pytest.approx(-45.0, abs=2.0)
+    assert 0.0 <= u.background_spread_db < 1.5
+    assert u.peak_dbfs == pytest.approx(-27.0, abs=1.0)  # the tone over the noise
+    assert u.in_steady_noise
+    x, starts = _bursts_in(_fluctuating, (400.0,), -50.0)
+    u = _at(utterances(x), starts)[0]
+    assert u.background_spread_db > C.STEADY_NOISE_MAX_SPREAD_DB and not u.in_steady_noise
+    assert u.peak_dbfs - u.floor_dbfs < C.STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB  # the spread alone decides
+    x, starts = _bursts_in(_steady, (400.0,), -5.0)
+    u = utterances(x)[0]
+    assert u.peak_dbfs - u.floor_dbfs > C.STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB and not u.in_steady_noise
+    x, starts = _bursts_in(lambda sec, seed: silence(sec), (400.0,), -50.0)
+    u = utterances(x)[0]
+    assert u.background_dbfs < C.MIN_NOISE_FLOOR_DBFS and not u.in_steady_noise  # digital silence is not a noise
+
+
+@pytest.mark.parametrize("bed, tone_dbfs, gated", ((_steady, -30.0, False), (_fluctuating, -50.0, True)))
+def test_digit_length_gate_is_lifted_in_steady_noise_only(bed, tone_dbfs, gated):
+    """A short '7' (0.99) in a steady noise 15 dB under it is accepted: there the floor eats a digit's
+    edges and the speech measured is shorter than was said. In a fluctuating noise (as the pauses of
+    running speech, whose syllables the gate is for) it is still rejected."""
+    lengths = (120.0, 160.0, 450.0)
+    rec = Recognizer(_sure_digit, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.5)
+    x, starts = _bursts_in(bed, lengths, tone_dbfs)
+    out = _at(list(run_blocks(rec, iter_blocks(x, 1024))), starts, key=lambda d: d.utterance)
+    for d, ms in zip(out, lengths):
+        short = d.utterance.speech_ms < C.MIN_DIGIT_SPEECH_MS["7"]
+        assert short is (ms < 200)
+        assert d.utterance.in_steady_noise is not gated
+        assert d.too_short is (short and gated) and d.accepted is not (short and gated)
+        assert d.to_json(LABELS)["steady_noise"] is not gated
+def test_decide_without_gate_in_steady_noise():
+    from realtime.pipeline import decide
+
+    p = np.zeros(10, np.float32)
+    p[3] = 0.9
+    assert decide(p, LABELS, 0.5, speech_ms=100.0, min_digit_speech_ms=170.0)[0] == "_unknown_"
+    assert decide(p, LABELS, 0.5, speech_ms=100.0, min_digit_speech_ms=170.0, steady_noise=True)[0] == "3"
+    assert decide(p, LABELS, 0.95, speech_ms=500.0, steady_noise=True)[0] == "_unknown_"  # the threshold still holds

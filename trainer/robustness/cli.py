@@ -113,12 +113,12 @@ def record_in_bundle(json_path: Path, key: str, summary: dict) -> None:
 def _summary(rep: dict, what: str) -> dict:
     import datetime as _dt
 
-    from realtime.constants import SEGMENTER_WINDOW_VERSION
+    from realtime.constants import DIGIT_GATE_VERSION, SEGMENTER_WINDOW_VERSION
 
     base = {"measured": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "command": rep.get("command"), "threshold": rep.get("threshold"), "quick": rep["inputs"]["quick"],
             "min_digit_speech_ms": rep["inputs"].get("min_digit_speech_ms"),
-            "segmenter_window": SEGMENTER_WINDOW_VERSION}
+            "segmenter_window": SEGMENTER_WINDOW_VERSION, "digit_gate": DIGIT_GATE_VERSION}
     if what == "robustness":
         rows = rep["table"]["rows"]
         return {**base, "accuracy": {src: {c: {"accuracy": v["accuracy"], "n": v["n"]} for c, v in conds.items()}
