@@ -86,7 +86,8 @@ MIN_DIGIT_SPEECH_MS: dict[str, float] = {"0": 260.0, "1": 190.0, "2": 150.0, "3"
 #: digits at noise 10 dB (0.831 -> 0.928) and 12.6 at 5 dB, and the same false digits in every
 #: validation stream and clip set. The peak limit keeps the gate for speech far above a steady hum
 #: (a quiet room's fan), where the edges stay above the floor: digits at 10 dB SNR peak 15-29 dB
-#: over it (5th-95th percentile).
+#: over it (5th-95th percentile). ``python -m trainer.bench_gate --synth-dir data/synth`` prints the
+#: validation table of both limits.
 STEADY_NOISE_MAX_SPREAD_DB = 3.0
 #: ... and the utterance's loudest frame is less than this far above the noise floor (dB).
 STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB = 25.0
