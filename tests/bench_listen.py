@@ -9,6 +9,7 @@ listening and the peak RSS of the listening process. Not collected by pytest.
     python tests/bench_listen.py --digits 30 --rate 22050
     python tests/bench_listen.py --digits 30 --rate 48000 --device-rate 48000
     python tests/bench_listen.py --digits 100 --babble-db 10          # babble of held-out talkers mixed in
+    python tests/bench_listen.py --digits 100 --noise-db 10           # the test-split noise recordings mixed in
     python tests/bench_listen.py --digits 300 --negatives-s 600 --synth DIR   # soak: digits, then 10 min of
                                                                       # non-digit read speech (held-out TTS voices)
 
@@ -19,7 +20,10 @@ speaking at a steady level would be: FSDD's speakers were recorded at levels 20 
 one gain for the whole stream (``--raw-levels``, the definition of the figures before
 2026-12-03) put theo's digits 7-12 dB *under* a "10 dB" babble. Negatives: the ``data synth --passages``
 recordings of held-out voices, concatenated after the digits; every digit accepted there is a
-false accept (reported per hour of that part).
+false accept (reported per hour of that part). Recorded noise (``--noise-db``): the test-split
+recordings of ``noise/`` (split by file, never trained on), each set to one RMS and joined with
+10 ms fades, looped under the whole stream ``--noise-db`` below the digits' speech RMS (every
+recording at one speech level first, as with babble).
 """
 from __future__ import annotations
 
@@ -49,12 +53,18 @@ def main() -> int:
     ap.add_argument("--model", default=None, help="bundle (default: the shipped one)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--babble-db", type=float, default=None, help="mix babble at this SNR (dB) into the stream")
+    ap.add_argument("--noise-db", type=float, default=None,
+                    help="mix the test-split noise recordings at this SNR (dB) into the stream")
     ap.add_argument("--raw-levels", action="store_true",
-                    help="with --babble-db: keep FSDD's own recording levels (one babble gain for the whole stream)")
+                    help="with --babble-db/--noise-db: keep FSDD's own recording levels (one noise gain for the "
+                         "whole stream)")
     ap.add_argument("--negatives-s", type=float, default=0.0, help="seconds of non-digit speech after the digits")
     ap.add_argument("--synth", type=Path, default=None, help="'data synth --passages' output (for --negatives-s)")
     ap.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     args = ap.parse_args()
+    if args.babble_db is not None and args.noise_db is not None:
+        ap.error("give --babble-db or --noise-db, not both")
+    noisy = args.babble_db is not None or args.noise_db is not None
 
     files = sorted(f.stem for f in FSDD_DIR.glob("*.wav") if int(f.stem.split("_")[2]) < 5)
     names = random.Random(args.seed).sample(files, args.digits)
@@ -64,10 +74,10 @@ def main() -> int:
         mic = VirtualMic(tmp / "v", args.rate).start()
         try:
             wav = tmp / "digits.wav"
-            level = None if args.babble_db is None or args.raw_levels else SPEECH_RMS_DBFS
+            level = None if not noisy or args.raw_levels else SPEECH_RMS_DBFS
             duration_s = build_digit_wav(FSDD_DIR, names, wav, args.rate, gap_s=args.gap_s, speech_rms_dbfs=level)
             digits_end_s = duration_s
-            if args.babble_db is not None or args.negatives_s:
+            if noisy or args.negatives_s:
                 duration_s = _mix(wav, args, tmp)
             # No --duration: the sink stops delivering audio once the playback ends; Ctrl-C after it instead.
             cmd = ["--device", "pulse", "--json", "--stats"]
@@ -95,7 +105,8 @@ def main() -> int:
     print(json.dumps({
         "played": len(expected),
         "babble_db": args.babble_db,
-        "digit_levels": None if args.babble_db is None else ("raw" if args.raw_levels else SPEECH_RMS_DBFS),
+        "noise_db": args.noise_db,
+        "digit_levels": None if not noisy else ("raw" if args.raw_levels else SPEECH_RMS_DBFS),
         "decisions_during_digits": len(in_digits),
         "accepted_during_digits": len(heard),
         "right_in_order": right,
@@ -111,7 +122,8 @@ def main() -> int:
 
 
 def _mix(wav: Path, args, tmp: Path) -> float:
-    """Append held-out non-digit speech and/or add held-out babble to the played WAV; returns its duration (s)."""
+    """Append held-out non-digit speech and/or add held-out babble or noise to the played WAV; returns its
+    duration (s)."""
     import numpy as np
     import soundfile as sf
 
@@ -143,6 +155,25 @@ def _mix(wav: Path, args, tmp: Path) -> float:
         b = resample(b, r, rate)
         bed = np.resize(b, x.size)
         gain = speech_rms(digits) / np.sqrt(np.mean(bed**2)) * 10 ** (-args.babble_db / 20)
+        x = x + gain * bed
+    if args.noise_db is not None:
+        from trainer.corpus import CorpusPaths, read_corpus
+        from trainer.robustness.sets import NOISE_LABEL
+
+        rows = read_corpus(CorpusPaths.shared(args.data_root))
+        paths = sorted(r.path for r in rows if r.label == NOISE_LABEL and r.split == "test")
+        if not paths:
+            raise SystemExit(f"{args.data_root}: no test-split noise recordings (noise/)")
+        fade = np.linspace(0.0, 1.0, int(0.01 * rate), dtype=np.float32)
+        parts = []
+        for p in paths:
+            y = resample(*read_wav(p), rate)
+            y = y / max(np.sqrt(np.mean(y**2)), 1e-9)
+            y[: fade.size] *= fade
+            y[-fade.size:] *= fade[::-1]
+            parts.append(y)
+        bed = np.resize(np.concatenate(parts), x.size)
+        gain = speech_rms(digits) / np.sqrt(np.mean(bed**2)) * 10 ** (-args.noise_db / 20)
         x = x + gain * bed
     x = np.clip(x, -1, 1)
     sf.write(str(wav), x, rate, subtype="PCM_16")
