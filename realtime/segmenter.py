@@ -222,9 +222,7 @@ class Utterance:
         :data:`~realtime.constants.STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB` above the floor. The digit
         length gate does not apply then (:func:`realtime.pipeline.decide`). False if unknown (NaN).
         """
-        return bool(self.background_dbfs >= C.MIN_NOISE_FLOOR_DBFS
-                    and self.background_spread_db < C.STEADY_NOISE_MAX_SPREAD_DB
-                    and self.peak_dbfs - self.floor_dbfs < C.STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB)
+        return is_steady_noise(self.background_dbfs, self.background_spread_db, self.peak_dbfs - self.floor_dbfs)
 
     @property
     def mask(self) -> np.ndarray:
@@ -232,6 +230,17 @@ class Utterance:
         m = np.zeros(self.window.shape[0], dtype=bool)
         m[: self.n_samples] = True
         return m
+
+
+def is_steady_noise(background_dbfs: float, background_spread_db: float, peak_over_floor_db: float, *,
+                    max_spread_db: float = C.STEADY_NOISE_MAX_SPREAD_DB,
+                    max_peak_over_floor_db: float = C.STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB) -> bool:
+    """The rule of :attr:`Utterance.in_steady_noise`, with its limits as arguments (``python -m
+    trainer.bench_gate`` tries others): ``background_dbfs`` (dBFS) at or above
+    :data:`~realtime.constants.MIN_NOISE_FLOOR_DBFS`, ``background_spread_db`` (dB) under
+    ``max_spread_db`` and ``peak_over_floor_db`` (dB) under ``max_peak_over_floor_db``. NaN: False."""
+    return bool(background_dbfs >= C.MIN_NOISE_FLOOR_DBFS and background_spread_db < max_spread_db
+                and peak_over_floor_db < max_peak_over_floor_db)
 
 
 def frame_levels_dbfs(samples: np.ndarray, frame_samples: int) -> np.ndarray:

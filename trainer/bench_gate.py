@@ -89,11 +89,10 @@ def validation_passages(synth_dir: Path, voices: set[str]) -> list[Path]:
 
 def released(h: Heard, spread_db: float | None, peak_db: float) -> bool:
     """Does the rule with these limits lift the gate for ``h`` (as ``Utterance.in_steady_noise``)?"""
-    from realtime import constants as C
+    from realtime.segmenter import is_steady_noise
 
-    return spread_db is not None and bool(h.background_dbfs >= C.MIN_NOISE_FLOOR_DBFS
-                                          and h.background_spread_db < spread_db
-                                          and h.peak_over_floor_db < peak_db)
+    return spread_db is not None and is_steady_noise(h.background_dbfs, h.background_spread_db, h.peak_over_floor_db,
+                                                     max_spread_db=spread_db, max_peak_over_floor_db=peak_db)
 
 
 def accepted(h: Heard, threshold: float, spread_db: float | None, peak_db: float) -> bool:
