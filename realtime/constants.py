@@ -78,8 +78,9 @@ MIN_DIGIT_SPEECH_MS: dict[str, float] = {"0": 260.0, "1": 190.0, "2": 150.0, "3"
 #: floor rises into the digit, its weak edges fall under the offset level, and the segmenter
 #: measures less speech than was said (at 10 dB SNR in recorded noise the gate rejected 11 % of the
 #: FSDD test digits). Running speech, the gate's reason, is not steady: its pauses spread the
-#: levels of the last seconds. Designed on validation audio only (validation voices and speakers,
-#: training-split noise recordings, the validation readings of ``data synth --passages``), with the
+#: levels of the last seconds. Designed without the held-out sets (validation voices and speakers,
+#: FSDD training recordings 45-49, training-split noise recordings, the validation readings of
+#: ``data synth --passages``), with the
 #: shipped bundle at its threshold: the 25th - 10th percentile of the floor history's frame levels
 #: was 0.4-3.5 dB (5th-95th percentile) around the digits in steady noise, 4.7-12 dB in babble,
 #: 6.8-85 dB in read passages; at 3 dB the gate's release kept 9.7 more points of the validation
