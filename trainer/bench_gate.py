@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import click
-import numpy as np
 
 #: FSDD recordings of the training split used as validation digits (index >= this, of 0-49).
 FSDD_FIRST_INDEX = 45
@@ -54,10 +53,11 @@ class Heard(NamedTuple):
     peak_over_floor_db: float
 
 
-def _heard(decisions) -> list[Heard]:
-    return [Heard(d.top_label, float(d.confidence), float(d.utterance.speech_ms), d.utterance.background_dbfs,
-                  d.utterance.background_spread_db, d.utterance.peak_dbfs - d.utterance.floor_dbfs)
-            for d in decisions]
+def heard_of(d, labels=None) -> Heard:
+    """A :class:`Heard` from a :class:`realtime.pipeline.Decision` (``convert`` of the robustness runners)."""
+    u = d.utterance
+    return Heard(d.top_label, float(d.confidence), float(u.speech_ms), u.background_dbfs, u.background_spread_db,
+                 u.peak_dbfs - u.floor_dbfs)
 
 
 def validation_rows(rows: Sequence) -> list:
@@ -97,11 +97,11 @@ def released(h: Heard, spread_db: float | None, peak_db: float) -> bool:
 
 def accepted(h: Heard, threshold: float, spread_db: float | None, peak_db: float) -> bool:
     """A digit accepted at ``threshold`` under the gate with this release rule."""
-    from realtime import constants as C
+    from realtime.pipeline import gate_of
 
     if h.top.startswith("_") or h.confidence < threshold:
         return False
-    return h.speech_ms >= C.MIN_DIGIT_SPEECH_MS.get(h.top, 0.0) or released(h, spread_db, peak_db)
+    return h.speech_ms >= gate_of(None, h.top) or released(h, spread_db, peak_db)
 
 
 def score(data: dict, threshold: float, spread_db: float | None, peak_db: float) -> dict:
@@ -123,15 +123,13 @@ def score(data: dict, threshold: float, spread_db: float | None, peak_db: float)
 
 def collect(bundle, data_root: Path, synth_dir: Path | None, cache: Path, jobs: int, progress: bool) -> dict:
     """Build the validation sets and run the bundle over them once (threshold 0, gate off)."""
-    from realtime import constants as C
     from realtime.classifier import Classifier
-    from realtime.pipeline import Recognizer, recognize_samples
 
     from .corpus import CorpusPaths, read_corpus
     from .robustness import sets as S
     from .robustness.parallel import pmap
-    from .robustness.report import Context
-    from .robustness.score import ModelRunner, fixed_blocks, read_audio
+    from .robustness.report import Context, stream_segments
+    from .robustness.score import ModelRunner, read_audio, run_stream
 
     rows = validation_rows(read_corpus(CorpusPaths.shared(data_root, synth=synth_dir)))
     src = S.select_sources(rows, passages_dir=None)
@@ -146,10 +144,7 @@ def collect(bundle, data_root: Path, synth_dir: Path | None, cache: Path, jobs: 
     streams = S.build_streams(src, cache, progress=progress, material=ctx.material)
 
     def recognize(path: Path) -> list[Heard]:
-        y, rate = read_audio(path)
-        return _heard(recognize_samples(y, rate, clf.predict, model_rate_hz=clf.sample_rate_hz,
-                                        window_samples=clf.window_samples, labels=clf.labels, threshold=0.0,
-                                        min_digit_speech_ms=0.0))
+        return runner.recognize(*read_audio(path), convert=heard_of)
 
     folder = Path(digits["folder"])
     items = pmap(lambda it: (it["condition"], it["digit"], recognize(folder / it["file"])), digits["items"], jobs=jobs)
@@ -160,23 +155,9 @@ def collect(bundle, data_root: Path, synth_dir: Path | None, cache: Path, jobs: 
     if src.passages:
         plan.append(("passages", src.passages))
     out_streams = {}
-    block = max(1, int(round(C.CAPTURE_BLOCK_MS * S.ITEM_RATE_HZ / 1000.0)))
     for name, paths in plan:  # as trainer.robustness.report.score_streams plays them
-        rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
-                         labels=clf.labels, threshold=0.0, input_rate_hz=S.ITEM_RATE_HZ, min_digit_speech_ms=0.0)
-
-        def segments(paths=paths):
-            for p in paths:
-                yield read_audio(p, S.ITEM_RATE_HZ)[0]
-                if len(paths) > 1:
-                    yield np.zeros(int(0.5 * S.ITEM_RATE_HZ), np.float32)
-
-        seen, heard = 0, []
-        for b in fixed_blocks(segments(), block):
-            heard += _heard(rec.feed(b))
-            seen += b.shape[0]
-        heard += _heard(rec.finish())
-        out_streams[name] = (heard, seen / S.ITEM_RATE_HZ)
+        res = run_stream(runner, stream_segments(paths), S.ITEM_RATE_HZ, convert=heard_of)
+        out_streams[name] = (res.decisions, res.seconds)
     return {"items": items, "streams": out_streams, "clips": clips, "threshold": bundle_threshold(clf),
             "sources": src.describe()}
 

@@ -10,7 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -146,6 +146,16 @@ def digit_table(results: Sequence[ItemResult], threshold: float, conditions: Seq
     return {"columns": cols, "rows": rows, "window": window}
 
 
+def stream_segments(paths: Sequence[Path]) -> Iterator[np.ndarray]:
+    """The recordings of one stream at the items' rate, one after the other (0.5 s of silence between
+    them when there are several): what :func:`score_streams` plays."""
+    for p in paths:
+        y, _ = read_audio(p, S.ITEM_RATE_HZ)
+        yield y
+        if len(paths) > 1:
+            yield np.zeros(int(0.5 * S.ITEM_RATE_HZ), np.float32)
+
+
 def score_streams(ctx: Context, doc: dict, names: Sequence[str], *, extra: dict[str, list[Path]] | None = None
                   ) -> dict[str, StreamResult]:
     """Stream each named stream of ``doc`` (and the ``extra`` file lists, e.g. passages) through a live Recognizer."""
@@ -162,14 +172,7 @@ def score_streams(ctx: Context, doc: dict, names: Sequence[str], *, extra: dict[
         for name, paths in plan:
             bar.update(task, description=f"streaming {name}")
 
-            def segments(paths=paths):
-                for p in paths:
-                    y, _ = read_audio(p, S.ITEM_RATE_HZ)
-                    yield y
-                    if len(paths) > 1:
-                        yield np.zeros(int(0.5 * S.ITEM_RATE_HZ), np.float32)
-
-            out[name] = run_stream(ctx.runner, segments(), S.ITEM_RATE_HZ, hang_s=HANG_S,
+            out[name] = run_stream(ctx.runner, stream_segments(paths), S.ITEM_RATE_HZ, hang_s=HANG_S,
                                    on_block=lambda n: bar.advance(task, n / S.ITEM_RATE_HZ))
     return out
 

@@ -190,14 +190,16 @@ class ModelRunner:
         return cls(clf.predict, tuple(clf.labels), int(clf.sample_rate_hz), int(clf.window_samples),
                    min_digit_speech_ms)
 
-    def recognize(self, samples: np.ndarray, rate_hz: int) -> list[Dec]:
-        """Every decision of a recording through the ``recognize`` path (segmenter + classifier)."""
+    def recognize(self, samples: np.ndarray, rate_hz: int, *, convert: Callable | None = None) -> list:
+        """Every decision of a recording through the ``recognize`` path (segmenter + classifier), as
+        :class:`Dec` or as ``convert(decision, labels)`` returns it."""
         from realtime.pipeline import recognize_samples
 
         out = recognize_samples(samples, rate_hz, self.predict, model_rate_hz=self.sample_rate_hz,
                                 window_samples=self.window_samples, labels=self.labels, threshold=0.0,
                                 min_digit_speech_ms=self.min_digit_speech_ms)
-        return [dec_from_decision(d, self.labels) for d in out]
+        convert = convert or dec_from_decision
+        return [convert(d, self.labels) for d in out]
 
     def classify_window(self, samples: np.ndarray, rate_hz: int) -> Dec:
         """The plain window path: the clip resampled, left-aligned, zero-padded (or cut) to the window."""
@@ -278,7 +280,7 @@ def fixed_blocks(segments: Iterable[np.ndarray], block_samples: int) -> Iterator
 
 def run_stream(runner: ModelRunner, segments: Iterable[np.ndarray], rate_hz: int, *,
                block_ms: float | None = None, hang_s: float = 2.0,
-               on_block: Callable[[int], None] | None = None) -> StreamResult:
+               on_block: Callable[[int], None] | None = None, convert: Callable | None = None) -> StreamResult:
     """Stream audio through a live :class:`~realtime.pipeline.Recognizer`, as ``listen`` does.
 
     Blocks of the capture block size (``realtime.constants.CAPTURE_BLOCK_MS`` at
@@ -291,12 +293,16 @@ def run_stream(runner: ModelRunner, segments: Iterable[np.ndarray], rate_hz: int
         The stream, in consecutive pieces, mono at ``rate_hz``.
     on_block : callable(n_samples) or None
         Progress callback.
+    convert : callable(decision, labels) or None
+        What each :class:`~realtime.pipeline.Decision` is kept as (default :func:`dec_from_decision`;
+        the threshold methods of :class:`StreamResult` need :class:`Dec`).
     """
     from realtime import constants as C
     from realtime.pipeline import Recognizer
 
     block_ms = C.CAPTURE_BLOCK_MS if block_ms is None else block_ms
     block = max(1, int(round(block_ms * rate_hz / 1000.0)))
+    convert = convert or dec_from_decision
     rec = Recognizer(runner.predict, sample_rate_hz=runner.sample_rate_hz, window_samples=runner.window_samples,
                      labels=runner.labels, threshold=0.0, input_rate_hz=rate_hz,
                      min_digit_speech_ms=runner.min_digit_speech_ms)
@@ -314,7 +320,7 @@ def run_stream(runner: ModelRunner, segments: Iterable[np.ndarray], rate_hz: int
             run_start = None
 
     for b in fixed_blocks(segments, block):
-        res.decisions += [dec_from_decision(d, runner.labels) for d in rec.feed(b)]
+        res.decisions += [convert(d, runner.labels) for d in rec.feed(b)]
         seen += b.shape[0]
         if rec.in_speech:
             if run_start is None:
@@ -324,7 +330,7 @@ def run_stream(runner: ModelRunner, segments: Iterable[np.ndarray], rate_hz: int
         if on_block is not None:
             on_block(b.shape[0])
     end_run(seen)
-    res.decisions += [dec_from_decision(d, runner.labels) for d in rec.finish()]
+    res.decisions += [convert(d, runner.labels) for d in rec.finish()]
     res.seconds = seen / rate_hz
     return res
 
