@@ -158,21 +158,15 @@ def _mix(wav: Path, args, tmp: Path) -> float:
         x = x + gain * bed
     if args.noise_db is not None:
         from trainer.corpus import CorpusPaths, read_corpus
-        from trainer.robustness.sets import NOISE_LABEL
+        from trainer.robustness.score import read_audio
+        from trainer.robustness.sets import ITEM_RATE_HZ, NOISE_LABEL, noise_bed
 
         rows = read_corpus(CorpusPaths.shared(args.data_root))
         paths = sorted(r.path for r in rows if r.label == NOISE_LABEL and r.split == "test")
         if not paths:
             raise SystemExit(f"{args.data_root}: no test-split noise recordings (noise/)")
-        fade = np.linspace(0.0, 1.0, int(0.01 * rate), dtype=np.float32)
-        parts = []
-        for p in paths:
-            y = resample(*read_wav(p), rate)
-            y = y / max(np.sqrt(np.mean(y**2)), 1e-9)
-            y[: fade.size] *= fade
-            y[-fade.size:] *= fade[::-1]
-            parts.append(y)
-        bed = np.resize(np.concatenate(parts), x.size)
+        joined = noise_bed((read_audio(p, ITEM_RATE_HZ)[0] for p in paths), normalize_dbfs=0.0)
+        bed = np.resize(resample(joined, ITEM_RATE_HZ, rate), x.size)
         gain = speech_rms(digits) / np.sqrt(np.mean(bed**2)) * 10 ** (-args.noise_db / 20)
         x = x + gain * bed
     x = np.clip(x, -1, 1)

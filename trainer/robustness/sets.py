@@ -544,13 +544,19 @@ def _fade(y: np.ndarray, ms: float = 10.0) -> np.ndarray:
     return y
 
 
-def _noise_bed(mat: Material, *, normalize_dbfs: float | None) -> np.ndarray:
+def noise_bed(recordings: Iterable[np.ndarray], *, normalize_dbfs: float | None) -> np.ndarray:
+    """Noise recordings (float32 at :data:`ITEM_RATE_HZ`) one after the other, each faded in and out
+    over 10 ms and, unless ``normalize_dbfs`` is None, first set to that RMS (dBFS)."""
     parts = []
-    for _, y in mat.noise:
+    for y in recordings:
         if normalize_dbfs is not None:
             y = y * np.float32(10 ** (normalize_dbfs / 20) / max(rms(y), 1e-12))
         parts.append(_fade(y))
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def _noise_bed(mat: Material, *, normalize_dbfs: float | None) -> np.ndarray:
+    return noise_bed((y for _, y in mat.noise), normalize_dbfs=normalize_dbfs)
 
 
 def _babble_bed(mat: Material) -> np.ndarray:
