@@ -185,6 +185,10 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping may end sooner). [default: 100]")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Clips per batch. [default: 32]")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the split, weights and shuffling.")
+@click.option("--ema-momentum", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=None,
+              help="Average the weights over training (an exponential moving average with this momentum per "
+                   "step, e.g. 0.999: about the last 1,000 batches; Polyak averaging): validation, early "
+                   "stopping and the saved model use the average. [default: off]")
 @click.option("--frame-length", type=click.IntRange(1), default=None,
               help="Raw models: samples per LSTM step (must divide 17,640; 441 = 20 ms at 22,050 Hz; "
                    "1 = the seed notebooks' literal model, very slow). [default: 441]")
@@ -220,7 +224,7 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
                    "speaker; 'spoken-digits loso' does every speaker in turn).")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
 def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
-          batch_size, seed, frame_length, lstm_units, log_mel_norm, conv_filters, p_vtlp, cnn_dense_units,
+          batch_size, seed, ema_momentum, frame_length, lstm_units, log_mel_norm, conv_filters, p_vtlp, cnn_dense_units,
           ds_cnn_filters, hold_out_speaker, force) -> None:
     """Train LSTM models on FSDD into the run directory --out.
 
@@ -235,7 +239,7 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
     defaults = TrainSettings()
     settings = TrainSettings(
         epochs=epochs or defaults.epochs, batch_size=batch_size or defaults.batch_size, seed=seed,
-        frame_length=frame_length or defaults.frame_length,
+        frame_length=frame_length or defaults.frame_length, ema_momentum=ema_momentum,
     )
     if protocol == "deploy":
         if model not in ("all", "spectrogram_aug", "lstm", *CNN_CHOICES):

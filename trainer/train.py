@@ -44,6 +44,16 @@ class TrainSettings:
     seed: int = DEFAULT_SEED
     frame_length: int = DEFAULT_FRAME_LENGTH
     patience: int = EARLY_STOPPING_PATIENCE
+    #: Exponential moving average of the weights (Polyak averaging; Polyak & Juditsky 1992,
+    #: "Acceleration of stochastic approximation by averaging"): Keras' ``Adam(use_ema=True,
+    #: ema_momentum=...)``, each step ``average = m * average + (1 - m) * weights``. Validation,
+    #: early stopping and the saved model all use the averaged weights
+    #: (``keras.callbacks.SwapEMAWeights``). None: off (every seed-protocol model).
+    ema_momentum: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
+            raise ValueError(f"ema_momentum must be in (0, 1), got {self.ema_momentum}")
 
 
 def git_commit(directory: str | Path | None = None) -> str | None:
@@ -128,6 +138,7 @@ def train_one(
 
     Uses Adam, sparse categorical cross-entropy on integer labels, :class:`MicroF1`,
     ``EarlyStopping(val_loss, restore_best_weights=True)``, ``ReduceLROnPlateau``,
+    with ``settings.ema_momentum`` an average of the weights (validated, restored and saved),
     TensorBoard (scalars) and :class:`GradientHistograms`. Epochs are backed up in
     ``model_dir/.backup`` (``keras.callbacks.BackupAndRestore``) so an interrupted
     run resumes; ``model.keras`` is written atomically at the end.
@@ -145,7 +156,9 @@ def train_one(
     if model is None:
         model = build_model(model_name, frame_length=settings.frame_length)
     model.compile(
-        optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=CLIP_NORM),
+        optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=CLIP_NORM,
+                                        use_ema=settings.ema_momentum is not None,
+                                        ema_momentum=settings.ema_momentum or 0.99),
         loss="sparse_categorical_crossentropy", metrics=[MicroF1(n_classes=int(model.output_shape[-1]))],
     )
     x, y = model_inputs(model_name, train), train.label
@@ -153,8 +166,14 @@ def train_one(
     rng = np.random.default_rng(settings.seed)
     sample = rng.choice(len(y), size=min(GRADIENT_SAMPLE_SIZE, len(y)), replace=False)
     tb_dir = model_dir / "tensorboard"
+    # With an average of the weights: the backup is taken first (training weights in the model, the
+    # average in the optimizer: the state to resume from), then SwapEMAWeights puts the average in
+    # the model for the rest of the epoch's callbacks (validation is run on it too), so early
+    # stopping keeps and restores the best *average*; it is swapped back when the next epoch begins.
+    ema = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if settings.ema_momentum is not None else []
     callbacks = [
         keras.callbacks.BackupAndRestore(str(model_dir / ".backup")),
+        *ema,
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, settings.patience // 3)),
         keras.callbacks.CSVLogger(str(model_dir / "history.csv"), append=True),
