@@ -416,11 +416,13 @@ def evaluate(run_dir, models, data_dir, cache_dir) -> None:
 @click.option("--vtlp", "p_vtlp", type=click.FloatRange(0.0, 1.0), default=None,
               help="Share of the augmented copies with vocal tract length perturbation, as 'train --protocol "
                    "deploy'. [default: 0, off]")
+@click.option("--ema-momentum", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=None,
+              help="Average the weights over training, as 'train --ema-momentum'. [default: off]")
 @_data_dir_option
 @_cache_option
 @click.option("--force", is_flag=True, help="Retrain runs that are already finished.")
 def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_size, seed, log_mel_norm, conv_filters,
-         p_vtlp, data_dir, cache_dir, force) -> None:
+         p_vtlp, ema_momentum, data_dir, cache_dir, force) -> None:
     """Leave-one-speaker-out on FSDD for the deploy recipe: one run per held-out speaker.
 
     Each FSDD speaker in turn is left out of training and validation (every other source as
@@ -442,7 +444,7 @@ def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_si
                                  param_hint="--conv-filters")
     paths = _deploy_paths(corpus_root, synth_dir, (), data_dir)
     who = [s.strip() for s in speakers.split(",") if s.strip()] if speakers else None
-    settings = TrainSettings(epochs=epochs, batch_size=batch_size, seed=seed)
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, ema_momentum=ema_momentum)
     t0 = time.perf_counter()
     deploy = _deploy_settings(classes, model, log_mel_norm=log_mel_norm, conv_filters=conv_filters, p_vtlp=p_vtlp)
     summary = run_loso(out, paths=paths, deploy=deploy, train_settings=settings, speakers=who, cache_dir=cache_dir,

@@ -109,7 +109,7 @@ def run_loso(out: str | os.PathLike, *, paths, deploy, train_settings, speakers:
         "recipe": {"architecture": deploy.architecture, "classes": deploy.classes,
                    "log_mel_norm": deploy.log_mel_norm, "conv_filters": deploy.conv_filters,
                    "p_vtlp": deploy.augment.p_vtlp, "epochs": train_settings.epochs, "batch_size": train_settings.batch_size,
-                   "seed": train_settings.seed},
+                   "seed": train_settings.seed, "ema_momentum": train_settings.ema_momentum},
         "measured_on": "every clip of the held-out speaker, clean 0.8 s windows, Keras float, at each run's "
                        "calibrated threshold (a rejection is an error)",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
