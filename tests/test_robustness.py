@@ -117,6 +117,32 @@ def test_false_accepts_per_hour_on_a_stream_with_injected_accepts():
     assert (m["found"], m["right"], m["extra"]) == (6, 6, 4)
 
 
+def test_false_accepts_are_attributed_to_the_recording_they_came_from(tmp_path):
+    """A stream of several recordings (the held-out voices' passages) counts its false accepts per recording."""
+    import soundfile as sf
+
+    from trainer.robustness.report import stream_segments
+
+    rng = np.random.default_rng(1)
+    loud_bursts = {"a": 3, "b": 0, "c": 1}  # loud bursts ('3', accepted at 0.5) per 10 s recording
+    paths = []
+    for name, n in loud_bursts.items():
+        y = (rng.standard_normal(10 * RATE) * 1e-4).astype(np.float32)
+        for i in range(n):
+            b = burst(0.3)
+            y[int((1.0 + 3.0 * i) * RATE):][:b.size] += b
+        paths.append(tmp_path / f"{name}.wav")
+        sf.write(paths[-1], y, RATE)
+    files: list = []
+    res = run_stream(RUNNER, stream_segments(paths, files), RATE)
+    res.files = files
+    assert [f[0] for f in files] == ["a", "b", "c"]
+    assert files[1][1] == pytest.approx(10.5) and files[2][2] == pytest.approx(31.0)  # 0.5 s between recordings
+    assert res.false_accepts(0.5) == 4
+    assert res.false_accepts_by_file(0.5) == {"a": 3, "c": 1}
+    assert res.false_accepts_by_file(0.99) == {}
+
+
 def test_the_length_gate_rejects_short_digits_at_every_threshold():
     """A 0.1 s burst -> '3' at 0.9: accepted without the gate, rejected by it on the item and stream paths,
     in the sweep and in the threshold interval; the 0.4 s burst stays accepted."""

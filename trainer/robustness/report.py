@@ -146,14 +146,21 @@ def digit_table(results: Sequence[ItemResult], threshold: float, conditions: Seq
     return {"columns": cols, "rows": rows, "window": window}
 
 
-def stream_segments(paths: Sequence[Path]) -> Iterator[np.ndarray]:
+def stream_segments(paths: Sequence[Path], files: list | None = None) -> Iterator[np.ndarray]:
     """The recordings of one stream at the items' rate, one after the other (0.5 s of silence between
-    them when there are several): what :func:`score_streams` plays."""
+    them when there are several): what :func:`score_streams` plays. With several, ``files`` (a list)
+    receives ``(name, start_s, end_s)`` of each recording as it is played."""
+    t = 0.0
     for p in paths:
         y, _ = read_audio(p, S.ITEM_RATE_HZ)
+        if files is not None and len(paths) > 1:
+            files.append((Path(p).stem, t, t + y.shape[0] / S.ITEM_RATE_HZ))
+        t += y.shape[0] / S.ITEM_RATE_HZ
         yield y
         if len(paths) > 1:
-            yield np.zeros(int(0.5 * S.ITEM_RATE_HZ), np.float32)
+            gap = np.zeros(int(0.5 * S.ITEM_RATE_HZ), np.float32)
+            t += gap.shape[0] / S.ITEM_RATE_HZ
+            yield gap
 
 
 def score_streams(ctx: Context, doc: dict, names: Sequence[str], *, extra: dict[str, list[Path]] | None = None
@@ -172,8 +179,10 @@ def score_streams(ctx: Context, doc: dict, names: Sequence[str], *, extra: dict[
         for name, paths in plan:
             bar.update(task, description=f"streaming {name}")
 
-            out[name] = run_stream(ctx.runner, stream_segments(paths), S.ITEM_RATE_HZ, hang_s=HANG_S,
+            files: list[tuple[str, float, float]] = []
+            out[name] = run_stream(ctx.runner, stream_segments(paths, files), S.ITEM_RATE_HZ, hang_s=HANG_S,
                                    on_block=lambda n: bar.advance(task, n / S.ITEM_RATE_HZ))
+            out[name].files = files
     return out
 
 
@@ -183,6 +192,7 @@ def _stream_json(res: StreamResult, threshold: float) -> dict:
             "fa_per_hour": round(res.false_accepts(threshold) / res.hours, 2) if res.hours else None,
             "false_accept_speech_s_median": _median(res.false_accept_speech_s(threshold)),
             "max_speech_s": round(res.max_speech_s, 2), "speech_runs_over_2s": res.long_speech,
+            **({"false_accepts_by_file": res.false_accepts_by_file(threshold)} if res.files else {}),
             "decision_list": [d.to_json() for d in res.decisions]}
 
 
@@ -408,6 +418,10 @@ def far_tables(rep: dict) -> list:
                    "-" if r["fa_per_hour"] is None else f"{r['fa_per_hour']:.0f}",
                    "-" if med is None else f"{med:.2f} s", f"{r['max_speech_s']:.2f} s",
                    style="bold" if k == "all" else None)
+    by_file = {k: r["false_accepts_by_file"] for k, r in rep["streams"].items() if r.get("false_accepts_by_file")}
+    if by_file:  # which voices of the passages the false digits came from
+        t2.caption = "; ".join(f"{k} by recording: " + ", ".join(f"{n} {c}" for n, c in v.items())
+                               for k, v in by_file.items())
     op = rep["det"]["operating_point"]
     t3 = digits_rich_table(rep["digits"], f"Digit accuracy at threshold {th:g} (DET operating point: miss rate "
                                           f"{op['miss_rate']:.3f} on {' + '.join(DET_CONDITIONS)}, "

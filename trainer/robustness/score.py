@@ -244,12 +244,26 @@ class StreamResult:
         Longest time the segmenter stayed in its speech state.
     long_speech : list of (start_s, duration_s)
         Every speech-state run longer than ``hang_s``.
+    files : list of (name, start_s, end_s)
+        Where each recording of a stream made of several lies in it (empty for one recording).
     """
 
     decisions: list[Dec] = field(default_factory=list)
     seconds: float = 0.0
     max_speech_s: float = 0.0
     long_speech: list[tuple[float, float]] = field(default_factory=list)
+    files: list[tuple[str, float, float]] = field(default_factory=list)
+
+    def false_accepts_by_file(self, threshold: float) -> dict[str, int]:
+        """False accepts at ``threshold`` per recording of the stream (by the decision's start), most first;
+        recordings without any are left out. Empty for a stream of one recording."""
+        counts: dict[str, int] = {}
+        for d in self.decisions:
+            if accepted(d, threshold):
+                name = next((n for n, a, b in self.files if a <= d.start_s < b), None)
+                if name is not None:
+                    counts[name] = counts.get(name, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def false_accepts(self, threshold: float) -> int:
         return sum(accepted(d, threshold) for d in self.decisions)
