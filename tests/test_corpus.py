@@ -97,19 +97,6 @@ def test_synth_manifest_held_out_voices_stay_test(tmp_path):
     assert rows["espeak-en+m1"].split in ("train", "val") and rows["espeak-en+m1"].label == "7"
 
 
-def test_synth_validation_voices_are_whole_accents_and_variants():
-    """Validation voices are chosen like the held-out ones: a whole accent and a whole variant."""
-    from trainer.corpus import synth_split
-
-    assert synth_split("espeak-en-029") == "val"
-    assert synth_split("espeak-en-029+m1") == "val"
-    assert synth_split("espeak-en-gb-x-gbclan+f5") == "val"
-    assert synth_split("espeak-en-us+m1") == "train"
-    assert synth_split("espeak-en-us") == "train"
-    assert synth_split("espeak-en-gb-x-gbclan+f2") == "train"
-    assert synth_split("flite-kal16") == "train" and synth_split("festival-kal-diphone") == "train"
-
-
 @pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data")
 def test_shared_corpus_is_speaker_disjoint_and_complete():
     rows = read_corpus(CorpusPaths.shared(SHARED))

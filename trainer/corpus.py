@@ -66,34 +66,11 @@ SPLIT_FRACTIONS: dict[str, tuple[float, float, float]] = {
     # 116 speakers, one or two clips each: mostly a held-out check of real voices.
     "speech_commands_digits": (0.40, 0.20, 0.40),
     "folder": (0.70, 0.10, 0.20),
+    # training voices of `data synth` only; its held-out voices are named in its manifest
+    "synth": (0.90, 0.10, 0.0),
     # noise recordings, by file (no val: thresholds are tuned on val speech)
     "noise": (0.65, 0.0, 0.35),
 }
-
-#: Validation voices of ``data synth`` (early stopping, the temperature, both threshold rules), chosen
-#: the way its held-out voices are (``trainer.synth.HELD_OUT_*``: an unseen accent and an unseen
-#: timbre): every variant of these espeak-ng accents, and these variants of every other accent. Until
-#: 2026-12-03 a hash drew 10 % of the training voices (13 of 83, variants of accents and timbres that
-#: training heard); the retrained models then made 2-3x the false digits per hour on the held-out
-#: voices' readings that the threshold rule had measured on the validation voices' readings, most of
-#: them on the held-out ``f4`` timbre (README, "Four retrainings that did not ship"). flite and
-#: festival voices stay in training (kal, kal16 and kal_diphone are one speaker).
-SYNTH_VAL_ESPEAK_ACCENTS: tuple[str, ...] = ("en-029",)
-SYNTH_VAL_ESPEAK_VARIANTS: tuple[str, ...] = ("f5",)
-_ESPEAK_SPEAKER_RE = re.compile(r"espeak-(?P<accent>[a-z0-9-]+?)(?:\+(?P<variant>[a-z0-9]+))?")
-
-
-def synth_split(speaker: str) -> str:
-    """``"val"`` or ``"train"`` for a ``data synth`` voice its manifest does not hold out.
-
-    ``speaker`` is the manifest's id, ``espeak-<accent>[+<variant>]`` or ``<engine>-<voice>``
-    (:class:`trainer.synth.Voice`): ``"val"`` if the accent is in :data:`SYNTH_VAL_ESPEAK_ACCENTS`
-    or the variant in :data:`SYNTH_VAL_ESPEAK_VARIANTS`, else ``"train"``.
-    """
-    m = _ESPEAK_SPEAKER_RE.fullmatch(speaker)
-    if m and (m["accent"] in SYNTH_VAL_ESPEAK_ACCENTS or m["variant"] in SYNTH_VAL_ESPEAK_VARIANTS):
-        return "val"
-    return "train"
 
 _NOHASH_RE = re.compile(r"^(?:(?P<word>[a-z]+)_)?(?P<speaker>[0-9A-Za-z.+-]+)_nohash_\d+$")
 
@@ -275,7 +252,7 @@ def read_synth(root: str | os.PathLike) -> list[CorpusClip]:
     """The output of ``spoken-digits data synth``: its ``manifest.csv``, and its ``train_passages.csv`` if any.
 
     Voices the manifest marks ``test`` are held out; the others are split train/val by
-    :func:`synth_split` (whole accents and variants). A voice's training passage
+    voice hash (``SPLIT_FRACTIONS["synth"]``). A voice's training passage
     (``train_passages/<speaker>.wav``, label :data:`PASSAGE_LABEL`) gets its voice's split;
     the held-out passages (``passages/``) are never read here (``spoken-digits far`` reads them).
 
@@ -295,7 +272,7 @@ def read_synth(root: str | os.PathLike) -> list[CorpusClip]:
         if not need <= set(reader.fieldnames or ()):
             raise DataError(f"{manifest}: needs the columns {sorted(need)}, has {reader.fieldnames}")
         for row in reader:
-            split = row["split"] if row["split"] == "test" else synth_split(row["speaker"])
+            split = row["split"] if row["split"] == "test" else split_of("synth", row["speaker"], SPLIT_FRACTIONS["synth"])
             out.append(CorpusClip(root / row["path"], word_label(row["word"]), row["word"], row["speaker"], "synth", split))
     held_out = {r.speaker for r in out if r.split == "test"}
     passages = root / "train_passages.csv"
@@ -305,7 +282,7 @@ def read_synth(root: str | os.PathLike) -> list[CorpusClip]:
                 if row["speaker"] in held_out:  # never: data synth renders these for training voices only
                     raise DataError(f"{passages}: {row['speaker']} is a held-out voice")
                 out.append(CorpusClip(root / row["path"], PASSAGE_LABEL, "passage", row["speaker"], "synth",
-                                      synth_split(row["speaker"])))
+                                      split_of("synth", row["speaker"], SPLIT_FRACTIONS["synth"])))
     return out
 
 
@@ -395,6 +372,6 @@ def write_table(rows: Iterable[CorpusClip], path: str | os.PathLike, *, relative
 
 __all__ = [
     "CorpusClip", "CorpusPaths", "DIGIT_WORDS", "LICENCES", "NOISE_LABEL", "OPEN_LABELS", "PASSAGE_LABEL", "SILENCE_LABEL",
-    "SPLIT_FRACTIONS", "SYNTH_VAL_ESPEAK_ACCENTS", "SYNTH_VAL_ESPEAK_VARIANTS", "UNKNOWN_LABEL", "check_speaker_disjoint", "read_corpus", "read_folder_per_label",
-    "read_fsdd", "read_noise", "read_synth", "split_of", "summarize", "synth_split", "word_label", "write_table",
+    "SPLIT_FRACTIONS", "UNKNOWN_LABEL", "check_speaker_disjoint", "read_corpus", "read_folder_per_label",
+    "read_fsdd", "read_noise", "read_synth", "split_of", "summarize", "word_label", "write_table",
 ]
