@@ -162,6 +162,7 @@ def test_loso_passes_log_mel_norm_to_every_run(tmp_path, monkeypatch):
 
     def fake_run_loso(out, *, deploy, **kw):
         seen["deploy"] = deploy
+        seen["score_thresholds"] = kw["score_thresholds"]
         raise SystemExit(0)
 
     monkeypatch.setattr(trainer.loso, "run_loso", fake_run_loso)
@@ -171,6 +172,13 @@ def test_loso_passes_log_mel_norm_to_every_run(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert seen["deploy"].log_mel_norm == "band_mean" and seen["deploy"].architecture == "lstm"
     assert seen["deploy"].conv_filters is None
+    from realtime.bundle import DEFAULT_BUNDLE, load_bundle
+
+    assert seen["score_thresholds"] == (load_bundle(DEFAULT_BUNDLE).threshold,)  # the shipped operating point
+    r = CliRunner().invoke(main, ["loso", "--score-threshold", "0.6", "--score-threshold", "0.9", "--corpus-root",
+                                  str(tmp_path), "--out", str(tmp_path / "loso")])
+    assert r.exit_code == 0, r.output
+    assert seen["score_thresholds"] == (0.6, 0.9)
     r = CliRunner().invoke(main, ["loso", "--log-mel-norm", "band_mean", "--conv-filters", "16", "--corpus-root",
                                   str(tmp_path), "--out", str(tmp_path / "loso")])
     assert r.exit_code == 0, r.output

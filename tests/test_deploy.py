@@ -299,6 +299,17 @@ def test_evaluate_scores_fsdd_test_digits_per_speaker(deploy_run, deploy_cache):
         fsdd["digit_accuracy"], abs=1e-3)
     assert m["held_out_speaker"] is None
     assert "| speaker | digits |" in (deploy_run / "report.md").read_text()
+    # other operating points (loso --score-threshold): at the run's own threshold the same figure as
+    # digit_accuracy; never more than the argmax over the digits; never rising with the threshold
+    thr = m["threshold"]
+    m2 = next(iter(evaluate(deploy_run, cache_dir=deploy_cache, progress=False,
+                            thresholds=(1e-6, thr, 0.999999))["models"].values()))
+    for d in m2["per_fsdd_speaker"].values():
+        at = d["digit_accuracy_at"]
+        assert at[f"{thr:.3f}"] == d["digit_accuracy"]
+        assert at["0.000"] <= d["digit_argmax_accuracy"]
+        assert at["0.000"] >= at[f"{thr:.3f}"] >= at["1.000"]
+    assert "digit_accuracy_at" not in per["george"]
 
 
 def test_loso_summary_mean_and_worst():
@@ -309,6 +320,15 @@ def test_loso_summary_mean_and_worst():
     # each voice counts once, whatever its number of clips
     assert s["mean_digit_accuracy"] == pytest.approx(0.7) and s["mean_argmax_accuracy"] == pytest.approx(0.8)
     assert (s["worst_speaker"], s["worst_digit_accuracy"]) == ("b", 0.5)
+    assert "at_threshold" not in s
+    s = loso_summary({"a": {"digits": 10, "digit_accuracy": 0.9, "digit_argmax_accuracy": 1.0,
+                            "digit_accuracy_at": {"0.790": 0.95, "0.500": 1.0}},
+                      "b": {"digits": 500, "digit_accuracy": 0.5, "digit_argmax_accuracy": 0.6,
+                            "digit_accuracy_at": {"0.790": 0.3}}})
+    # only the thresholds every speaker was scored at; the worst speaker per threshold
+    assert list(s["at_threshold"]) == ["0.790"]
+    assert s["at_threshold"]["0.790"] == {"mean_digit_accuracy": pytest.approx(0.625), "worst_speaker": "b",
+                                          "worst_digit_accuracy": 0.3}
     with pytest.raises(ValueError):
         loso_summary({})
 

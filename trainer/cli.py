@@ -418,16 +418,21 @@ def evaluate(run_dir, models, data_dir, cache_dir) -> None:
                    "deploy'. [default: 0, off]")
 @click.option("--ema-momentum", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=None,
               help="Average the weights over training, as 'train --ema-momentum'. [default: off]")
+@click.option("--score-threshold", "score_thresholds", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              multiple=True, metavar="P",
+              help="Also score every held-out voice at this top-digit probability (repeatable), with each "
+                   "run's own temperature. [default: the shipped bundle's threshold]")
 @_data_dir_option
 @_cache_option
 @click.option("--force", is_flag=True, help="Retrain runs that are already finished.")
 def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_size, seed, log_mel_norm, conv_filters,
-         p_vtlp, ema_momentum, data_dir, cache_dir, force) -> None:
+         p_vtlp, ema_momentum, score_thresholds, data_dir, cache_dir, force) -> None:
     """Leave-one-speaker-out on FSDD for the deploy recipe: one run per held-out speaker.
 
     Each FSDD speaker in turn is left out of training and validation (every other source as
     in 'train --protocol deploy'), and all of their clips are scored: clean 0.8 s windows,
-    Keras float, at the run's own calibrated threshold, a rejection counting as an error.
+    Keras float, at the run's own calibrated threshold (its clip rule), a rejection counting as
+    an error, and at the shipped bundle's threshold (or each --score-threshold).
     Prints the per-speaker table with the mean and the worst speaker; writes OUT/loso.json.
     Time: one deploy training per speaker (about 15-25 min each for the LSTM on 2 cores).
     """
@@ -447,17 +452,25 @@ def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_si
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, seed=seed, ema_momentum=ema_momentum)
     t0 = time.perf_counter()
     deploy = _deploy_settings(classes, model, log_mel_norm=log_mel_norm, conv_filters=conv_filters, p_vtlp=p_vtlp)
+    if not score_thresholds:
+        from realtime.bundle import DEFAULT_BUNDLE, load_bundle
+
+        score_thresholds = (load_bundle(DEFAULT_BUNDLE).threshold,)
     summary = run_loso(out, paths=paths, deploy=deploy, train_settings=settings, speakers=who, cache_dir=cache_dir,
-                       force=force)
+                       force=force, score_thresholds=score_thresholds)
     fmt = lambda v: f"{v:.3f}"  # noqa: E731
+    keys = [f"{float(x):.3f}" for x in score_thresholds]
     table = Table(title=f"Leave-one-speaker-out on FSDD, deploy recipe ({model}, {classes}); every clip of the "
-                        f"held-out speaker, clean windows, at each run's threshold")
-    for col in ("held-out speaker", "digits", "digit accuracy", "argmax accuracy", "threshold"):
+                        f"held-out speaker, clean windows, at each run's threshold and at {', '.join(keys)}")
+    for col in ("held-out speaker", "digits", "digit accuracy", "argmax accuracy", "threshold", *(f"at {k}" for k in keys)):
         table.add_column(col, justify="left" if col == "held-out speaker" else "right")
     for s, d in summary["speakers"].items():
+        at = d.get("digit_accuracy_at", {})
         table.add_row(s, str(d["digits"]), fmt(d["digit_accuracy"]), fmt(d["digit_argmax_accuracy"]),
-                      f"{d['threshold']:.3f}")
-    table.add_row("mean", "", fmt(summary["mean_digit_accuracy"]), fmt(summary["mean_argmax_accuracy"]), "")
+                      f"{d['threshold']:.3f}", *(fmt(at[k]) if k in at else "-" for k in keys))
+    table.add_row("mean", "", fmt(summary["mean_digit_accuracy"]), fmt(summary["mean_argmax_accuracy"]), "",
+                  *(fmt(summary.get("at_threshold", {})[k]["mean_digit_accuracy"])
+                    if k in summary.get("at_threshold", {}) else "-" for k in keys))
     Console().print(table)
     click.echo(f"worst speaker: {summary['worst_speaker']} ({summary['worst_digit_accuracy']:.3f}); "
                f"{time.perf_counter() - t0:.0f} s; wrote {Path(out) / LOSO_FILE}")

@@ -563,7 +563,7 @@ def read_table(run_dir: Path) -> list[CorpusClip]:
                 for r in csv.DictReader(f)]
 
 
-def evaluate_deploy(run, *, cache_dir=None, progress: bool = True) -> dict:
+def evaluate_deploy(run, *, cache_dir=None, progress: bool = True, thresholds=()) -> dict:
     """Clean test windows of every source through the Keras model, at the calibrated threshold.
 
     For each source of the test split: digit accuracy (a rejection or a wrong digit is an
@@ -571,6 +571,11 @@ def evaluate_deploy(run, *, cache_dir=None, progress: bool = True) -> dict:
     false-accept rate (a digit above the threshold). Also the 12-class confusion matrix and
     the ECE before/after temperature on the test clips. Noise, babble and the segmenter are
     measured on a bundle by ``spoken-digits robustness`` / ``far``.
+
+    ``thresholds`` (probabilities in (0, 1)): other operating points at which each FSDD test
+    speaker's digit accuracy is also scored, with the run's own temperature
+    (``per_fsdd_speaker[s]["digit_accuracy_at"]``, keyed ``f"{t:.3f}"``): ``loso`` scores every
+    held-out voice at the shipped bundle's threshold as well as at its run's own.
     """
     from .runs import load_model
 
@@ -611,6 +616,10 @@ def evaluate_deploy(run, *, cache_dir=None, progress: bool = True) -> dict:
             "digit_accuracy": round(float(np.mean(accepted[m] & (top[m] == test.label[m]))), 4),
             "digit_argmax_accuracy": round(float(np.mean(p[m, :n_digits].argmax(1) == test.label[m])), 4),
         }
+        if len(thresholds):
+            per_fsdd_speaker[who]["digit_accuracy_at"] = {
+                f"{float(x):.3f}": round(float(np.mean((top[m] == test.label[m]) & (conf[m] >= float(x)))), 4)
+                for x in thresholds}
     from sklearn.metrics import confusion_matrix
 
     return {

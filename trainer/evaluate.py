@@ -178,7 +178,7 @@ def report_markdown(run: Run, metrics: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _evaluate_deploy(run: Run, *, cache_dir=None, progress: bool = True) -> dict:
+def _evaluate_deploy(run: Run, *, cache_dir=None, progress: bool = True, thresholds=()) -> dict:
     """metrics.json / report.md of a deploy run (see :func:`trainer.deploy.evaluate_deploy`)."""
     from .deploy import evaluate_deploy, model_folder_of
 
@@ -186,7 +186,7 @@ def _evaluate_deploy(run: Run, *, cache_dir=None, progress: bool = True) -> dict
     if not (run.path / folder / "calibration.json").exists():
         raise RunError(f"{run.path}: the deploy model is not trained yet; run 'spoken-digits train --protocol deploy "
                        f"--out {run.path}'")
-    m = evaluate_deploy(run, cache_dir=cache_dir, progress=progress)
+    m = evaluate_deploy(run, cache_dir=cache_dir, progress=progress, thresholds=thresholds)
     m["train_loss"], m["val_loss"] = best_epoch_losses(run.path / folder / "history.csv")
     m["micro_f1"] = float(np.trace(m["confusion_matrix"]) / max(1, np.sum(m["confusion_matrix"])))
     metrics = {"protocol": "deploy", "folds": ["deploy"], "labels": m["labels"],
@@ -215,8 +215,12 @@ def _evaluate_deploy(run: Run, *, cache_dir=None, progress: bool = True) -> dict
     return metrics
 
 
-def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, models=None, progress: bool = True) -> dict:
+def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, models=None, progress: bool = True,
+             thresholds=()) -> dict:
     """Evaluate every trained model of a run (or ``models``); write metrics.json, report.md, PNGs.
+
+    ``thresholds``: a deploy run only, more operating points for the per-FSDD-speaker scores
+    (:func:`trainer.deploy.evaluate_deploy`).
 
     Returns
     -------
@@ -237,7 +241,7 @@ def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, model
         return evaluate_commands(run_dir, cache_dir=cache_dir, progress=progress)
     run = load_run(run_dir, data_dir=data_dir)
     if run.protocol == "deploy":
-        return _evaluate_deploy(run, cache_dir=cache_dir, progress=progress)
+        return _evaluate_deploy(run, cache_dir=cache_dir, progress=progress, thresholds=thresholds)
     trained = run.trained_models()
     if models:
         missing = [m for m in models if m not in trained]
