@@ -255,3 +255,28 @@ def test_passages_hold_no_digit_words():
     assert synth.passage_violations("we went to town for one day") == ["to", "for", "one"]
     shared = set(synth.PASSAGE.lower().split()) & set(synth.TRAIN_PASSAGE.lower().split())
     assert synth.TRAIN_PASSAGE != synth.PASSAGE and len(shared) < 0.4 * len(set(synth.TRAIN_PASSAGE.lower().split()))
+
+
+def test_extra_variants_are_training_voices_and_leave_the_held_out_ones_alone(tmp_path):
+    """``data synth --extra-variants``: 12 more espeak-ng variants with every accent but the held-out
+    one; none of them is held out, the held-out voices are the same, and they render."""
+    require_engine("espeak")
+    base, extra = synth.catalogue(), synth.catalogue(extra_variants=True)
+    assert extra[: len(base)] == base  # the other voices keep their order
+    added = extra[len(base):]
+    assert len(added) == len(synth.ESPEAK_EXTRA_VARIANTS) * (len(synth.ESPEAK_ACCENTS) - len(synth.HELD_OUT_ESPEAK_ACCENTS))
+    assert all(v.split == "train" and v.voice not in synth.HELD_OUT_ESPEAK_ACCENTS for v in added)
+    assert not set(synth.ESPEAK_EXTRA_VARIANTS) & set(synth.ESPEAK_VARIANTS)
+    assert {v.speaker for v in extra if v.split == "test"} == synth.HELD_OUT_SPEAKERS
+    found = {v.speaker for v in synth.available_voices(("espeak",), extra_variants=True)}
+    assert {v.speaker for v in added} <= found
+    assert not {v.speaker for v in added} & {v.speaker for v in synth.available_voices(("espeak",))}
+    # an extra voice renders by its speaker id, but only when asked for
+    who = "espeak-en-gb-scotland+grandma"
+    with pytest.raises(synth.SynthError, match="--extra-variants"):
+        synth.synthesize(tmp_path / "no", engines=("espeak",), words=("one",), speakers=[who], progress=False)
+    report = synth.synthesize(tmp_path / "yes", engines=("espeak",), words=("one",), speakers=[who],
+                              extra_variants=True, progress=False)
+    assert [r["speaker"] for r in report.rows] == [who] * synth.SETTINGS_PER_WORD
+    assert {r["split"] for r in report.rows} == {"train"} and {r["variant"] for r in report.rows} == {"grandma"}
+    assert "--extra-variants" in (tmp_path / "yes" / "SOURCE.md").read_text()

@@ -107,9 +107,12 @@ def _engines_option(ctx, param, value: str) -> tuple[str, ...]:
                    "another ~320-word passage by every other voice (DEST/train_passages/, "
                    "train_passages.csv): continuous-speech negatives for 'train --protocol deploy'.")
 @click.option("--all-settings", is_flag=True, help="Render every (rate, pitch) setting, not 3 per speaker and word.")
+@click.option("--extra-variants", is_flag=True,
+              help="Also 12 more espeak-ng variants (6 female, 6 male; trainer/synth.py ESPEAK_EXTRA_VARIANTS) with "
+                   "every accent that is not held out: 84 more training/validation voices, the held-out ones unchanged.")
 @click.option("--force", is_flag=True, help="Re-render files that already exist (default: keep them and resume).")
 def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, passages: bool, all_settings: bool,
-              force: bool) -> None:
+              extra_variants: bool, force: bool) -> None:
     """Render digit and non-digit words with the Debian TTS voices (synthetic training/test speakers).
 
     \b
@@ -131,7 +134,7 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
     from .synth import synthesize
 
     report = synthesize(dest, engines=engines, words=words, seed=seed, n_jobs=jobs, passages=passages,
-                        all_settings=all_settings, force=force)
+                        all_settings=all_settings, extra_variants=extra_variants, force=force)
     splits = list(report.speakers.values())
     table = Table(title=f"{dest} ({report.seconds:.0f} s)")
     for col in ("clips", "rendered now", "kept", "rejected", "failed", "speakers (train/test)", "passages (test/train)"):

@@ -85,6 +85,18 @@ ESPEAK_ACCENTS: tuple[str, ...] = (
 #: male (m1 low and rough, m2 with echo, m3, m4 low, m7 breathy), five female (f1-f5, 140-240 Hz) and the
 #: Klatt-synthesizer voice.
 ESPEAK_VARIANTS: tuple[str, ...] = ("", "m1", "m2", "m3", "m4", "m7", "f1", "f2", "f3", "f4", "f5", "klatt")
+#: More espeak-ng variants (``data synth --extra-variants``), for training and validation only: the
+#: human-sounding named variants of espeak-ng-data/voices/!v with distinct pitch ranges and formant
+#: scalings (no robot, whisper or croak voices). Six female (Alicia 180-275 Hz, Annie 120-280,
+#: belinda 200-247, steph 166-200, grandma 120-230 with flutter, anika 200-300) and six male (Andy
+#: 85-110 with formants x0.8, Michael 75-125, gustave 80-123, quincy 67-100, Nguyen 95-175, grandpa
+#: 80-120 with flutter). Rendered with every accent except the held-out ones
+#: (:data:`HELD_OUT_ESPEAK_ACCENTS`), so that the held-out voices and every test set made from them
+#: stay exactly as they are.
+ESPEAK_EXTRA_VARIANTS: tuple[str, ...] = (
+    "Alicia", "Annie", "belinda", "steph", "grandma", "anika", "Andy", "Michael", "gustave", "quincy", "Nguyen",
+    "grandpa",
+)
 #: espeak-ng MBROLA English voices; used only if a test render works (their data is a separate package).
 ESPEAK_MBROLA_VOICES: tuple[str, ...] = ("mb-en1", "mb-us1", "mb-us2", "mb-us3")
 #: flite voices (``flite -lv``). ``awb_time`` only speaks times of day and is left out.
@@ -348,11 +360,18 @@ class Voice:
         return g[len(g) // 2]
 
 
-def catalogue() -> tuple[Voice, ...]:
-    """Every voice this module knows (installed or not), in a fixed order; MBROLA voices excluded."""
+def catalogue(extra_variants: bool = False) -> tuple[Voice, ...]:
+    """Every voice this module knows (installed or not), in a fixed order; MBROLA voices excluded.
+
+    ``extra_variants``: also :data:`ESPEAK_EXTRA_VARIANTS` with every accent that is not held out
+    (after all the others, so the order of the others is unchanged).
+    """
     out = [Voice("espeak", a, v) for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS]
     out += [Voice("flite", v) for v in FLITE_VOICES]
     out += [Voice("festival", v) for v in FESTIVAL_VOICES]
+    if extra_variants:
+        out += [Voice("espeak", a, v) for a in ESPEAK_ACCENTS if a not in HELD_OUT_ESPEAK_ACCENTS
+                for v in ESPEAK_EXTRA_VARIANTS]
     return tuple(out)
 
 
@@ -530,7 +549,7 @@ def _probe(voice: Voice) -> str | None:
     return None
 
 
-def _espeak_voices() -> list[Voice]:
+def _espeak_voices(extra_variants: bool = False) -> list[Voice]:
     res = _run(["espeak-ng", "--voices=en"], 30)
     langs, mb = set(), set()
     for line in res.stdout.splitlines()[1:]:
@@ -551,6 +570,12 @@ def _espeak_voices() -> list[Voice]:
                 log.warning("espeak-ng: variant %s is not installed; skipped", var)
                 continue
             out.append(Voice("espeak", accent, var))
+    if extra_variants:
+        for var in ESPEAK_EXTRA_VARIANTS:
+            if var not in variants:
+                log.warning("espeak-ng: variant %s is not installed; skipped", var)
+                continue
+            out += [Voice("espeak", a, var) for a in ESPEAK_ACCENTS if a in langs and a not in HELD_OUT_ESPEAK_ACCENTS]
     for name in ESPEAK_MBROLA_VOICES:
         if name in mb:
             v = Voice("espeak", name)
@@ -588,8 +613,10 @@ def _festival_voices() -> list[Voice]:
     return out
 
 
-def available_voices(engines: Iterable[str] = ENGINES) -> list[Voice]:
+def available_voices(engines: Iterable[str] = ENGINES, *, extra_variants: bool = False) -> list[Voice]:
     """The voices of ``engines`` that are installed and work on this machine.
+
+    ``extra_variants``: espeak-ng also with :data:`ESPEAK_EXTRA_VARIANTS` (training voices only).
 
     Engines whose program (espeak-ng, flite, text2wave) is not on ``PATH`` are skipped with a
     warning; espeak-ng MBROLA voices are tried once and kept only if they render; festival
@@ -618,7 +645,8 @@ def available_voices(engines: Iterable[str] = ENGINES) -> list[Voice]:
                          f"install the Debian packages: {INSTALL_HINT}")
     voices: list[Voice] = []
     for e in present:
-        voices += {"espeak": _espeak_voices, "flite": _flite_voices, "festival": _festival_voices}[e]()
+        voices += (_espeak_voices(extra_variants) if e == "espeak"
+                   else {"flite": _flite_voices, "festival": _festival_voices}[e]())
     if not voices:
         raise SynthError(f"none of the voices of {', '.join(present)} works; "
                          f"install the Debian packages: {INSTALL_HINT}")
@@ -829,6 +857,7 @@ def synthesize(
     n_jobs: int | None = None,
     passages: bool = False,
     all_settings: bool = False,
+    extra_variants: bool = False,
     force: bool = False,
     progress: bool = True,
 ) -> SynthReport:
@@ -859,6 +888,9 @@ def synthesize(
         (continuous-speech negatives for training).
     all_settings : bool
         Render every setting of each voice's grid instead of :data:`SETTINGS_PER_WORD`.
+    extra_variants : bool
+        Also the espeak-ng voices of :data:`ESPEAK_EXTRA_VARIANTS` (84 more training voices, of
+        which the corpus layer's hash puts about 10 % into validation; none held out).
     force : bool
         Re-render files that exist.
 
@@ -881,17 +913,21 @@ def synthesize(
     librosa.effects.trim(np.zeros(4096, np.float32) + 1e-3, top_db=TRIM_TOP_DB)
 
     engines = tuple(engines)
-    voices = available_voices(engines)
+    voices = available_voices(engines, extra_variants=extra_variants)
     if speakers is not None:
         wanted = list(dict.fromkeys(speakers))
         by_id = {v.speaker: v for v in voices}
         missing = [s for s in wanted if s not in by_id]
         if missing:
-            known = {v.speaker: v for v in catalogue()}
+            known = {v.speaker: v for v in catalogue(extra_variants=True)}
             unknown = [s for s in missing if s not in known]
             if unknown:
                 raise SynthError(f"unknown speaker(s) {', '.join(unknown)}; speaker ids look like "
                                  "espeak-en-gb-scotland+m3, flite-slt, festival-ked-diphone")
+            extra = [s for s in missing if known[s].variant in ESPEAK_EXTRA_VARIANTS]
+            if extra and not extra_variants:
+                raise SynthError(f"speaker(s) {', '.join(extra)} are extra espeak-ng variants: pass extra_variants=True "
+                                 "('data synth --extra-variants')")
             off = [s for s in missing if known[s].engine not in engines]
             if off:
                 raise SynthError(f"speaker(s) {', '.join(off)} need an engine that is not selected "
@@ -998,6 +1034,9 @@ def _write_source(dest: Path, voices: Sequence[Voice], words: Sequence[str], see
         f"of every accent (an unseen timbre), and {', '.join(HELD_OUT_OTHER)} (the same Arctic SLT speaker in both "
         "engines).", "",
         "Held out here: " + ", ".join(test) + ".", "",
+        *([f"With `--extra-variants`: also the espeak-ng variants {', '.join(ESPEAK_EXTRA_VARIANTS)} with every "
+           f"accent except {', '.join(HELD_OUT_ESPEAK_ACCENTS)} (training and validation voices only).", ""]
+          if any(v.variant in ESPEAK_EXTRA_VARIANTS for v in voices) else []),
         "Training voices: " + ", ".join(train) + ".", "",
         "## Licence", "",
         "The engines and their voices are free software: espeak-ng is GPL-3.0-or-later; flite and its voices "
