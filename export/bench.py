@@ -69,8 +69,8 @@ def bench_windows(run, split, *, max_windows: int | None = None):
     log_mel : np.ndarray [shape=(n, n_mels, n_frames), float32]
     label : np.ndarray [shape=(n,), int64]
     """
-    from trainer.data import load_audio, pad_and_mask
-    from trainer.features import log_mel
+    from trainer.data.fsdd import load_audio, pad_and_mask
+    from trainer.data.features import log_mel
 
     if run.protocol == "deploy":
         return deploy_bench_windows(run, max_windows=max_windows)
@@ -85,7 +85,7 @@ def deploy_bench_windows(run, *, max_windows: int | None = None):
     """:func:`bench_windows` of a deploy run: its clean test clips of every source and label.
 
     The rows of ``corpus.csv`` in the test split (held-out speakers and voices, generated test
-    negatives), read as the deploy protocol reads them (:func:`trainer.deploy.load_clip`: speech
+    negatives), read as the deploy protocol reads them (:func:`trainer.recipes.deploy.load_clip`: speech
     trimmed with the run's ``trim_top_db``), padded to the window. With ``max_windows``, that
     many rows evenly spread over the table (every source keeps its share). Labels are indices
     into the run's labels (12 with ``--classes open``).
@@ -95,10 +95,10 @@ def deploy_bench_windows(run, *, max_windows: int | None = None):
     RunError
         The run has no test rows.
     """
-    from trainer.data import pad_and_mask
-    from trainer.deploy import is_speech, load_clip, read_table
+    from trainer.data.fsdd import pad_and_mask
+    from trainer.recipes.deploy import is_speech, load_clip, read_table
     from trainer.errors import RunError
-    from trainer.features import log_mel
+    from trainer.data.features import log_mel
 
     labels = list(run.info["labels"])
     rows = [r for r in read_table(run.path) if r.split == "test" and r.label in labels]
@@ -239,7 +239,7 @@ def bench(
     keras_model = load_model(run.model_dir(model_name, split.name) / "model.keras")
     keras_probs, call_ms, predict_ms = keras_timings(keras_model, mels)
     if bundle.output_kind == "logits":  # the edge gives softmax(logits / T): compare with the same on Keras
-        from trainer.deploy import logits_of, softmax
+        from trainer.recipes.deploy import logits_of, softmax
 
         keras_probs = softmax(logits_of(keras_model, mels), bundle.temperature)
     keras_pred = keras_probs.argmax(1)

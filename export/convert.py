@@ -5,7 +5,7 @@ A Keras 3 LSTM does not convert to the fused ``UNIDIRECTIONAL_SEQUENCE_LSTM``
 WHILE/Flex graphs that tflite-runtime cannot run). :func:`edge_model` rebuilds
 the same architecture with ``tf_keras`` and a static batch of 1, copies the
 weights with ``set_weights``, and that converts to the fused op. The CNNs of
-:mod:`trainer.cnn` take the same path (Conv2D, DepthwiseConv2D, pooling, Dense; their
+:mod:`trainer.models.cnn` take the same path (Conv2D, DepthwiseConv2D, pooling, Dense; their
 BatchNormalization folds into the layer before it, the fixed MFCC DCT of ``cnn_mfcc`` is
 one FULLY_CONNECTED).
 
@@ -51,7 +51,7 @@ def _layer_copy(L, layer, kind: str, cfg: dict, *, logits_here: bool):
     name = layer.name
     if kind == "Rescaling":
         return L.Rescaling(scale=cfg["scale"], offset=cfg["offset"], name=name)
-    if kind == "BandMeanNormalization":  # trainer.layers: x - mean over the frames -> TFLite MEAN + SUB
+    if kind == "BandMeanNormalization":  # trainer.models.layers: x - mean over the frames -> TFLite MEAN + SUB
         import tensorflow as tf
 
         return L.Lambda(lambda t: t - tf.reduce_mean(t, axis=-1, keepdims=True), name=name)
@@ -98,7 +98,7 @@ def _layer_copy(L, layer, kind: str, cfg: dict, *, logits_here: bool):
     if kind == "Activation" and cfg["activation"] in ("relu", "softmax", "linear"):
         return L.Activation(cfg["activation"], name=name)
     raise ConversionError(f"layer {name!r} ({kind}) has no TFLite-friendly tf_keras copy; only the spectrogram "
-                          "models (LSTM and the CNNs of trainer.cnn) export")
+                          "models (LSTM and the CNNs of trainer.models.cnn) export")
 
 
 def edge_model(model, *, logits: bool = False):
@@ -114,9 +114,9 @@ def edge_model(model, *, logits: bool = False):
     Parameters
     ----------
     model : keras.Model
-        A model built by ``trainer.models.build_spectrogram_model`` (layers Input ->
+        A model built by ``trainer.models.lstm.build_spectrogram_model`` (layers Input ->
         Rescaling -> [BandMeanNormalization] -> Permute -> LSTM -> GlobalAveragePooling1D -> [Dropout] -> Dense
-        -> [Dropout] -> Dense) or by ``trainer.cnn`` (Rescaling, Permute, Reshape,
+        -> [Dropout] -> Dense) or by ``trainer.models.cnn`` (Rescaling, Permute, Reshape,
         Flatten, Conv2D, DepthwiseConv2D, BatchNormalization, ReLU, MaxPooling2D,
         AveragePooling2D, GlobalAveragePooling2D, Dense, Dropout, SpecAugment).
 

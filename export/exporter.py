@@ -213,14 +213,14 @@ def calibration_log_mels(run, split, model: str, *, size: int = DEFAULT_CALIBRAT
     Clips come from the data the model was trained on (every clip of the augmentation grid,
     ``STRETCH_RATES x PITCH_SHIFTS_SEMITONES``, for
     ``*_aug`` models), from recordings chosen at random with ``seed``; features come
-    from the run's cache (``trainer.dataset.build_arrays``).
+    from the run's cache (``trainer.data.dataset.build_arrays``).
 
     Returns
     -------
     log_mels : np.ndarray [shape=(n <= size, n_mels, n_frames), float32] (dB)
     """
-    from trainer.dataset import build_arrays
-    from trainer.models import uses_augmentation
+    from trainer.data.dataset import build_arrays
+    from trainer.models.lstm import uses_augmentation
 
     augment = uses_augmentation(model)
     # An augmented recording gives one clip per point of the grid (time-stretch rate x pitch shift).
@@ -321,12 +321,12 @@ def export_run(
         As :func:`write_bundle`; unknown quantization; no validation passages
         (:func:`export.threshold.validation_passages`).
     """
-    from trainer.features import mel_filterbank
-    from trainer.cnn import CNN_ARCHITECTURES
-    from trainer.deploy import model_folder_of
-    from trainer.models import MODEL_NAMES, base_kind, uses_augmentation
+    from trainer.data.features import mel_filterbank
+    from trainer.models.cnn import CNN_ARCHITECTURES
+    from trainer.recipes.deploy import model_folder_of
+    from trainer.models.lstm import MODEL_NAMES, base_kind, uses_augmentation
     from trainer.runs import load_model, load_run
-    from trainer.train import git_commit
+    from trainer.recipes.train import git_commit
 
     from .convert import ConversionError
 

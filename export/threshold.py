@@ -1,7 +1,7 @@
 """The default threshold of a deploy bundle from a false-accepts-per-hour target on validation speech.
 
 The deploy trainer chooses a threshold on validation *clips* (a false-accept rate per clip,
-``trainer.deploy.choose_threshold``). That rate does not say what a user of ``listen``
+``trainer.recipes.deploy.choose_threshold``). That rate does not say what a user of ``listen``
 sees, and it put models of different families at very different operating points (a
 DS-CNN at 5 false accepts per hour of read speech, the LSTM at 38). ``export
 --target-fa-per-hour N`` instead streams continuous read speech of the run's
@@ -51,7 +51,7 @@ def validation_passages(run_dir: str | os.PathLike, synth_dir: str | os.PathLike
     ValueError
         If the run has no validation synthetic voices, or none of them has a reading.
     """
-    from trainer.deploy import read_table
+    from trainer.recipes.deploy import read_table
 
     run_dir, synth_dir = Path(run_dir), Path(synth_dir)
     if not (run_dir / "corpus.csv").exists():
@@ -74,7 +74,7 @@ def validation_word_stream(run_dir: str | os.PathLike, dest: str | os.PathLike, 
     """Write the validation Speech Commands words of a deploy run, one after another, as one WAV.
 
     Every ``_unknown_`` clip of source ``speech_commands`` in the run's validation split (whole
-    one-second clips, shuffled with ``seed``) through :func:`trainer.robustness.sets.words_in_a_row`:
+    one-second clips, shuffled with ``seed``) through :func:`trainer.evaluation.robustness.sets.words_in_a_row`:
     the recipe of ``far``'s ``words`` stream, on validation speakers instead of held-out ones.
 
     Parameters
@@ -82,7 +82,7 @@ def validation_word_stream(run_dir: str | os.PathLike, dest: str | os.PathLike, 
     run_dir : path
         A deploy run (its ``corpus.csv``).
     dest : path
-        The WAV to write (16-bit PCM at :data:`trainer.robustness.sets.ITEM_RATE_HZ`; written to a
+        The WAV to write (16-bit PCM at :data:`trainer.evaluation.robustness.sets.ITEM_RATE_HZ`; written to a
         temporary name, then renamed).
     seed : int
         Order of the words and lengths of the gaps.
@@ -103,8 +103,8 @@ def validation_word_stream(run_dir: str | os.PathLike, dest: str | os.PathLike, 
     import soundfile as sf
 
     from trainer.atomic import atomic_path
-    from trainer.deploy import read_table
-    from trainer.robustness.sets import ITEM_RATE_HZ, MAX_PEAK, words_in_a_row
+    from trainer.recipes.deploy import read_table
+    from trainer.evaluation.robustness.sets import ITEM_RATE_HZ, MAX_PEAK, words_in_a_row
 
     run_dir = Path(run_dir)
     if not (run_dir / "corpus.csv").exists():
@@ -130,7 +130,7 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
 
     Every stream is played through the bundle's classifier and a live
     :class:`realtime.pipeline.Recognizer` at threshold 0, in capture blocks of
-    ``realtime.constants.CAPTURE_BLOCK_MS`` (``trainer.robustness.score.run_stream``, the path
+    ``realtime.constants.CAPTURE_BLOCK_MS`` (``trainer.evaluation.robustness.score.run_stream``, the path
     of ``far``). An utterance whose top class is a digit is a false accept at every threshold up
     to its probability, unless the digit length gate of ``listen``
     (:data:`realtime.constants.MIN_DIGIT_SPEECH_MS`) rejects it at every threshold.
@@ -163,7 +163,7 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
     """
     from realtime.calibration import choose_threshold
     from realtime.classifier import Classifier
-    from trainer.robustness.score import ModelRunner, read_audio, run_stream
+    from trainer.evaluation.robustness.score import ModelRunner, read_audio, run_stream
 
     if not streams:
         raise ValueError("no audio to choose the threshold on")

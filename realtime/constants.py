@@ -69,7 +69,7 @@ MAX_SPEECH_MS = 1500.0
 #: through this segmenter (FSDD train and Speech Commands digits of non-test speakers: 2,776 clips,
 #: each in 0.5 s of silence and as the file it is), rounded down to 10 ms. Synthetic voices are left
 #: out of the rule: they say digits more slowly ("six": 320 ms against FSDD's 100 ms), and a first
-#: gate that counted them cost 3 points on the FSDD test files. ``python -m trainer.bench_spans
+#: gate that counted them cost 3 points on the FSDD test files. ``python -m trainer.benchmarks.spans
 #: --synth-dir data/synth`` prints the table and this line. ``--min-digit-speech-ms MS`` sets one
 #: value for every digit (0 turns the gate off).
 MIN_DIGIT_SPEECH_MS: dict[str, float] = {"0": 260.0, "1": 190.0, "2": 150.0, "3": 170.0, "4": 190.0, "5": 230.0,
@@ -87,7 +87,7 @@ MIN_DIGIT_SPEECH_MS: dict[str, float] = {"0": 260.0, "1": 190.0, "2": 150.0, "3"
 #: digits at noise 10 dB (0.831 -> 0.928) and 12.6 at 5 dB, and the same false digits in every
 #: validation stream and clip set. The peak limit keeps the gate for speech far above a steady hum
 #: (a quiet room's fan), where the edges stay above the floor: digits at 10 dB SNR peak 15-29 dB
-#: over it (5th-95th percentile). ``python -m trainer.bench_gate --synth-dir data/synth`` prints the
+#: over it (5th-95th percentile). ``python -m trainer.benchmarks.gate --synth-dir data/synth`` prints the
 #: validation table of both limits.
 STEADY_NOISE_MAX_SPREAD_DB = 3.0
 #: ... and the utterance's loudest frame is less than this far above the noise floor (dB).

@@ -1,6 +1,6 @@
 """The edge front end: log-mel spectrogram of one window, numpy only.
 
-Reproduces the trainer's reference features (``trainer.features.log_mel``)::
+Reproduces the trainer's reference features (``trainer.data.features.log_mel``)::
 
     librosa.power_to_db(
         librosa.feature.melspectrogram(y, sr, n_fft, hop_length, win_length, window,

@@ -236,7 +236,7 @@ def is_steady_noise(background_dbfs: float, background_spread_db: float, peak_ov
                     max_spread_db: float = C.STEADY_NOISE_MAX_SPREAD_DB,
                     max_peak_over_floor_db: float = C.STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB) -> bool:
     """The rule of :attr:`Utterance.in_steady_noise`, with its limits as arguments (``python -m
-    trainer.bench_gate`` tries others): ``background_dbfs`` (dBFS) at or above
+    trainer.benchmarks.gate`` tries others): ``background_dbfs`` (dBFS) at or above
     :data:`~realtime.constants.MIN_NOISE_FLOOR_DBFS`, ``background_spread_db`` (dB) under
     ``max_spread_db`` and ``peak_over_floor_db`` (dB) under ``max_peak_over_floor_db``. NaN: False."""
     return bool(background_dbfs >= C.MIN_NOISE_FLOOR_DBFS and background_spread_db < max_spread_db

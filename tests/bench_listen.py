@@ -144,8 +144,8 @@ def _mix(wav: Path, args, tmp: Path) -> float:
         neg = np.concatenate(parts)[: int(args.negatives_s * rate)]
         x = np.concatenate([x, neg, np.zeros(int(1.5 * rate), np.float32)])
     if args.babble_db is not None:
-        from trainer.augment import make_babble_bank
-        from trainer.corpus import UNKNOWN_LABEL, read_folder_per_label
+        from trainer.data.augment import make_babble_bank
+        from trainer.data.corpus import UNKNOWN_LABEL, read_folder_per_label
 
         rows = read_folder_per_label(args.data_root / "speech_commands_v0.02_test", source="speech_commands")
         speech = [(r.path, r.speaker) for r in rows if r.label == UNKNOWN_LABEL and r.split == "test"]
@@ -157,9 +157,9 @@ def _mix(wav: Path, args, tmp: Path) -> float:
         gain = speech_rms(digits) / np.sqrt(np.mean(bed**2)) * 10 ** (-args.babble_db / 20)
         x = x + gain * bed
     if args.noise_db is not None:
-        from trainer.corpus import CorpusPaths, read_corpus
-        from trainer.robustness.score import read_audio
-        from trainer.robustness.sets import ITEM_RATE_HZ, NOISE_LABEL, noise_bed
+        from trainer.data.corpus import CorpusPaths, read_corpus
+        from trainer.evaluation.robustness.score import read_audio
+        from trainer.evaluation.robustness.sets import ITEM_RATE_HZ, NOISE_LABEL, noise_bed
 
         rows = read_corpus(CorpusPaths.shared(args.data_root))
         paths = sorted(r.path for r in rows if r.label == NOISE_LABEL and r.split == "test")

@@ -67,8 +67,8 @@ def tiny_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, fsdd_dir, tiny_cache) -> Path:
     """A run directory with a small trained ``spectrogram`` model (official protocol, 600 files), evaluated."""
-    from trainer.evaluate import evaluate
-    from trainer.train import TrainSettings, train
+    from trainer.evaluation.evaluate import evaluate
+    from trainer.recipes.train import TrainSettings, train
 
     root = tmp_path_factory.mktemp("tiny")
     data = make_subset(root / "data", fsdd_dir, speakers=TINY_SPEAKERS, indices=TINY_INDICES)

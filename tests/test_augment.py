@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import trainer.dataset as dataset
-from trainer.data import discover, load_audio
-from trainer.dataset import augment_clip, build_arrays
+import trainer.data.dataset as dataset
+from trainer.data.fsdd import discover, load_audio
+from trainer.data.dataset import augment_clip, build_arrays
 from trainer.errors import DataError
 
 

@@ -1,4 +1,4 @@
-"""The design command of the steady-noise release of the digit length gate (trainer/bench_gate.py)."""
+"""The design command of the steady-noise release of the digit length gate (trainer/benchmarks/gate.py)."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,9 @@ from pathlib import Path
 
 from realtime import constants as C
 from realtime.segmenter import Utterance
-from trainer.bench_gate import Heard, accepted, released, score, validation_rows
-from trainer.corpus import CorpusClip
-from trainer.robustness.sets import NOISE_LABEL
+from trainer.benchmarks.gate import Heard, accepted, released, score, validation_rows
+from trainer.data.corpus import CorpusClip
+from trainer.evaluation.robustness.sets import NOISE_LABEL
 
 
 def test_validation_rows_move_validation_material_into_the_test_split_and_held_out_material_out():

@@ -35,7 +35,7 @@ def bundle_copy(tmp_path, bundle_path):
 
 
 def _windows(tiny_run, n=4):
-    from trainer.data import load_audio, pad_and_mask
+    from trainer.data.fsdd import load_audio, pad_and_mask
     from trainer.runs import load_run
 
     test = load_run(tiny_run).split().test
@@ -121,7 +121,7 @@ def test_refuses_unsupported_front_end_and_bad_json(bundle_copy):
 
 def test_default_bundle_ships_and_recognizes(fsdd_dir):
     """``Classifier()`` loads the bundle shipped in the package (realtime/models/default), a working model."""
-    from trainer.data import load_audio, pad_and_mask
+    from trainer.data.fsdd import load_audio, pad_and_mask
 
     import realtime
 

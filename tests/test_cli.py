@@ -44,10 +44,10 @@ def test_evaluate_non_run_is_one_clear_line(tmp_path):
 @pytest.fixture
 def deploy_cli(tmp_path, monkeypatch):
     """``train --protocol deploy`` arguments, and the list of DeploySettings the CLI hands to a stubbed train_deploy."""
-    import trainer.deploy
+    import trainer.recipes.deploy
 
     seen = []
-    monkeypatch.setattr(trainer.deploy, "train_deploy", lambda out, *, deploy, **kw: seen.append(deploy))
+    monkeypatch.setattr(trainer.recipes.deploy, "train_deploy", lambda out, *, deploy, **kw: seen.append(deploy))
     return seen, ["train", "--protocol", "deploy", "--corpus-root", str(tmp_path), "--out", str(tmp_path / "run")]
 
 
@@ -57,14 +57,14 @@ def deploy_cli(tmp_path, monkeypatch):
     ("--log-mel-norm", "band_mean", "log_mel_norm", "band_mean"),
 ])
 def test_lstm_options_reach_the_deploy_settings_and_are_refused_elsewhere(deploy_cli, option, value, attr, expected):
-    import trainer.deploy
+    import trainer.recipes.deploy
 
     seen, base = deploy_cli
     r = CliRunner().invoke(main, [*base, option, value])
     assert r.exit_code == 0, r.output
     assert getattr(seen[-1], attr) == expected and seen[-1].architecture == "lstm"
     r = CliRunner().invoke(main, base)
-    assert r.exit_code == 0 and getattr(seen[-1], attr) == getattr(trainer.deploy.DeploySettings(), attr)
+    assert r.exit_code == 0 and getattr(seen[-1], attr) == getattr(trainer.recipes.deploy.DeploySettings(), attr)
     for refused in (["--model", "ds_cnn"], ["--protocol", "official", "--model", "spectrogram_aug"]):
         r = CliRunner().invoke(main, [*base, *refused, option, value])
         assert r.exit_code == 2 and option in r.output, refused
@@ -72,7 +72,7 @@ def test_lstm_options_reach_the_deploy_settings_and_are_refused_elsewhere(deploy
 
 
 def test_conv_filters_put_a_convolution_in_front_of_the_lstm():
-    from trainer.models import build_spectrogram_model
+    from trainer.models.lstm import build_spectrogram_model
 
     model = build_spectrogram_model(n_classes=12, lstm_units=16, conv_filters=8)
     names = [layer.name for layer in model.layers]
@@ -85,7 +85,7 @@ def test_conv_filters_put_a_convolution_in_front_of_the_lstm():
 
 
 def test_cnn_dense_units_reach_the_deploy_settings_and_the_model(deploy_cli):
-    from trainer.cnn import build_cnn
+    from trainer.models.cnn import build_cnn
 
     seen, base = deploy_cli
     r = CliRunner().invoke(main, [*base, "--model", "cnn_spectrogram", "--cnn-dense-units", "32"])
@@ -104,7 +104,7 @@ def test_cnn_dense_units_reach_the_deploy_settings_and_the_model(deploy_cli):
 
 
 def test_ds_cnn_filters_reach_the_deploy_settings_and_the_model(deploy_cli):
-    from trainer.cnn import build_cnn
+    from trainer.models.cnn import build_cnn
 
     seen, base = deploy_cli
     r = CliRunner().invoke(main, [*base, "--model", "ds_cnn", "--ds-cnn-filters", "32"])
@@ -153,7 +153,7 @@ def test_loso_needs_a_corpus_root(tmp_path, monkeypatch):
 def test_loso_passes_log_mel_norm_to_every_run(tmp_path, monkeypatch):
     """loso --log-mel-norm: refused for a CNN (usage error, nothing written); for the LSTM it is the recipe
     handed to every held-out-speaker run."""
-    import trainer.loso
+    import trainer.recipes.loso
 
     r = CliRunner().invoke(main, ["loso", "--model", "cnn_vgg", "--log-mel-norm", "band_mean",
                                   "--corpus-root", str(tmp_path), "--out", str(tmp_path / "loso")])
@@ -165,7 +165,7 @@ def test_loso_passes_log_mel_norm_to_every_run(tmp_path, monkeypatch):
         seen["score_thresholds"] = kw["score_thresholds"]
         raise SystemExit(0)
 
-    monkeypatch.setattr(trainer.loso, "run_loso", fake_run_loso)
+    monkeypatch.setattr(trainer.recipes.loso, "run_loso", fake_run_loso)
     monkeypatch.setattr("trainer.cli._deploy_paths", lambda *a: None)
     r = CliRunner().invoke(main, ["loso", "--log-mel-norm", "band_mean", "--corpus-root", str(tmp_path),
                                   "--out", str(tmp_path / "loso")])
@@ -189,7 +189,7 @@ def test_loso_passes_log_mel_norm_to_every_run(tmp_path, monkeypatch):
 
 
 def test_log_mel_norm_puts_the_band_mean_after_the_rescaling():
-    from trainer.models import build_spectrogram_model
+    from trainer.models.lstm import build_spectrogram_model
 
     names = [layer.name for layer in build_spectrogram_model(n_classes=12, band_mean_norm=True).layers]
     assert names.index("db_to_unit") < names.index("band_mean_norm") < names.index("lstm")

@@ -1,4 +1,4 @@
-"""The seeds' keyword CNNs (trainer/cnn.py, issue 10): builders, in-model MFCC, deploy training, int8 export parity."""
+"""The seeds' keyword CNNs (trainer/models/cnn.py, issue 10): builders, in-model MFCC, deploy training, int8 export parity."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import make_subset
-from trainer.augment import AugmentSettings
+from trainer.data.augment import AugmentSettings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 INTERPRETERS = [n for n in ("tflite_runtime", "ai_edge_litert") if importlib.util.find_spec(n) is not None]
@@ -28,15 +28,15 @@ TINY = {"cnn_spectrogram": dict(filters=(8, 16, 16), dense_units=32, dropout=0.1
         "cnn_vgg": dict(filters=(8, 8, 16), dense_units=32, dropout=0.1),
         "ds_cnn": dict(filters=32, blocks=3, dropout=0.1)}
 #: The tiny runs' augmentation, pinned here: these tests check training, export and parity, and a
-#: change of the shipped recipe (trainer.augment.DEFAULT_AUGMENT: harder noise) must not leave the
+#: change of the shipped recipe (trainer.data.augment.DEFAULT_AUGMENT: harder noise) must not leave the
 #: reduced-width CNNs on 300 digit clips without a digit model to compare.
 TINY_AUGMENT = AugmentSettings(snr_db_min=5.0, snr_db_max=20.0, p_noise=0.5, max_tail_s=0.1)
 FSDD_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 
 
 def _real_log_mels(fsdd_dir: Path) -> np.ndarray:
-    from trainer.data import load_audio, pad_and_mask
-    from trainer.features import log_mel
+    from trainer.data.fsdd import load_audio, pad_and_mask
+    from trainer.data.features import log_mel
 
     files = [fsdd_dir / f"{d}_{s}_{i}.wav" for d in (0, 3, 7) for s in ("jackson", "theo") for i in (0, 1)]
     files += sorted((SHARED / "speech_commands_v0.02_test" / "yes").glob("*.wav"))[:3]  # 16 kHz, other microphones
@@ -47,7 +47,7 @@ def _real_log_mels(fsdd_dir: Path) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ quick
 @pytest.mark.parametrize("architecture", CNNS)
 def test_builders_take_the_log_mel_and_use_convertible_layers_only(architecture):
-    from trainer.cnn import build_cnn
+    from trainer.models.cnn import build_cnn
 
     m = build_cnn(architecture, n_classes=12, spec_augment=True)
     assert tuple(m.input_shape) == (None, 64, 35) and tuple(m.output_shape) == (None, 12)
@@ -62,7 +62,7 @@ def test_builders_take_the_log_mel_and_use_convertible_layers_only(architecture)
 
 
 def test_layer_lists_follow_the_seeds():
-    from trainer.cnn import build_cnn
+    from trainer.models.cnn import build_cnn
 
     def convs(m):
         return [(layer.filters, tuple(layer.kernel_size)) for layer in m.layers if type(layer).__name__ == "Conv2D"]
@@ -84,7 +84,7 @@ def test_in_model_mfcc_equals_librosa_on_real_log_mels(fsdd_dir):
     import keras
     import librosa
 
-    from trainer.cnn import N_MFCC, build_cnn
+    from trainer.models.cnn import N_MFCC, build_cnn
 
     mels = _real_log_mels(fsdd_dir)
     assert mels.min() == pytest.approx(-80.0, abs=1e-3) and mels.max() == pytest.approx(0.0, abs=1e-3)
@@ -97,7 +97,7 @@ def test_in_model_mfcc_equals_librosa_on_real_log_mels(fsdd_dir):
 
 
 def test_dct_matrix_is_orthonormal():
-    from trainer.cnn import dct_matrix
+    from trainer.models.cnn import dct_matrix
 
     d = dct_matrix(64, 64)
     np.testing.assert_allclose(d @ d.T, np.eye(64), atol=1e-12)
@@ -115,7 +115,7 @@ def tiny_corpus(tmp_path_factory, fsdd_dir) -> Path:
     would watch _unknown_ words and a few Speech Commands digits only, and keep a model that has
     not learnt the digits yet.
     """
-    from trainer.corpus import DIGIT_WORDS, SPLIT_FRACTIONS, split_of
+    from trainer.data.corpus import DIGIT_WORDS, SPLIT_FRACTIONS, split_of
 
     if not SHARED.is_dir():
         pytest.fail(f"the shared data folder {SHARED} is missing")
@@ -145,10 +145,10 @@ def cnn_runs(tmp_path_factory, tiny_corpus) -> dict[str, Path]:
     """``{architecture: run}``: each CNN (reduced width) trained by the deploy protocol; the features are cached once."""
     import dataclasses
 
-    from trainer.cnn import build_cnn
-    from trainer.corpus import CorpusPaths
-    from trainer.deploy import DeploySettings, train_deploy
-    from trainer.train import TrainSettings
+    from trainer.models.cnn import build_cnn
+    from trainer.data.corpus import CorpusPaths
+    from trainer.recipes.deploy import DeploySettings, train_deploy
+    from trainer.recipes.train import TrainSettings
 
     root = tmp_path_factory.mktemp("cnn-runs")
     cache = tmp_path_factory.mktemp("cnn-cache")
@@ -187,7 +187,7 @@ def held_out_windows(cnn_runs) -> tuple[np.ndarray, np.ndarray]:
     Val brings the _silence_ windows (generated tones, chirps, clicks, noise): the test split
     of this corpus has none (Speech Commands' _silence_ clips are always training material).
     """
-    from trainer.deploy import DeploySettings, Material, featurize_split, read_table
+    from trainer.recipes.deploy import DeploySettings, Material, featurize_split, read_table
 
     run = next(iter(cnn_runs.values()))
     parts = [featurize_split(read_table(run), split, labels=OPEN, settings=DeploySettings(val_copies=1),
@@ -199,8 +199,8 @@ def held_out_windows(cnn_runs) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.train
 @pytest.mark.slow
 def test_cnn_runs_record_their_model_folder_and_keep_the_dct_fixed(cnn_runs):
-    from trainer.cnn import dct_matrix
-    from trainer.deploy import model_folder_of
+    from trainer.models.cnn import dct_matrix
+    from trainer.recipes.deploy import model_folder_of
     from trainer.runs import load_model
 
     for arch, run in cnn_runs.items():
@@ -255,7 +255,7 @@ def test_cnn_int8_agrees_with_keras(cnn_bundles, cnn_runs, held_out_windows, arc
     """int8 TFLite (calibrated softmax of dequantized logits) vs Keras float, top-1 over the 12 classes on held-out
     windows (test and val splits, clean)."""
     from realtime.classifier import Classifier
-    from trainer.deploy import logits_of, softmax
+    from trainer.recipes.deploy import logits_of, softmax
     from trainer.runs import load_model
 
     log_mels, labels = held_out_windows

@@ -1,4 +1,4 @@
-"""The seeds' 12-class Speech Commands task (trainer/commands.py): labels, corpus table, splits."""
+"""The seeds' 12-class Speech Commands task (trainer/recipes/commands.py): labels, corpus table, splits."""
 from __future__ import annotations
 
 from collections import Counter
@@ -10,8 +10,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def test_labels_and_relabel():
-    from trainer.commands import DEFAULT_WORDS, labels_for, relabel
-    from trainer.corpus import CorpusClip
+    from trainer.recipes.commands import DEFAULT_WORDS, labels_for, relabel
+    from trainer.data.corpus import CorpusClip
 
     assert labels_for(DEFAULT_WORDS) == [*DEFAULT_WORDS, "_silence_", "_unknown_"] and len(labels_for(DEFAULT_WORDS)) == 12
     rows = [CorpusClip(Path("yes/a_nohash_0.wav"), "_unknown_", "yes", "a", "speech_commands", "train"),
@@ -24,7 +24,7 @@ def test_labels_and_relabel():
 
 @pytest.mark.slow
 def test_commands_table_is_speaker_disjoint_with_held_out_silence(tmp_path):
-    from trainer.commands import DEFAULT_WORDS, commands_table
+    from trainer.recipes.commands import DEFAULT_WORDS, commands_table
 
     if not SHARED.is_dir():
         pytest.fail(f"the shared data folder {SHARED} is missing")

@@ -22,7 +22,7 @@ def _row(**kw) -> dict:
 
 
 def test_table_cells_and_markdown():
-    from trainer.compare import COLUMNS, markdown, table_cells
+    from trainer.evaluation.compare import COLUMNS, markdown, table_cells
 
     cells = table_cells(_row())
     assert len(cells) == len(COLUMNS)
@@ -40,7 +40,7 @@ def test_table_cells_and_markdown():
 
 
 def test_display_names_tell_bundles_of_one_folder_name_apart():
-    from trainer.compare import display_names, markdown
+    from trainer.evaluation.compare import display_names, markdown
 
     assert display_names(["bundles/ds_cnn/spoken-digits", "bundles/lstm/spoken-digits", "realtime/models/default"]) == [
         "ds_cnn/spoken-digits", "lstm/spoken-digits", "default"]
@@ -50,7 +50,7 @@ def test_display_names_tell_bundles_of_one_folder_name_apart():
 
 
 def test_miss_at_fa_per_hour_picks_the_best_threshold_within_each_budget():
-    from trainer.robustness.score import Dec, miss_at_fa_per_hour, sweep
+    from trainer.evaluation.robustness.score import Dec, miss_at_fa_per_hour, sweep
 
     def dec(top, p):
         return Dec(top=top, confidence=p, top_digit=top if top.isdigit() else "1", top_digit_p=p, start_s=0.0, end_s=0.3)

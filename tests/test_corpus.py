@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from trainer.corpus import (
+from trainer.data.corpus import (
     NOISE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusPaths, check_speaker_disjoint, read_corpus,
     read_folder_per_label, read_noise, read_synth, split_of, word_label,
 )
@@ -116,7 +116,7 @@ def test_shared_corpus_is_speaker_disjoint_and_complete():
 
 
 def test_check_speaker_disjoint_catches_a_leak(tmp_path):
-    from trainer.corpus import CorpusClip
+    from trainer.data.corpus import CorpusClip
 
     a = CorpusClip(tmp_path / "a.wav", "7", "seven", "s1", "sc", "train")
     b = CorpusClip(tmp_path / "b.wav", "3", "three", "s1", "sc", "test")
@@ -126,7 +126,7 @@ def test_check_speaker_disjoint_catches_a_leak(tmp_path):
 
 # ---------------------------------------------------------------------------- augmentation
 def test_augmentation_is_reproducible_and_varied(tmp_path):
-    from trainer.augment import augment, build_chain, make_babble_bank
+    from trainer.data.augment import augment, build_chain, make_babble_bank
 
     speech = [(_wav(tmp_path / f"s{i}" / f"{j}.wav", 0.4, 22050, 200 + 50 * i + 7 * j), f"s{i}")
               for i in range(8) for j in range(2)]
@@ -150,7 +150,7 @@ def test_faint_floor_and_quantization_reach_the_silence_between_words(tmp_path):
     """The faint floor (AddColorNoise 30-50 dB) and BitCrush: digital silence gets a floor, samples a bit grid."""
     import dataclasses
 
-    from trainer.augment import DEFAULT_AUGMENT, augment, build_chain
+    from trainer.data.augment import DEFAULT_AUGMENT, augment, build_chain
 
     assert DEFAULT_AUGMENT.p_faint_noise > 0 and DEFAULT_AUGMENT.p_bit_crush > 0
     quiet = dataclasses.replace(DEFAULT_AUGMENT, p_noise=0.0, p_speed=0.0, p_pitch=0.0, p_microphone=0.0, p_room=0.0,
@@ -170,8 +170,8 @@ def test_faint_floor_and_quantization_reach_the_silence_between_words(tmp_path):
     assert -60 < level_db < -25, level_db  # ... 30-50 dB under the clip
 
 def test_generated_negatives_inherit_splits_and_labels(tmp_path, fsdd_dir):
-    from trainer.corpus import CorpusClip, read_fsdd
-    from trainer.negatives import make_negatives
+    from trainer.data.corpus import CorpusClip, read_fsdd
+    from trainer.data.negatives import make_negatives
 
     fsdd = [r for r in read_fsdd(fsdd_dir) if r.speaker == "theo" and r.label in ("1", "2")]
     noise = [CorpusClip(_wav(tmp_path / "n" / f"{s}.wav", 1.0, 22050, 900), NOISE_LABEL, NOISE_LABEL, "", "noise", s)
@@ -200,7 +200,7 @@ def test_generated_negatives_inherit_splits_and_labels(tmp_path, fsdd_dir):
 
 
 def test_segmenter_window_cuts_the_loudest_utterance_as_the_recognizer_does():
-    from trainer.augment import segmenter_window
+    from trainer.data.augment import segmenter_window
 
     sr = 22050
     rng = np.random.default_rng(0)
@@ -228,8 +228,8 @@ def test_segmenter_window_cuts_the_loudest_utterance_as_the_recognizer_does():
 
 
 def test_speech_run_and_babble_negatives_come_from_words_of_their_own_split(tmp_path, caplog):
-    from trainer.corpus import CorpusClip
-    from trainer.negatives import make_negatives
+    from trainer.data.corpus import CorpusClip
+    from trainer.data.negatives import make_negatives
 
     # "words": 0.25 s tones, 400-700 Hz for the train speakers, 2,000 Hz for the val speakers
     words = []
@@ -277,8 +277,8 @@ def _reading(path: Path, freq: float, seconds: float = 6.0, sr: int = 22050) -> 
 
 
 def test_passage_pieces_are_segmenter_windows_of_readings_of_their_own_split(tmp_path, caplog):
-    from trainer.corpus import PASSAGE_LABEL, CorpusClip
-    from trainer.negatives import make_negatives
+    from trainer.data.corpus import PASSAGE_LABEL, CorpusClip
+    from trainer.data.negatives import make_negatives
 
     rows = [CorpusClip(_reading(tmp_path / "p" / "a.wav", 500.0), PASSAGE_LABEL, "passage", "a", "synth", "train"),
             CorpusClip(_reading(tmp_path / "p" / "b.wav", 2000.0), PASSAGE_LABEL, "passage", "b", "synth", "val")]
@@ -299,7 +299,7 @@ def test_passage_pieces_are_segmenter_windows_of_readings_of_their_own_split(tmp
 
 
 def test_read_synth_reads_training_passages_with_their_voices_split(tmp_path):
-    from trainer.corpus import PASSAGE_LABEL
+    from trainer.data.corpus import PASSAGE_LABEL
 
     root = tmp_path / "synth"
     _wav(root / "seven" / "espeak-en+m1_nohash_0.wav")
@@ -321,7 +321,7 @@ def test_read_synth_reads_training_passages_with_their_voices_split(tmp_path):
 
 # ---------------------------------------------------------------------------- calibration
 def test_temperature_fit_recovers_a_known_temperature():
-    from trainer.deploy import expected_calibration_error, fit_temperature, softmax
+    from trainer.recipes.deploy import expected_calibration_error, fit_temperature, softmax
 
     rng = np.random.default_rng(0)
     true_logits = rng.normal(size=(4000, 5)) * 2.0
@@ -334,7 +334,7 @@ def test_temperature_fit_recovers_a_known_temperature():
 
 
 def test_expected_calibration_error_of_known_cases():
-    from trainer.deploy import expected_calibration_error
+    from trainer.recipes.deploy import expected_calibration_error
 
     p = np.array([[0.9, 0.1]] * 10)
     assert expected_calibration_error(p, np.array([0] * 9 + [1])) == pytest.approx(0.0, abs=1e-9)
@@ -342,7 +342,7 @@ def test_expected_calibration_error_of_known_cases():
 
 
 def test_threshold_meets_the_false_accept_target():
-    from trainer.deploy import choose_threshold
+    from trainer.recipes.deploy import choose_threshold
 
     # 3 classes: digits 0, 1 and a negative class 2; negatives' top digit confidences 0.55..0.95
     conf = np.linspace(0.55, 0.95, 100)

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from trainer.config import FRONT_END
-from trainer.data import Recording, discover, load_audio, make_splits, pad_and_mask, parse_name
+from trainer.data.fsdd import Recording, discover, load_audio, make_splits, pad_and_mask, parse_name
 from trainer.errors import DataError
 
 

@@ -55,9 +55,9 @@ def deploy_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def deploy_run(tmp_path_factory, tiny_corpus, deploy_cache) -> Path:
-    from trainer.corpus import CorpusPaths
-    from trainer.deploy import DeploySettings, train_deploy
-    from trainer.train import TrainSettings
+    from trainer.data.corpus import CorpusPaths
+    from trainer.recipes.deploy import DeploySettings, train_deploy
+    from trainer.recipes.train import TrainSettings
 
     out = tmp_path_factory.mktemp("deploy") / "run"
     train_deploy(out, paths=CorpusPaths.shared(tiny_corpus), deploy=DeploySettings(**TINY),
@@ -120,7 +120,7 @@ def test_open_bundle_records_logits_temperature_threshold(open_bundle, deploy_ru
 def test_open_bundle_agrees_with_keras_over_12_classes(open_bundle, deploy_run, interpreter):
     """int8 TFLite (calibrated softmax of dequantized logits) vs Keras float, top-1 over all 12 classes."""
     from realtime.classifier import Classifier
-    from trainer.deploy import DeploySettings, Material, featurize_split, logits_of, read_table, softmax
+    from trainer.recipes.deploy import DeploySettings, Material, featurize_split, logits_of, read_table, softmax
     from trainer.runs import load_model
 
     info = json.loads((deploy_run / "run.json").read_text())
@@ -153,7 +153,7 @@ def test_open_bundle_recognize_path_matches_the_window_path(open_bundle, fsdd_di
     top class is the one the classifier gives the trainer's own window; recorded noise gives no digit."""
     from realtime.classifier import Classifier
     from realtime.pipeline import recognize_file
-    from trainer.data import load_audio, pad_and_mask
+    from trainer.data.fsdd import load_audio, pad_and_mask
 
     clf = Classifier(open_bundle)
     kw = dict(model_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples, labels=clf.labels,
@@ -175,8 +175,8 @@ def test_bench_runs_on_a_deploy_bundle(open_bundle, deploy_run):
     """`bench` on a deploy bundle: the run's clean test clips of every source, 12-class labels, the edge's
     calibrated softmax compared with Keras' softmax(logits / T) on the same windows."""
     from export.bench import bench, deploy_bench_windows
-    from trainer.deploy import logits_of, read_table, softmax
-    from trainer.features import log_mel
+    from trainer.recipes.deploy import logits_of, read_table, softmax
+    from trainer.data.features import log_mel
     from trainer.runs import load_model, load_run
 
     run = load_run(deploy_run)
@@ -205,7 +205,7 @@ def _stream_of_words(path: Path, *, words: int = 40, gap_s: float = 0.4) -> Path
     """A WAV of Speech Commands non-digit words (held-out speakers' clips) with pauses between them."""
     import soundfile as sf
 
-    from trainer.robustness.score import read_audio
+    from trainer.evaluation.robustness.score import read_audio
 
     clips = sorted((SHARED / "speech_commands_v0.02_test").glob("[!_]*/*.wav"))[::37][:words]
     parts = []
@@ -221,7 +221,7 @@ def test_fa_per_hour_threshold_is_the_smallest_meeting_the_target(open_bundle, t
     the smallest such one (grid 0.005): one step lower exceeds it; a target of 0 rejects every one."""
     from export.threshold import MIN_THRESHOLD, fa_per_hour_threshold
     from realtime.classifier import Classifier
-    from trainer.robustness.score import ModelRunner, read_audio, run_stream
+    from trainer.evaluation.robustness.score import ModelRunner, read_audio, run_stream
 
     stream = _stream_of_words(tmp_path / "words.wav")
     audio, rate = read_audio(stream)
@@ -268,8 +268,8 @@ def test_export_target_fa_per_hour_needs_validation_passages(deploy_run, tmp_pat
 
 # ------------------------------------------------------------------------ leave one speaker out
 def test_hold_out_speaker_moves_all_of_their_fsdd_clips_to_test(tiny_corpus):
-    from trainer.corpus import CorpusPaths, read_corpus
-    from trainer.deploy import hold_out_speaker
+    from trainer.data.corpus import CorpusPaths, read_corpus
+    from trainer.recipes.deploy import hold_out_speaker
     from trainer.errors import DataError
 
     rows = read_corpus(CorpusPaths.shared(tiny_corpus))
@@ -286,7 +286,7 @@ def test_hold_out_speaker_moves_all_of_their_fsdd_clips_to_test(tiny_corpus):
 
 
 def test_evaluate_scores_fsdd_test_digits_per_speaker(deploy_run, deploy_cache):
-    from trainer.evaluate import evaluate
+    from trainer.evaluation.evaluate import evaluate
 
     m = next(iter(evaluate(deploy_run, cache_dir=deploy_cache, progress=False)["models"].values()))
     per = m["per_fsdd_speaker"]
@@ -313,7 +313,7 @@ def test_evaluate_scores_fsdd_test_digits_per_speaker(deploy_run, deploy_cache):
 
 
 def test_loso_summary_mean_and_worst():
-    from trainer.loso import loso_summary
+    from trainer.recipes.loso import loso_summary
 
     s = loso_summary({"a": {"digits": 10, "digit_accuracy": 0.9, "digit_argmax_accuracy": 1.0},
                       "b": {"digits": 500, "digit_accuracy": 0.5, "digit_argmax_accuracy": 0.6}})
@@ -336,10 +336,10 @@ def test_loso_summary_mean_and_worst():
 def test_loso_trains_without_the_held_out_speaker_and_scores_all_their_clips(tiny_corpus, deploy_cache, tmp_path):
     import csv
 
-    from trainer.corpus import CorpusPaths
-    from trainer.deploy import DeploySettings
-    from trainer.loso import run_loso
-    from trainer.train import TrainSettings
+    from trainer.data.corpus import CorpusPaths
+    from trainer.recipes.deploy import DeploySettings
+    from trainer.recipes.loso import run_loso
+    from trainer.recipes.train import TrainSettings
 
     summary = run_loso(tmp_path / "loso", paths=CorpusPaths.shared(tiny_corpus), deploy=DeploySettings(**TINY),
                        train_settings=TrainSettings(epochs=2, batch_size=32, seed=0), speakers=["lucas"],
@@ -366,7 +366,7 @@ def test_loso_trains_without_the_held_out_speaker_and_scores_all_their_clips(tin
 
 
 def test_vtlp_formant_scale_draws():
-    from trainer.augment import AugmentSettings, vtlp_formant_scale
+    from trainer.data.augment import AugmentSettings, vtlp_formant_scale
 
     assert {vtlp_formant_scale(AugmentSettings(), s) for s in range(200)} == {1.0}  # off by default
     half = [vtlp_formant_scale(AugmentSettings(p_vtlp=0.5), s) for s in range(400)]

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from spoken_digits_cli import main
-from trainer.download import load_manifest
+from trainer.data.download import load_manifest
 from trainer.errors import DataError
 
 
@@ -51,7 +51,7 @@ def test_download_verifies_and_unpacks(tmp_path, fsdd_dir):
 def test_bad_archive_leaves_nothing(tmp_path, fsdd_dir, problem):
     url = _archive(tmp_path, fsdd_dir, **{problem: "4_lucas_9.wav"})
     dest = tmp_path / "data" / "recordings"
-    from trainer.download import download
+    from trainer.data.download import download
 
     with pytest.raises(DataError, match="4_lucas_9.wav"):
         download(dest, url=url, progress=False)

@@ -57,7 +57,7 @@ def edge_venv(tmp_path_factory) -> Path:
 def confident_clips(tiny_run, tiny_bundles):
     """Three test clips of different digits that the int8 bundle classifies right with the most confidence."""
     from realtime.classifier import Classifier
-    from trainer.data import load_audio, pad_and_mask
+    from trainer.data.fsdd import load_audio, pad_and_mask
     from trainer.runs import load_run
 
     clf = Classifier(tiny_bundles["int8"])

@@ -26,7 +26,7 @@ INT8_MAX_BYTES = 64 * 1024
 @pytest.fixture(scope="module")
 def keras_reference(tiny_run, tiny_cache):
     """Keras float on the tiny run's test part: (model, log_mels, labels, probabilities)."""
-    from trainer.dataset import build_arrays
+    from trainer.data.dataset import build_arrays
     from trainer.runs import load_model, load_run
 
     run = load_run(tiny_run)
@@ -72,7 +72,7 @@ def test_bundle_contents(tiny_bundles, tiny_run):
         assert sha256_file(d / entry["name"]) == entry["sha256"]
         assert (d / entry["name"]).stat().st_size == entry["bytes"]
     assert spec["representative_dataset"]["samples"] > 0
-    from trainer.features import mel_filterbank
+    from trainer.data.features import mel_filterbank
 
     with np.load(d / f"{name}.mel.npz") as z:
         np.testing.assert_array_equal(z["mel_basis"], mel_filterbank())
@@ -121,7 +121,7 @@ def test_parity_with_keras(tiny_bundles, keras_reference, parity_report, variant
 
 
 def test_raw_models_are_refused(tiny_run, tmp_path):
-    from trainer.models import build_raw_model
+    from trainer.models.lstm import build_raw_model
 
     with pytest.raises(ConversionError, match="spectrogram"):
         edge_model(build_raw_model(frame_length=441))
@@ -213,7 +213,7 @@ def _float_tflite(flat: bytes):
 
 
 def test_band_mean_norm_subtracts_each_bands_mean(keras_reference):
-    from trainer.layers import BandMeanNormalization
+    from trainer.models.layers import BandMeanNormalization
 
     _, log_mels, _, _ = keras_reference
     x = log_mels[:8]
@@ -228,7 +228,7 @@ def test_band_mean_lstm_exports_to_builtin_ops(keras_reference, tmp_path, conv_f
     survives a .keras round trip and converts to builtin ops (MEAN + SUB; CONV_2D) and the fused
     LSTM: float32 close to Keras and invariant to a fixed gain per band, int8 builtin only."""
     from export.convert import convert
-    from trainer.models import build_spectrogram_model
+    from trainer.models.lstm import build_spectrogram_model
     from trainer.runs import load_model
 
     _, log_mels, _, _ = keras_reference

@@ -5,8 +5,8 @@ import librosa
 import numpy as np
 import pytest
 
-from trainer.data import load_audio, pad_and_mask
-from trainer.features import log_mel, mel_filterbank
+from trainer.data.fsdd import load_audio, pad_and_mask
+from trainer.data.features import log_mel, mel_filterbank
 
 #: Tolerance (dB) for values that are 0 dB in exact arithmetic: float32 log10 differs by a few 1e-6 dB
 #: between CPUs (-7.6e-6 dB for silence on an AMD EPYC); the model's int8 input step is 80/255 = 0.31 dB.

@@ -1,4 +1,4 @@
-"""The numpy front end (realtime/frontend.py) against the librosa reference (trainer/features.py)."""
+"""The numpy front end (realtime/frontend.py) against the librosa reference (trainer/data/features.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,8 +8,8 @@ import pytest
 
 from realtime.frontend import FrontEnd, hann_stft_window
 from trainer.config import FRONT_END, FSDD_SPEAKERS
-from trainer.data import load_audio, pad_and_mask
-from trainer.features import log_mel, mel_filterbank
+from trainer.data.fsdd import load_audio, pad_and_mask
+from trainer.data.features import log_mel, mel_filterbank
 
 #: Golden-test tolerance (issue 3): max abs difference in dB.
 TOLERANCE_DB = 1e-3

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer.models import MODEL_NAMES, build_model, build_raw_model
+from trainer.models.lstm import MODEL_NAMES, build_model, build_raw_model
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

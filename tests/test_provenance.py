@@ -67,7 +67,7 @@ def test_git_commit_marks_a_run_from_uncommitted_code(tmp_path):
     import shutil
     import subprocess
 
-    from trainer.train import git_commit
+    from trainer.recipes.train import git_commit
 
     if shutil.which("git") is None:
         pytest.skip("git is not installed")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.robustness.score import (Dec, ModelRunner, accepted, count_items, item_outcome, match_played, right_interval,
+from trainer.evaluation.robustness.score import (Dec, ModelRunner, accepted, count_items, item_outcome, match_played, right_interval,
                                       run_stream, sweep)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def test_false_accepts_are_attributed_to_the_recording_they_came_from(tmp_path):
     """A stream of several recordings (the held-out voices' passages) counts its false accepts per recording."""
     import soundfile as sf
 
-    from trainer.robustness.report import stream_segments
+    from trainer.evaluation.robustness.report import stream_segments
 
     rng = np.random.default_rng(1)
     loud_bursts = {"a": 3, "b": 0, "c": 1}  # loud bursts ('3', accepted at 0.5) per 10 s recording
@@ -172,7 +172,7 @@ def test_a_steady_tone_shows_as_a_long_speech_state():
 
 
 def test_bundle_threshold_lookup():
-    from trainer.robustness.report import bundle_threshold
+    from trainer.evaluation.robustness.report import bundle_threshold
 
     assert bundle_threshold({"labels": []}) is None
     assert bundle_threshold({"threshold": 0.7, "calibration": {"threshold": 0.2}}) == 0.7
@@ -185,8 +185,8 @@ def test_synth_contributes_only_its_test_voices(tmp_path):
     _needs_shared_data()
     import shutil
 
-    from trainer.corpus import CorpusPaths, read_corpus
-    from trainer.robustness.sets import select_sources
+    from trainer.data.corpus import CorpusPaths, read_corpus
+    from trainer.evaluation.robustness.sets import select_sources
 
     synth = tmp_path / "synth"
     fsdd = SHARED / "fsdd" / "recordings"
@@ -208,15 +208,15 @@ def test_synth_contributes_only_its_test_voices(tmp_path):
 
 
 def _small_sizes():
-    from trainer.robustness.sets import Sizes
+    from trainer.evaluation.robustness.sets import Sizes
 
     return Sizes(digits_per_source=6, negative_words=6, generated_per_kind=1, babble_tracks=8, bed_tracks=1,
                  bed_track_s=10.0, stream_words=8, stream_digits=4)
 
 
 def _build(cache: Path, jobs: int = 1):
-    from trainer.corpus import CorpusPaths, read_corpus
-    from trainer.robustness import sets as S
+    from trainer.data.corpus import CorpusPaths, read_corpus
+    from trainer.evaluation.robustness import sets as S
 
     rows = read_corpus(CorpusPaths.shared(SHARED))
     sizes = _small_sizes()
@@ -257,7 +257,7 @@ def test_sets_are_deterministic_and_reused(built_twice):
 def test_mixed_snr_is_the_target(built_twice):
     import soundfile as sf
 
-    from trainer.robustness.sets import load_clip, snr_db
+    from trainer.evaluation.robustness.sets import load_clip, snr_db
 
     (_, digits, _, _), _, _ = built_twice
     folder = Path(digits["folder"])
@@ -277,7 +277,7 @@ def test_mixed_snr_is_the_target(built_twice):
 
 @pytest.mark.slow
 def test_sets_hold_only_held_out_material(built_twice):
-    from trainer.robustness.sets import held_out_speech_commands_speakers
+    from trainer.evaluation.robustness.sets import held_out_speech_commands_speakers
 
     (rows, digits, negatives, streams), _, _ = built_twice
     by_path = {str(r.path): r for r in rows}
@@ -344,10 +344,10 @@ def test_quick_cli_on_the_shipped_bundle(tmp_path):
 
 
 def test_bench_spans_measures_speech_length_and_its_rule(tmp_path):
-    """``python -m trainer.bench_spans``: the segmenter's speech length of a clip, and the 1st-percentile rule."""
+    """``python -m trainer.benchmarks.spans``: the segmenter's speech length of a clip, and the 1st-percentile rule."""
     import soundfile as sf
 
-    from trainer.bench_spans import digit_speech_ms, gate_ms
+    from trainer.benchmarks.spans import digit_speech_ms, gate_ms
 
     for ms in (220.0, 480.0):
         path = tmp_path / f"tone_{ms:.0f}.wav"
@@ -367,7 +367,7 @@ def test_recorded_summary_names_the_segmenter_window():
     """--record: a summary says which segmenter cut its windows and how the digit length gate was
     applied (the figures move with both)."""
     from realtime.constants import DIGIT_GATE_VERSION, SEGMENTER_WINDOW_VERSION
-    from trainer.robustness.cli import _summary
+    from trainer.evaluation.robustness.cli import _summary
 
     rep = {"command": "robustness", "threshold": 0.79, "inputs": {"quick": True, "min_digit_speech_ms": None},
            "table": {"rows": {"fsdd": {"clean": {"accuracy": 0.9, "n": 10, "extra": 1}}}},

@@ -205,8 +205,8 @@ def test_loudest_window_offset():
 
 
 def test_window_padding_equals_trainer_padding(stream):
-    """A segmented utterance is left-aligned and zero-padded exactly as trainer.data.pad_and_mask."""
-    from trainer.data import pad_and_mask
+    """A segmented utterance is left-aligned and zero-padded exactly as trainer.data.fsdd.pad_and_mask."""
+    from trainer.data.fsdd import pad_and_mask
 
     x, _ = stream
     for u in segment(x, 1024):
@@ -221,7 +221,7 @@ def test_file_window_equals_trainer_window(fsdd_dir):
     FSDD clips start with speech: the file's utterance starts at its first sample and
     keeps its whole audio (< 0.8 s), so the window is ``pad_and_mask(librosa.load(f, sr=22050))``.
     """
-    from trainer.data import load_audio, pad_and_mask
+    from trainer.data.fsdd import load_audio, pad_and_mask
 
     names = [f"{d}_{s}_{i}" for d, s, i in ((0, "george", 0), (5, "jackson", 3), (8, "lucas", 1),
                                              (2, "nicolas", 4), (6, "theo", 2), (3, "yweweler", 0))]
@@ -269,8 +269,8 @@ def babble_tracks(tmp_path_factory) -> list[np.ndarray]:
     """Three 12 s babble tracks of 5 held-out Speech Commands talkers each, at 22,050 Hz, about -26 dBFS."""
     import soundfile as sf
 
-    from trainer.augment import make_babble_bank
-    from trainer.corpus import UNKNOWN_LABEL, read_folder_per_label
+    from trainer.data.augment import make_babble_bank
+    from trainer.data.corpus import UNKNOWN_LABEL, read_folder_per_label
 
     if not SC_COPY.is_dir():
         pytest.fail(f"{SC_COPY} is missing (the shared data folder)")

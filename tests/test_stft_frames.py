@@ -40,8 +40,8 @@ def test_a_signal_shorter_than_a_frame_is_refused():
 
 @pytest.mark.parametrize("center", [True, False])
 def test_config_and_numpy_front_end_agree_with_librosa(center):
-    """trainer.config's n_frames, the numpy front end and trainer.features.log_mel have one shape."""
-    from trainer.features import log_mel, mel_filterbank
+    """trainer.config's n_frames, the numpy front end and trainer.data.features.log_mel have one shape."""
+    from trainer.data.features import log_mel, mel_filterbank
 
     cfg = FrontEndConfig(center=center)
     wave = np.random.default_rng(1).uniform(-0.5, 0.5, cfg.window_samples).astype(np.float32)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from trainer import synth
+from trainer.data import synth
 from trainer.errors import DataError
 
 #: One training voice and one held-out voice, two words (both digits): 2 x 2 x 3 = 12 clips.

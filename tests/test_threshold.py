@@ -61,7 +61,7 @@ def test_validation_word_stream_plays_the_validation_words_of_real_speakers(tmp_
     import soundfile as sf
 
     from export.threshold import validation_word_stream
-    from trainer.robustness.sets import ITEM_RATE_HZ, WORD_GAP_S
+    from trainer.evaluation.robustness.sets import ITEM_RATE_HZ, WORD_GAP_S
 
     rate = 16000
     rows = []

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import TINY_SPEAKERS, TINY_TRAIN, make_subset
 from trainer.errors import DataError, RunError
-from trainer.train import TrainSettings, train
+from trainer.recipes.train import TrainSettings, train
 
 
 def test_tiny_run_beats_chance_and_writes_everything(tiny_run):
@@ -84,7 +84,7 @@ def _toy_arrays(n: int, seed: int):
     """Log-mel-shaped arrays whose class (0-2) is the level of one mel band: learnable in a few epochs."""
     import numpy as np
 
-    from trainer.dataset import Arrays
+    from trainer.data.dataset import Arrays
 
     rng = np.random.default_rng(seed)
     label = rng.integers(0, 3, n).astype(np.int32)
@@ -111,7 +111,7 @@ def test_ema_model_is_the_validated_average(tmp_path):
     """
     import keras
 
-    from trainer.train import train_one
+    from trainer.recipes.train import train_one
 
     train_set, val_set = _toy_arrays(256, 0), _toy_arrays(96, 1)
 

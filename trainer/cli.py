@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 
 from .config import DEFAULT_SEED
-from .data import DATA_ENV_VAR, DEFAULT_DATA_DIR, PROTOCOLS
+from .data.fsdd import DATA_ENV_VAR, DEFAULT_DATA_DIR, PROTOCOLS
 
 MODEL_CHOICES = ("raw", "spectrogram", "raw_aug", "spectrogram_aug", "all")
-#: The deploy protocol's architectures beside the LSTM (trainer.cnn; issue 10).
+#: The deploy protocol's architectures beside the LSTM (trainer.models.cnn; issue 10).
 CNN_CHOICES = ("cnn_spectrogram", "cnn_mfcc", "cnn_vgg", "ds_cnn")
 
 
@@ -73,14 +73,14 @@ def data() -> None:
 @click.option("--force", is_flag=True, help="Replace an existing --dest.")
 def download_cmd(dest: Path, url: str | None, force: bool) -> None:
     """Download FSDD v1.0.10, verify every file's SHA-256, unpack atomically to --dest."""
-    from .download import FSDD_URL, download
+    from .data.download import FSDD_URL, download
 
     out = download(dest, url=url or FSDD_URL, force=force)
     click.echo(f"FSDD recordings verified in {out}. Use --data-dir {out} (or export {DATA_ENV_VAR}={out}).")
 
 
 def _engines_option(ctx, param, value: str) -> tuple[str, ...]:
-    from .synth import ENGINES
+    from .data.synth import ENGINES
 
     names = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
     bad = [n for n in names if n not in ENGINES]
@@ -108,7 +108,7 @@ def _engines_option(ctx, param, value: str) -> tuple[str, ...]:
                    "train_passages.csv): continuous-speech negatives for 'train --protocol deploy'.")
 @click.option("--all-settings", is_flag=True, help="Render every (rate, pitch) setting, not 3 per speaker and word.")
 @click.option("--extra-variants", is_flag=True,
-              help="Also 12 more espeak-ng variants (6 female, 6 male; trainer/synth.py ESPEAK_EXTRA_VARIANTS) with "
+              help="Also 12 more espeak-ng variants (6 female, 6 male; trainer/data/synth.py ESPEAK_EXTRA_VARIANTS) with "
                    "every accent that is not held out: 84 more training/validation voices, the held-out ones unchanged.")
 @click.option("--force", is_flag=True, help="Re-render files that already exist (default: keep them and resume).")
 def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, passages: bool, all_settings: bool,
@@ -131,7 +131,7 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
     from rich.console import Console
     from rich.table import Table
 
-    from .synth import synthesize
+    from .data.synth import synthesize
 
     report = synthesize(dest, engines=engines, words=words, seed=seed, n_jobs=jobs, passages=passages,
                         all_settings=all_settings, extra_variants=extra_variants, force=force)
@@ -234,10 +234,10 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
     Writes per model: model.keras, history.csv, train.json and TensorBoard logs
     (loss, micro-F1, gradient histograms; view with 'tensorboard --logdir OUT').
     """
-    from .data import default_data_dir
-    from .models import MODEL_NAMES
-    from .train import TrainSettings
-    from .train import train as run_train
+    from .data.fsdd import default_data_dir
+    from .models.lstm import MODEL_NAMES
+    from .recipes.train import TrainSettings
+    from .recipes.train import train as run_train
 
     defaults = TrainSettings()
     settings = TrainSettings(
@@ -292,7 +292,7 @@ def _deploy_paths(corpus_root, synth_dir, folders, data_dir):
     """The deploy protocol's corpus paths from the CLI options (``--corpus-root`` or $SPOKEN_DIGITS_CORPUS)."""
     import os
 
-    from .corpus import CorpusPaths
+    from .data.corpus import CorpusPaths
     from .errors import DataError
 
     root = corpus_root or (Path(os.environ["SPOKEN_DIGITS_CORPUS"]) if os.environ.get("SPOKEN_DIGITS_CORPUS") else None)
@@ -307,7 +307,7 @@ def _deploy_paths(corpus_root, synth_dir, folders, data_dir):
 
 def _deploy_settings(classes, architecture="lstm", lstm_units=None, cnn_dense_units=None, ds_cnn_filters=None,
                      hold_out_speaker=None, log_mel_norm=None, conv_filters=None, p_vtlp=None):
-    from .deploy import DeploySettings
+    from .recipes.deploy import DeploySettings
 
     deploy = DeploySettings(classes=classes, architecture=architecture, held_out_speaker=hold_out_speaker,
                             log_mel_norm=log_mel_norm or "none", conv_filters=conv_filters)
@@ -327,7 +327,7 @@ def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache
                   cnn_dense_units: int | None = None, ds_cnn_filters: int | None = None,
                   hold_out_speaker: str | None = None, log_mel_norm: str | None = None,
                   conv_filters: int | None = None, p_vtlp: float | None = None) -> None:
-    from .deploy import train_deploy
+    from .recipes.deploy import train_deploy
 
     paths = _deploy_paths(corpus_root, synth_dir, folders, data_dir)
     t0 = time.perf_counter()
@@ -341,7 +341,7 @@ def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache
 def _train_commands(out, architecture, words, corpus_root, cache_dir, settings, force) -> None:
     import os
 
-    from .commands import train_commands
+    from .recipes.commands import train_commands
     from .errors import DataError
 
     root = corpus_root or (Path(os.environ["SPOKEN_DIGITS_CORPUS"]) if os.environ.get("SPOKEN_DIGITS_CORPUS") else None)
@@ -368,8 +368,8 @@ def evaluate(run_dir, models, data_dir, cache_dir) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .evaluate import SEED_NOTEBOOK_MICRO_F1
-    from .evaluate import evaluate as run_evaluate
+    from .evaluation.evaluate import SEED_NOTEBOOK_MICRO_F1
+    from .evaluation.evaluate import evaluate as run_evaluate
 
     metrics = run_evaluate(run_dir, data_dir=data_dir, cache_dir=cache_dir, models=models or None)
     if metrics["protocol"] == "commands":
@@ -442,8 +442,8 @@ def loso(corpus_root, synth_dir, out, speakers, model, classes, epochs, batch_si
     from rich.console import Console
     from rich.table import Table
 
-    from .loso import LOSO_FILE, run_loso
-    from .train import TrainSettings
+    from .recipes.loso import LOSO_FILE, run_loso
+    from .recipes.train import TrainSettings
 
     if log_mel_norm is not None and model != "lstm":
         raise click.BadParameter("--log-mel-norm is built into the LSTM only", param_hint="--log-mel-norm")

@@ -20,7 +20,7 @@ from typing import Any
 
 from .atomic import atomic_path
 from .config import FrontEndConfig
-from .data import Recording, Split, parse_name
+from .data.fsdd import Recording, Split, parse_name
 from .errors import RunError
 
 RUN_FORMAT = 1
@@ -58,7 +58,7 @@ class Run:
 
     def trained_models(self) -> list[str]:
         """Models whose every fold has a finished ``model.keras``, in :data:`MODEL_NAMES` order."""
-        from .models import MODEL_NAMES
+        from .models.lstm import MODEL_NAMES
 
         return [m for m in MODEL_NAMES if all((self.model_dir(m, s.name) / "model.keras").exists() for s in self.splits)]
 
@@ -113,6 +113,7 @@ def load_model(path: str | os.PathLike):
     """Load a trained ``model.keras`` (registers our custom layers and metric first)."""
     import keras
 
-    from . import layers, metrics  # noqa: F401  (registration)
+    from .evaluation import metrics  # noqa: F401  (registration)
+    from .models import layers  # noqa: F401  (registration)
 
     return keras.models.load_model(path)

@@ -41,9 +41,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .config import LABELS, OFFICIAL_TEST_INDICES
-from .data import discover
-from .errors import DataError
+from ..config import LABELS, OFFICIAL_TEST_INDICES
+from .fsdd import discover
+from ..errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ UNKNOWN_LABEL = "_unknown_"
 #: Label of long background recordings: material for augmentation, never an example.
 NOISE_LABEL = "_background_noise_"
 #: Label of long readings of continuous speech (``data synth --passages``: ``train_passages/``):
-#: material for the ``passage_piece`` negatives (:mod:`trainer.negatives`), never an example.
+#: material for the ``passage_piece`` negatives (:mod:`trainer.data.negatives`), never an example.
 PASSAGE_LABEL = "_speech_passage_"
 #: The open-set label set (``--classes open``): ten digits, then the two Speech Commands classes.
 OPEN_LABELS: tuple[str, ...] = (*LABELS, SILENCE_LABEL, UNKNOWN_LABEL)
@@ -167,7 +167,7 @@ def read_fsdd(data_dir: str | os.PathLike) -> list[CorpusClip]:
     Raises
     ------
     DataError
-        As :func:`trainer.data.discover`.
+        As :func:`trainer.data.fsdd.discover`.
     """
     return [
         CorpusClip(r.path, str(r.digit), DIGIT_WORDS[r.digit], r.speaker, "fsdd",
@@ -357,7 +357,7 @@ def summarize(rows: Iterable[CorpusClip]) -> dict[str, dict[str, dict[str, int]]
 
 def write_table(rows: Iterable[CorpusClip], path: str | os.PathLike, *, relative_to: Path | None = None) -> None:
     """Write the table as CSV (columns = :class:`CorpusClip` fields), atomically."""
-    from .atomic import atomic_path
+    from ..atomic import atomic_path
 
     names = [f.name for f in fields(CorpusClip)]
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:

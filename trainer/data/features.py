@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import FRONT_END, FrontEndConfig
+from ..config import FRONT_END, FrontEndConfig
 
 
 def mel_filterbank(*, config: FrontEndConfig = FRONT_END) -> np.ndarray:
@@ -34,7 +34,7 @@ def log_mel(wave: np.ndarray, *, config: FrontEndConfig = FRONT_END, formant_sca
     Parameters
     ----------
     wave : np.ndarray [shape=(window_samples,), dtype=float32]
-        One padded window (see :func:`trainer.data.pad_and_mask`).
+        One padded window (see :func:`trainer.data.fsdd.pad_and_mask`).
     formant_scale : float > 0
         Vocal tract length perturbation for training (Jaitly & Hinton 2013): the spectrum's
         frequencies are scaled by this factor before the mel filterbank, i.e. the filterbank is

@@ -67,9 +67,9 @@ def _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, see
     from realtime import constants as C
     from realtime.classifier import Classifier
 
-    from ..corpus import CorpusPaths, read_corpus, read_folder_per_label
-    from ..dataset import default_cache_dir
-    from ..errors import DataError
+    from ...data.corpus import CorpusPaths, read_corpus, read_folder_per_label
+    from ...data.dataset import default_cache_dir
+    from ...errors import DataError
     from . import sets as S
     from .report import SHARED_DATA_ENV_VAR, Context, bundle_threshold
     from .parallel import default_jobs
@@ -102,7 +102,7 @@ def record_in_bundle(json_path: Path, key: str, summary: dict) -> None:
     """Store ``summary`` under ``key`` in a bundle's NAME.json (temporary file + rename), keeping every other key."""
     import json as _json
 
-    from ..atomic import atomic_path
+    from ...atomic import atomic_path
 
     doc = _json.loads(Path(json_path).read_text(encoding="utf-8"))
     doc[key] = summary

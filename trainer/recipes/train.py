@@ -13,13 +13,13 @@ from typing import Sequence
 
 import numpy as np
 
-from .atomic import atomic_path
-from .config import DEFAULT_SEED, FRONT_END, FSDD_VERSION, FrontEndConfig
-from .data import discover, make_splits
-from .dataset import Arrays, build_arrays
-from .errors import RunError
-from .models import DEFAULT_FRAME_LENGTH, MODEL_NAMES, base_kind, build_model, uses_augmentation
-from .runs import RUN_FORMAT, Run, load_run, splits_to_json, write_json_atomic
+from ..atomic import atomic_path
+from ..config import DEFAULT_SEED, FRONT_END, FSDD_VERSION, FrontEndConfig
+from ..data.fsdd import discover, make_splits
+from ..data.dataset import Arrays, build_arrays
+from ..errors import RunError
+from ..models.lstm import DEFAULT_FRAME_LENGTH, MODEL_NAMES, base_kind, build_model, uses_augmentation
+from ..runs import RUN_FORMAT, Run, load_run, splits_to_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def git_commit(directory: str | Path | None = None) -> str | None:
 def model_inputs(model_name: str, arrays: Arrays):
     """The Keras input of a model: ``log_mel`` (n, 64, 35) or ``[wave (n, 17640), mask (n, 17640)]``.
 
-    Names outside :data:`MODEL_NAMES` (the deploy protocol's CNNs, ``trainer.cnn``) read the log-mel.
+    Names outside :data:`MODEL_NAMES` (the deploy protocol's CNNs, ``trainer.models.cnn``) read the log-mel.
     """
     if model_name in MODEL_NAMES and base_kind(model_name) == "raw":
         return [arrays.wave, arrays.mask]
@@ -99,7 +99,7 @@ def prepare_run(
     RunError
         If ``out`` holds a run with another protocol, seed, front end or frame length.
     """
-    from . import __version__
+    from .. import __version__
 
     recs = discover(data_dir)
     splits = make_splits(recs, protocol, seed=settings.seed)
@@ -149,7 +149,7 @@ def train_one(
     """
     import keras
 
-    from .metrics import GradientHistograms, MicroF1
+    from ..evaluation.metrics import GradientHistograms, MicroF1
 
     keras.utils.set_random_seed(settings.seed)
     model_dir.mkdir(parents=True, exist_ok=True)

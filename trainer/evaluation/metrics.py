@@ -5,7 +5,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .config import N_CLASSES
+from ..config import N_CLASSES
 
 
 @keras.saving.register_keras_serializable(package="spoken_digits")

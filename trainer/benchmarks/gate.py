@@ -1,5 +1,5 @@
 """The steady-noise release of the digit length gate, designed on validation audio:
-``python -m trainer.bench_gate --synth-dir data/synth``.
+``python -m trainer.benchmarks.gate --synth-dir data/synth``.
 
 The digit length gate (:data:`realtime.constants.MIN_DIGIT_SPEECH_MS`) rejects digits on top of
 short utterances: fragments of running speech. In a steady noise it also rejects real digits,
@@ -20,7 +20,7 @@ Only **validation** material is read, never the held-out sets of ``robustness`` 
   validation voices' words, the generated negatives, and the validation voices' readings of the
   training passage (``data synth --passages``: ``train_passages/``), streamed as ``far`` does.
 
-Every item and stream is built by :mod:`trainer.robustness.sets` exactly as the held-out ones
+Every item and stream is built by :mod:`trainer.evaluation.robustness.sets` exactly as the held-out ones
 (into their own cache folder), run once with the gate off, and every rule is applied afterwards
 from each utterance's measurements.
 """
@@ -62,8 +62,8 @@ def heard_of(d, labels=None) -> Heard:
 
 def validation_rows(rows: Sequence) -> list:
     """The corpus table with validation material in the ``test`` split (and held-out rows out of it),
-    so that :func:`trainer.robustness.sets.select_sources` picks validation material."""
-    from .robustness.sets import NOISE_LABEL
+    so that :func:`trainer.evaluation.robustness.sets.select_sources` picks validation material."""
+    from ..evaluation.robustness.sets import NOISE_LABEL
 
     out = []
     for r in rows:
@@ -125,11 +125,11 @@ def collect(bundle, data_root: Path, synth_dir: Path | None, cache: Path, jobs: 
     """Build the validation sets and run the bundle over them once (threshold 0, gate off)."""
     from realtime.classifier import Classifier
 
-    from .corpus import CorpusPaths, read_corpus
-    from .robustness import sets as S
-    from .robustness.parallel import pmap
-    from .robustness.report import Context, stream_segments
-    from .robustness.score import ModelRunner, read_audio, run_stream
+    from ..data.corpus import CorpusPaths, read_corpus
+    from ..evaluation.robustness import sets as S
+    from ..evaluation.robustness.parallel import pmap
+    from ..evaluation.robustness.report import Context, stream_segments
+    from ..evaluation.robustness.score import ModelRunner, read_audio, run_stream
 
     rows = validation_rows(read_corpus(CorpusPaths.shared(data_root, synth=synth_dir)))
     src = S.select_sources(rows, passages_dir=None)
@@ -155,7 +155,7 @@ def collect(bundle, data_root: Path, synth_dir: Path | None, cache: Path, jobs: 
     if src.passages:
         plan.append(("passages", src.passages))
     out_streams = {}
-    for name, paths in plan:  # as trainer.robustness.report.score_streams plays them
+    for name, paths in plan:  # as trainer.evaluation.robustness.report.score_streams plays them
         res = run_stream(runner, stream_segments(paths), S.ITEM_RATE_HZ, convert=heard_of)
         out_streams[name] = (res.decisions, res.seconds)
     return {"items": items, "streams": out_streams, "clips": clips, "threshold": bundle_threshold(clf),
@@ -165,7 +165,7 @@ def collect(bundle, data_root: Path, synth_dir: Path | None, cache: Path, jobs: 
 def bundle_threshold(clf) -> float:
     from realtime import constants as C
 
-    from .robustness.report import bundle_threshold as recorded
+    from ..evaluation.robustness.report import bundle_threshold as recorded
 
     t = recorded(clf.bundle.spec)
     return C.DEFAULT_THRESHOLD if t is None else float(t)
@@ -189,7 +189,7 @@ def _fmt(x: float | None) -> str:
 def main(bundle, data_root, synth_dir, cache_dir, jobs, no_progress) -> None:
     """Print the steady-noise release rule's table on validation audio (accuracy of digit items at the
     bundle's threshold; false digits of the validation streams, per hour; negative clips accepted)."""
-    from .dataset import default_cache_dir
+    from ..data.dataset import default_cache_dir
 
     cache = Path(cache_dir or Path(default_cache_dir()) / "bench_gate")
     data = collect(bundle, data_root, synth_dir, cache, jobs, not no_progress)

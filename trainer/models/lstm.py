@@ -14,11 +14,11 @@ name               input                                      core -> head
 """
 from __future__ import annotations
 
-from .config import FRONT_END, N_CLASSES, FrontEndConfig
+from ..config import FRONT_END, N_CLASSES, FrontEndConfig
 
 MODEL_NAMES = ("raw", "spectrogram", "raw_aug", "spectrogram_aug")
 #: Samples per LSTM step of the raw model: 441 samples = 20 ms at 22,050 Hz, 40 steps per
-#: window. Chosen from ``python -m trainer.bench_framing --epochs 15`` (README, "Choosing the raw
+#: window. Chosen from ``python -m trainer.benchmarks.framing --epochs 15`` (README, "Choosing the raw
 #: model's framing"): within 2.5 points of the best validation accuracy at half the step time of
 #: 147 samples; 1 reproduces the seed notebooks (230x slower per step, stays at chance).
 DEFAULT_FRAME_LENGTH = 441
@@ -63,9 +63,9 @@ def build_spectrogram_model(
     -80..0] -> rescale to 0..1 (``x / top_db + 1``) -> transpose to (b, 35, 64) ->
     ``LSTM(lstm_units, return_sequences=True)`` -> mean over the 35 steps -> dropout ->
     ``Dense(dense_units, relu)`` -> dropout -> ``Dense(n_classes, softmax)``.
-    ``spec_augment=True`` adds :class:`~trainer.layers.SpecAugment` masks after the
+    ``spec_augment=True`` adds :class:`~trainer.models.layers.SpecAugment` masks after the
     rescaling (active in training only; the deploy model uses it). ``band_mean_norm=True``
-    then subtracts each band's mean over the frames (:class:`~trainer.layers.BandMeanNormalization`,
+    then subtracts each band's mean over the frames (:class:`~trainer.models.layers.BandMeanNormalization`,
     ``train --log-mel-norm band_mean``). ``conv_filters=C > 0`` puts a convolution between the
     transpose and the LSTM (``train --conv-filters C``): reshape to (b, 35, 64, 1) ->
     ``Conv2D(C, CONV_KERNEL, strides=CONV_STRIDES, padding="same")`` -> BatchNorm -> ReLU ->
@@ -120,7 +120,7 @@ def build_raw_model(
     bool, True = real sample]. The waveform is peak-normalized per clip, reshaped to
     (b, 17640 / frame_length, frame_length); a frame is valid if any of its samples is
     real (mask reduced with ``any``). Each frame goes through a learned filterbank
-    (:class:`~trainer.layers.QuadratureLogEnergy`, 64 phase-invariant log energies,
+    (:class:`~trainer.models.layers.QuadratureLogEnergy`, 64 phase-invariant log energies,
     then ``LayerNormalization``) and the masked ``LSTM(lstm_units)``; its last valid output -> dropout -> ``Dense(dense_units,
     relu)`` -> dropout -> ``Dense(10, softmax)``.
 

@@ -6,7 +6,7 @@ variant so that a fixed ``--seed`` reproduces a run:
 1. speed (``TimeStretch`` 0.85-1.15) and pitch (``PitchShift`` -3..+3 semitones);
    audiomentations has no vocal-tract-length perturbation: that one is applied on the
    log-mel (``AugmentSettings.p_vtlp``, :func:`vtlp_formant_scale` and
-   :func:`trainer.features.log_mel`'s ``formant_scale``);
+   :func:`trainer.data.features.log_mel`'s ``formant_scale``);
 2. microphone colouring (``SevenBandParametricEQ``, ``HighPassFilter``, ``LowPassFilter``:
    phone and laptop microphones);
 3. room reverberation (``RoomSimulator``, pyroomacoustics' image-source model, RT60 0.15-0.8 s);
@@ -24,7 +24,7 @@ noise, and the copy is then cut by the live segmenter (:func:`segmenter_window`,
 ``realtime`` code ``recognize`` and ``listen`` run), so that the model sees the windows it
 will be given: in noise the segmenter starts early on a burst of babble and runs on after
 the word; in quiet it cuts the word with its pre-roll and post-roll. SpecAugment masks are applied on the log-mel inside the model
-while it trains (:class:`trainer.layers.SpecAugment`).
+while it trains (:class:`trainer.models.layers.SpecAugment`).
 
 Noise and babble material is resampled once to the front end's rate and cached, so
 audiomentations never resamples per call.
@@ -43,8 +43,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .atomic import atomic_path
-from .config import FRONT_END, FrontEndConfig
+from ..atomic import atomic_path
+from ..config import FRONT_END, FrontEndConfig
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def vtlp_formant_scale(settings: AugmentSettings, seed: int) -> float:
     Returns
     -------
     formant_scale : float > 0
-        For :func:`trainer.features.log_mel` (``formant_scale``).
+        For :func:`trainer.data.features.log_mel` (``formant_scale``).
     """
     rng = np.random.default_rng(seed)
     if settings.p_vtlp <= 0.0 or rng.random() >= settings.p_vtlp:

@@ -30,7 +30,7 @@ Speech Commands and the synthetic voices, within the split; ``speech_run`` runs
 :class:`realtime.segmenter.Segmenter` with its live settings over the phrase (initial
 floor as ``recognize`` measures it), so the clip is exactly a window the recognizer
 would classify. ``passage_piece`` does the same over whole readings of continuous prose
-(:data:`trainer.corpus.PASSAGE_LABEL` rows of the split): in running speech the noise floor
+(:data:`trainer.data.corpus.PASSAGE_LABEL` rows of the split): in running speech the noise floor
 climbs into the speech and the segmenter cuts it into pieces of every length (0.15-1.14 s of
 speech for 80 % of them, median 0.47 s, in the held-out passages), and the short ones, a
 syllable or two, are where most false digits of read speech came from (``spoken-digits far``:
@@ -51,9 +51,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .atomic import atomic_path
+from ..atomic import atomic_path
 from .augment import seed_everything, segmenter_utterances
-from .config import FRONT_END, FrontEndConfig
+from ..config import FRONT_END, FrontEndConfig
 from .corpus import NOISE_LABEL, PASSAGE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _speech_run(words: Sequence[Path], rng: np.random.Generator, config: FrontEn
     """One window the live segmenter cuts out of 3-8 of ``words`` said in a row (real samples only).
 
     The phrase is framed by 0.3 s of digital silence and segmented as ``recognize`` segments a
-    file (:func:`trainer.augment.segmenter_utterances`); one of the utterances it finds is returned. If it finds none (the words ran together for longer
+    file (:func:`trainer.data.augment.segmenter_utterances`); one of the utterances it finds is returned. If it finds none (the words ran together for longer
     than ``MAX_SPEECH_MS``), a random 0.3-0.8 s piece of the phrase.
     """
     sr = config.sample_rate_hz
@@ -151,7 +151,7 @@ def _passage_pieces(passages: Sequence[Path], config: FrontEndConfig) -> list[np
     """Every window the live segmenter cuts out of each reading in ``passages`` (real samples only).
 
     Each reading is segmented as ``recognize`` segments a file
-    (:func:`trainer.augment.segmenter_utterances`); the result is the list of the windows'
+    (:func:`trainer.data.augment.segmenter_utterances`); the result is the list of the windows'
     real samples, in order, float32 at ``config.sample_rate_hz``.
     """
     out = []

@@ -1,6 +1,6 @@
 """Custom Keras layers of the raw model, registered so that ``.keras`` files load safely.
 
-Importing this module imports Keras; :func:`trainer.train.load_model` does it for you.
+Importing this module imports Keras; :func:`trainer.recipes.train.load_model` does it for you.
 """
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .config import LABELS
-from .errors import RunError
-from .runs import Run, load_model, load_run, write_json_atomic
+from ..atomic import atomic_path
+from ..config import LABELS
+from ..errors import RunError
+from ..runs import Run, load_model, load_run, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,8 @@ class _Predictor:
 
 def evaluate_model(run: Run, model_name: str, *, cache_dir=None, progress: bool = True) -> dict:
     """Score one model of a run on the test part of every fold; returns its metrics dict."""
-    from .dataset import build_arrays
-    from .train import model_inputs
+    from ..data.dataset import build_arrays
+    from ..recipes.train import model_inputs
 
     y_true, y_pred, spk, folds, losses = [], [], [], {}, []
     predict: _Predictor | None = None
@@ -179,8 +179,8 @@ def report_markdown(run: Run, metrics: dict) -> str:
 
 
 def _evaluate_deploy(run: Run, *, cache_dir=None, progress: bool = True, thresholds=()) -> dict:
-    """metrics.json / report.md of a deploy run (see :func:`trainer.deploy.evaluate_deploy`)."""
-    from .deploy import evaluate_deploy, model_folder_of
+    """metrics.json / report.md of a deploy run (see :func:`trainer.recipes.deploy.evaluate_deploy`)."""
+    from ..recipes.deploy import evaluate_deploy, model_folder_of
 
     folder = model_folder_of(run.info)  # spectrogram_aug (the LSTM) or a CNN's name
     if not (run.path / folder / "calibration.json").exists():
@@ -220,7 +220,7 @@ def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, model
     """Evaluate every trained model of a run (or ``models``); write metrics.json, report.md, PNGs.
 
     ``thresholds``: a deploy run only, more operating points for the per-FSDD-speaker scores
-    (:func:`trainer.deploy.evaluate_deploy`).
+    (:func:`trainer.recipes.deploy.evaluate_deploy`).
 
     Returns
     -------
@@ -236,7 +236,7 @@ def evaluate(run_dir: str | os.PathLike, *, data_dir=None, cache_dir=None, model
     """
     run_json = Path(run_dir) / "run.json"
     if run_json.exists() and json.loads(run_json.read_text()).get("protocol") == "commands":
-        from .commands import evaluate_commands
+        from ..recipes.commands import evaluate_commands
 
         return evaluate_commands(run_dir, cache_dir=cache_dir, progress=progress)
     run = load_run(run_dir, data_dir=data_dir)

@@ -1,10 +1,10 @@
 """The deploy protocol: the shipped model, trained on every source with robustness augmentation.
 
 ``spoken-digits train --protocol deploy --classes open`` reads the corpus table
-(:mod:`trainer.corpus`: FSDD, Speech Commands words/digits/silence, synthetic voices,
-noise), adds generated negatives (:mod:`trainer.negatives`), augments every training
-clip with :mod:`trainer.augment` and trains the spectrogram LSTM (or, with
-``--model``, one of the CNNs of :mod:`trainer.cnn`) with SpecAugment on 12 classes
+(:mod:`trainer.data.corpus`: FSDD, Speech Commands words/digits/silence, synthetic voices,
+noise), adds generated negatives (:mod:`trainer.data.negatives`), augments every training
+clip with :mod:`trainer.data.augment` and trains the spectrogram LSTM (or, with
+``--model``, one of the CNNs of :mod:`trainer.models.cnn`) with SpecAugment on 12 classes
 (``--classes open``: ten digits, ``_silence_``, ``_unknown_``) or 10
 (``--classes digits``: digits only).
 
@@ -33,20 +33,20 @@ from typing import Sequence
 
 import numpy as np
 
-from .atomic import atomic_path
-from .augment import (
+from ..atomic import atomic_path
+from ..data.augment import (
     DEFAULT_AUGMENT, AugmentSettings, augment, build_chain, make_babble_bank, resample_bank, seed_for, vtlp_formant_scale,
 )
-from .config import FRONT_END, LABELS, FrontEndConfig
-from .corpus import (
+from ..config import FRONT_END, LABELS, FrontEndConfig
+from ..data.corpus import (
     LICENCES, NOISE_LABEL, OPEN_LABELS, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip, CorpusPaths,
     check_speaker_disjoint, read_corpus, summarize, write_table,
 )
-from .data import load_audio, pad_and_mask
-from .dataset import Arrays, default_cache_dir, run_parallel
-from .errors import DataError
-from .features import log_mel
-from .negatives import make_negatives
+from ..data.fsdd import load_audio, pad_and_mask
+from ..data.dataset import Arrays, default_cache_dir, run_parallel
+from ..errors import DataError
+from ..data.features import log_mel
+from ..data.negatives import make_negatives
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,11 @@ CLASSES = ("open", "digits")
 DEPLOY_MODEL = "spectrogram_aug"
 #: In-model normalizations of the LSTM's log-mel input (``DeploySettings.log_mel_norm``).
 LOG_MEL_NORMS = ("none", "band_mean")
-#: ``DeploySettings.architecture``: the LSTM (``trainer.models``) or a CNN of ``trainer.cnn``.
+#: ``DeploySettings.architecture``: the LSTM (``trainer.models.lstm``) or a CNN of ``trainer.models.cnn``.
 ARCHITECTURES = ("lstm", "cnn_spectrogram", "cnn_mfcc", "cnn_vgg", "ds_cnn")
 _CACHE_FORMAT = 1
 
-#: Generated negatives per split (see trainer.negatives); val gets a few of each non-FSDD kind.
+#: Generated negatives per split (see trainer.data.negatives); val gets a few of each non-FSDD kind.
 #: ``passage_piece``: drawn from the windows the segmenter cuts out of the voices' readings (a 1.9 min reading gives about 110).
 NEGATIVE_COUNTS = {
     "train": {"reversed": 800, "two_digits": 800, "tone": 250, "chirp": 250, "clicks": 250, "chord": 250,
@@ -92,10 +92,10 @@ class DeploySettings:
     lstm_units: int = 96
     #: Normalization of the LSTM's log-mel input inside the model: "none" (the dB of
     #: ``power_to_db(ref=np.max)`` as they are) or "band_mean" (each mel band minus its mean over
-    #: the window, :class:`trainer.layers.BandMeanNormalization`: cancels a microphone's
+    #: the window, :class:`trainer.models.layers.BandMeanNormalization`: cancels a microphone's
     #: frequency response and a steady noise floor; no change to the bundle's front end).
     log_mel_norm: str = "none"
-    #: Filters of a convolution in front of the LSTM (a CRNN, :data:`trainer.models.CONV_KERNEL`);
+    #: Filters of a convolution in front of the LSTM (a CRNN, :data:`trainer.models.lstm.CONV_KERNEL`);
     #: None: none (the LSTM on the log-mel frames, as every run before it).
     conv_filters: int | None = None
     #: Units of the dense layer(s) of cnn_spectrogram / cnn_mfcc / cnn_vgg; None = the builder's default
@@ -458,7 +458,7 @@ def train_deploy(
     """Train the deploy model into ``out`` (resumable; a finished model is kept unless ``force``).
 
     ``model``: an uncompiled Keras model of ``deploy.architecture`` to train instead of the
-    default build (tests train CNNs of reduced width, ``trainer.cnn.build_cnn(..., filters=...)``).
+    default build (tests train CNNs of reduced width, ``trainer.models.cnn.build_cnn(..., filters=...)``).
 
     Writes ``run.json`` (protocol ``deploy``, labels, sources and licences, corpus counts,
     settings), ``corpus.csv`` (every row used, with its split), ``MODEL/model.keras`` and
@@ -472,10 +472,10 @@ def train_deploy(
     """
     import datetime as _dt
 
-    from . import __version__
-    from .errors import RunError
-    from .models import build_spectrogram_model
-    from .runs import RUN_FORMAT, load_model, write_json_atomic
+    from .. import __version__
+    from ..errors import RunError
+    from ..models.lstm import build_spectrogram_model
+    from ..runs import RUN_FORMAT, load_model, write_json_atomic
     from .train import git_commit, train_one
 
     if deploy.classes not in CLASSES:
@@ -532,7 +532,7 @@ def train_deploy(
                                         band_mean_norm=deploy.log_mel_norm == "band_mean",
                                         conv_filters=deploy.conv_filters or 0, name=DEPLOY_MODEL)
     elif model is None:
-        from .cnn import build_cnn
+        from ..models.cnn import build_cnn
 
         size = {} if deploy.cnn_dense_units is None else {"dense_units": deploy.cnn_dense_units}
         if deploy.ds_cnn_filters is not None:
@@ -577,7 +577,7 @@ def evaluate_deploy(run, *, cache_dir=None, progress: bool = True, thresholds=()
     (``per_fsdd_speaker[s]["digit_accuracy_at"]``, keyed ``f"{t:.3f}"``): ``loso`` scores every
     held-out voice at the shipped bundle's threshold as well as at its run's own.
     """
-    from .runs import load_model
+    from ..runs import load_model
 
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     labels = list(run.info["labels"])

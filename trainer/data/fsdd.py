@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .config import (
+from ..config import (
     DEFAULT_SEED,
     FRONT_END,
     FSDD_SAMPLE_RATE_HZ,
@@ -27,7 +27,7 @@ from .config import (
     VALIDATION_FRACTION,
     FrontEndConfig,
 )
-from .errors import DataError
+from ..errors import DataError
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
-"""Benchmark of the raw model's framing: ``python -m trainer.bench_framing``.
+"""Benchmark of the raw model's framing: ``python -m trainer.benchmarks.framing``.
 
 Prints, per ``frame_length`` (samples per LSTM step): LSTM steps per window, trainable
 parameters, seconds per training step (batch 32, median of a few steps), and, with
 ``--epochs N``, the best validation accuracy reached in N epochs on the ``seed``
-protocol's validation part. The default ``frame_length`` of ``trainer.models`` was
+protocol's validation part. The default ``frame_length`` of ``trainer.models.lstm`` was
 chosen from this table (README, "Choosing the raw model's framing").
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ def step_seconds(frame_length: int, *, batch_size: int = 32, repeats: int = 3) -
     """Median wall seconds of one training step on random data, and the parameter count."""
     import keras
 
-    from .models import build_raw_model
+    from ..models.lstm import build_raw_model
 
     model = build_raw_model(frame_length=frame_length)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
@@ -51,7 +51,7 @@ def main(frame_lengths: str, epochs: int, data_dir: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from .data import default_data_dir
+    from ..data.fsdd import default_data_dir
 
     table = Table(title="raw model framing (batch 32, this machine)")
     for c in ("frame_length", "frame ms", "LSTM steps", "params", "s per train step", f"best val acc ({epochs} ep)"):
@@ -62,7 +62,7 @@ def main(frame_lengths: str, epochs: int, data_dir: Path | None) -> None:
         if epochs and fl > 1:
             import csv
 
-            from .train import TrainSettings, train
+            from ..recipes.train import TrainSettings, train
 
             with tempfile.TemporaryDirectory() as tmp:
                 train(Path(tmp) / "run", ["raw"], protocol="seed", data_dir=data_dir or default_data_dir(),

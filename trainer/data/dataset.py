@@ -22,10 +22,10 @@ import numpy as np
 
 from realtime.bundle import sha256_file
 
-from .atomic import atomic_path
-from .config import FRONT_END, PITCH_SHIFTS_SEMITONES, STRETCH_RATES, FrontEndConfig
-from .data import Recording, load_audio, pad_and_mask
-from .errors import DataError
+from ..atomic import atomic_path
+from ..config import FRONT_END, PITCH_SHIFTS_SEMITONES, STRETCH_RATES, FrontEndConfig
+from .fsdd import Recording, load_audio, pad_and_mask
+from ..errors import DataError
 from .features import log_mel
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """``spoken-digits compare BUNDLE...``: several bundles side by side, one table (issue 10).
 
-For each bundle, on the held-out sets of ``robustness`` / ``far`` (:mod:`trainer.robustness`;
+For each bundle, on the held-out sets of ``robustness`` / ``far`` (:mod:`trainer.evaluation.robustness`;
 built once and cached, shared by every bundle), at the bundle's own threshold:
 
 ``clean`` / ``babble 10 dB``
@@ -19,7 +19,7 @@ built once and cached, shared by every bundle), at the bundle's own threshold:
 ``miss @ N FA/h``
     With ``--fa-per-hour``: the models compared at the same false-accept rate rather than
     each at its own validation threshold. The threshold is swept as ``far``'s DET curve
-    sweeps it (:func:`trainer.robustness.score.sweep`: miss rate = 1 - accuracy on the clean
+    sweeps it (:func:`trainer.evaluation.robustness.score.sweep`: miss rate = 1 - accuracy on the clean
     + babble 10 dB items, false accepts per hour on those streams), and the lowest miss rate
     with at most N false accepts per hour is given (:data:`DET_BUDGETS`; the JSON also holds
     the threshold that reaches it). Thresholds picked this way are read off held-out data:
@@ -102,9 +102,9 @@ def timing_windows(root: Path, n: int = TIMING_WINDOWS):
     """Waves and reference log-mels of ``n`` FSDD official-test recordings (every digit and speaker)."""
     import numpy as np
 
-    from .config import OFFICIAL_TEST_INDICES
-    from .data import discover, load_audio, pad_and_mask
-    from .features import log_mel
+    from ..config import OFFICIAL_TEST_INDICES
+    from ..data.fsdd import discover, load_audio, pad_and_mask
+    from ..data.features import log_mel
     from .robustness.sets import subset
 
     recs = [r for r in discover(root / "fsdd" / "recordings") if r.index in OFFICIAL_TEST_INDICES]
@@ -131,9 +131,9 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
 
     from realtime.classifier import Classifier
 
-    from .corpus import CorpusPaths, read_corpus
-    from .dataset import default_cache_dir
-    from .errors import DataError
+    from ..data.corpus import CorpusPaths, read_corpus
+    from ..data.dataset import default_cache_dir
+    from ..errors import DataError
     from .robustness import sets as S
     from .robustness.parallel import default_jobs
     from .robustness.report import Context, bundle_threshold, digit_table, score_digits, score_negative_clips, score_streams
@@ -216,7 +216,7 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
         if keras_path is None:
             row.notes.append("Keras model not found (provenance run missing): no parameter count")
             continue
-        from .runs import load_model
+        from ..runs import load_model
 
         m = load_model(keras_path)
         row.params = int(m.count_params())
@@ -333,7 +333,7 @@ def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, no_timing, in
     from rich.table import Table
 
     from .robustness.report import SHARED_DATA_ENV_VAR
-    from .runs import write_json_atomic
+    from ..runs import write_json_atomic
 
     root = data_root or Path(os.environ.get(SHARED_DATA_ENV_VAR) or Path("..") / "shared" / "data")
     result = compare(bundles, data_root=root, synth=synth, cache_dir=cache_dir, quick=quick, jobs=jobs,
@@ -360,5 +360,5 @@ def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, no_timing, in
     click.echo(f"wall time {result['wall_s']:.0f} s" + (f"; JSON: {out}" if out else ""), err=True)
 
 
-if __name__ == "__main__":  # python -m trainer.compare BUNDLE...
+if __name__ == "__main__":  # python -m trainer.evaluation.compare BUNDLE...
     compare_cmd()

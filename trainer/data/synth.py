@@ -45,9 +45,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .atomic import atomic_path
+from ..atomic import atomic_path
 from .corpus import DIGIT_WORDS
-from .errors import DataError
+from ..errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ had been a simple day, but a very good day, and we both agreed that we should wa
 
 #: A second prose passage (a market, a workshop, a letter; ~330 words) under the same rules as
 #: :data:`PASSAGE`, read by every *training and validation* voice into ``train_passages/``: the
-#: material of the ``passage_piece`` negatives (:mod:`trainer.negatives`), i.e. the fragments the
+#: material of the ``passage_piece`` negatives (:mod:`trainer.data.negatives`), i.e. the fragments the
 #: live segmenter cuts out of running speech, where most false digits of read speech come from.
 #: A different text from :data:`PASSAGE`, so that the held-out passages stay unseen in words as
 #: well as in voices.
@@ -991,7 +991,7 @@ def _write_source(dest: Path, voices: Sequence[Voice], words: Sequence[str], see
     lines = [
         "# Synthetic spoken words (spoken-digits data synth)", "",
         f"Generated {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `spoken-digits data synth` "
-        f"(trainer/synth.py), seed {seed}, "
+        f"(trainer/data/synth.py), seed {seed}, "
         f"{'every setting' if all_settings else f'{SETTINGS_PER_WORD} settings per speaker and word'}, "
         f"Python {sys.version.split()[0]}.", "",
         "## Engines", "",

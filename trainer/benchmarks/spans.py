@@ -1,11 +1,11 @@
-"""Speech length of each digit through the live segmenter: ``python -m trainer.bench_spans``.
+"""Speech length of each digit through the live segmenter: ``python -m trainer.benchmarks.spans``.
 
 For every **non-test** digit clip of the corpus (FSDD train, Speech Commands digits of non-test
 speakers, and with ``--synth-dir`` the training and validation voices of ``data synth``), the speech length
 (``end - speech start`` of the utterance the segmenter cuts, in ms, the longest if it cut
 several) is measured twice, as users meet a digit:
 
-- *in context*: the clip trimmed to its utterance (``trainer.robustness.sets.trim_bounds``) in
+- *in context*: the clip trimmed to its utterance (``trainer.evaluation.robustness.sets.trim_bounds``) in
   0.5 s of digital silence before and after, like a clean item of ``spoken-digits robustness``
   (a digit said into a quiet microphone);
 - *as a file*: the file as it is, through ``recognize`` (FSDD files are cut tight around the
@@ -52,7 +52,7 @@ def digit_speech_ms(path: str | Path) -> tuple[float | None, float | None]:
     """
     from realtime.pipeline import recognize_samples
     from trainer.config import FRONT_END
-    from trainer.robustness.sets import CONTEXT_S, ITEM_RATE_HZ, load_clip, trim_bounds
+    from trainer.evaluation.robustness.sets import CONTEXT_S, ITEM_RATE_HZ, load_clip, trim_bounds
 
     y = load_clip(path)
     a, b = trim_bounds(y)
@@ -97,7 +97,7 @@ def main(corpus_root: Path, synth_dir: Path | None, limit: int | None) -> None:
     from rich.progress import track
     from rich.table import Table
 
-    from trainer.corpus import CorpusPaths, read_corpus
+    from trainer.data.corpus import CorpusPaths, read_corpus
 
     rows = [r for r in read_corpus(CorpusPaths.shared(corpus_root, synth=synth_dir))
             if r.is_digit and r.split != "test"]

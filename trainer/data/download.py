@@ -11,8 +11,8 @@ from pathlib import Path
 
 from realtime.bundle import sha256_file
 
-from .config import FSDD_VERSION
-from .errors import DataError
+from ..config import FSDD_VERSION
+from ..errors import DataError
 
 #: The pinned release (``../shared/data/fsdd/SOURCE.md``).
 FSDD_URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v{FSDD_VERSION}.tar.gz"

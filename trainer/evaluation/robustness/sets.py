@@ -8,7 +8,7 @@ Everything here is made of **held-out material only**:
 * Speech Commands speakers count as held out only if *every* clip of theirs, in both
   Speech Commands copies, is in the test split (the two copies share speaker ids);
 * noise: the test-split recordings of ``noise/`` (split by file);
-* babble: :func:`trainer.augment.make_babble_bank` over the held-out Speech Commands
+* babble: :func:`trainer.data.augment.make_babble_bank` over the held-out Speech Commands
   speakers' non-digit words; a track never contains the target's speaker.
 
 A test **item** is one utterance embedded in context, as a user's stream would hold it:
@@ -19,7 +19,7 @@ loudest frame. **SNR** = 20 log10(speech RMS over the utterance / RMS of the noi
 over the whole item). Items whose mix would clip are scaled down as a whole
 (``gain``). Files are 16-bit WAV at :data:`ITEM_RATE_HZ` (the front end's rate).
 
-Every random choice is seeded per item (:func:`trainer.augment.seed_for`), so the
+Every random choice is seeded per item (:func:`trainer.data.augment.seed_for`), so the
 same inputs give the same bytes; each set lives in ``CACHE/robustness/<kind>-<key>/``
 where ``key`` hashes the inputs (file contents, settings, seed), every file is
 written atomically and the set's ``manifest.json`` last: a rerun reuses the set.
@@ -38,10 +38,10 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_path
-from ..augment import make_babble_bank, resample_bank, seed_everything, seed_for
-from ..config import FRONT_END
-from ..corpus import NOISE_LABEL, UNKNOWN_LABEL, CorpusClip
+from ...atomic import atomic_path
+from ...data.augment import make_babble_bank, resample_bank, seed_everything, seed_for
+from ...config import FRONT_END
+from ...data.corpus import NOISE_LABEL, UNKNOWN_LABEL, CorpusClip
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class Sizes:
     digits_per_source: int | None = None
     #: Speech Commands (and synth) non-digit test words in the negative clip set (None: all).
     negative_words: int | None = None
-    #: Generated negatives per kind (trainer.negatives.KINDS).
+    #: Generated negatives per kind (trainer.data.negatives.KINDS).
     generated_per_kind: int = 40
     #: Babble tracks for items, and their length (s).
     babble_tracks: int = 24
@@ -300,7 +300,7 @@ class Material:
 
 
 def load_material(src: Sources, cache: Path, *, sizes: Sizes, seed: int) -> Material:
-    """Test noise (resampled once, :func:`~trainer.augment.resample_bank`) and babble banks (held-out speakers)."""
+    """Test noise (resampled once, :func:`~trainer.data.augment.resample_bank`) and babble banks (held-out speakers)."""
     cfg = dataclasses.replace(FRONT_END, sample_rate_hz=ITEM_RATE_HZ)
     noise = []
     for c, p in zip(src.noise, resample_bank([c.path for c in src.noise], cache / "noise", config=cfg)):
@@ -468,7 +468,7 @@ def build_negative_items(src: Sources, cache: Path, *, seed: int = 0, sizes: Siz
 
     Each clip is embedded like a ``clean`` item (:data:`CONTEXT_S` of digital silence on each
     side); words are trimmed like digits, generated clips are kept whole. Generated negatives
-    are :func:`trainer.negatives.make_negatives` with counts for the ``test`` split only, made
+    are :func:`trainer.data.negatives.make_negatives` with counts for the ``test`` split only, made
     from FSDD test clips and test noise recordings.
 
     Returns
@@ -477,7 +477,7 @@ def build_negative_items(src: Sources, cache: Path, *, seed: int = 0, sizes: Siz
         Items have ``id, kind, file, clip``; ``kind`` is ``words:<source>`` or a generated kind
         (whose ``clip`` is relative to ``cache``).
     """
-    from ..negatives import KINDS, make_negatives
+    from ...data.negatives import KINDS, make_negatives
 
     words = [(f"words:{s}", c) for s, rows in sorted(src.words.items()) for c in rows]
     counts = {"test": {k: sizes.generated_per_kind for k in KINDS}}

@@ -17,9 +17,9 @@ architecture           core                                                  see
 
 Every model takes what the LSTM takes, the log-mel ``log_mel`` [shape=(batch, 64, 35),
 float32, dB in -80..0 relative to the window's loudest bin], rescales it like the LSTM
-(``x / top_db + 1``, 0..1), applies :class:`~trainer.layers.SpecAugment` while training if
+(``x / top_db + 1``, 0..1), applies :class:`~trainer.models.layers.SpecAugment` while training if
 asked, and ends in ``Dense(n_classes, softmax)`` named ``probabilities`` (whose logits
-the deploy protocol calibrates and exports, :func:`trainer.deploy.logits_of`). So the
+the deploy protocol calibrates and exports, :func:`trainer.recipes.deploy.logits_of`). So the
 bundle contract, the numpy front end and ``realtime/`` are unchanged: a CNN bundle is
 read and run like the LSTM's.
 
@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import FRONT_END, FrontEndConfig
+from ..config import FRONT_END, FrontEndConfig
 
 #: Architecture name -> builder name (the deploy protocol's ``--model`` choices beside ``lstm``).
 CNN_ARCHITECTURES = ("cnn_spectrogram", "cnn_mfcc", "cnn_vgg", "ds_cnn")

@@ -1,14 +1,14 @@
 """The seeds' own task: 12-class Speech Commands keyword spotting (issue 10, second task).
 
 ``spoken-digits train --protocol commands --model cnn_spectrogram --words yes,no,up,down,left,right,on,off,stop,go``
-trains one of the keyword CNNs (:mod:`trainer.cnn`) or the LSTM on the task of the Kaggle
+trains one of the keyword CNNs (:mod:`trainer.models.cnn`) or the LSTM on the task of the Kaggle
 "TensorFlow Speech Recognition Challenge" that the seed notebooks worked on: the ten command
 words, ``_silence_`` (background noise) and ``_unknown_`` (any other word), 12 classes.
 
 **Data.** Only the shared copy of the Speech Commands v0.02 *test* files
 (``speech_commands_v0.02_test``: 4,074 command-word clips, 168 other words, 408 noise clips,
 239 speakers) and its 121 digit clips (``speech_commands_digits``, other words here), through
-the corpus layer (:func:`trainer.corpus.read_folder_per_label`): splits by speaker hash
+the corpus layer (:func:`trainer.data.corpus.read_folder_per_label`): splits by speaker hash
 (70 / 10 / 20 %), both folders read as source ``speech_commands`` so a speaker of both is in
 one split. This is **far smaller than the seeds' training data** (the Kaggle training set:
 about 65,000 one-second clips of 1,881 speakers, of which about 2,400 per command word), and
@@ -17,11 +17,11 @@ with the seeds' leaderboard figures (~75 % for the small CNN).
 
 **Silence.** The copy's ``_silence_`` clips (cut from the background recordings, training
 only), plus noise segments cut from the noise recordings of each split and coloured noise
-(:func:`trainer.negatives.make_negatives`, ``noise_segment`` / ``colored_noise``): the test
+(:func:`trainer.data.negatives.make_negatives`, ``noise_segment`` / ``colored_noise``): the test
 silence comes from held-out noise files. (Kaggle's silence was likewise cut from background
 noise.)
 
-**Features and training** are the deploy protocol's (:mod:`trainer.deploy`): the project's
+**Features and training** are the deploy protocol's (:mod:`trainer.recipes.deploy`): the project's
 0.8 s log-mel of the trimmed clip (a one-second clip is cut to 0.8 s after trimming), clean
 plus augmented copies (room, microphone, noise, babble of other training speakers),
 SpecAugment, balanced class weights, early stopping on the validation speakers. The test
@@ -40,19 +40,19 @@ from typing import Sequence
 
 import numpy as np
 
-from .corpus import NOISE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip, read_folder_per_label, read_noise
-from .errors import DataError
+from ..data.corpus import NOISE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, CorpusClip, read_folder_per_label, read_noise
+from ..errors import DataError
 
 log = logging.getLogger(__name__)
 
 #: The Kaggle challenge's ten command words.
 DEFAULT_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
-#: Generated silence per split (``trainer.negatives``): noise segments of that split's recordings
+#: Generated silence per split (``trainer.data.negatives``): noise segments of that split's recordings
 #: (none in val: the noise recordings have no val part) and coloured noise.
 SILENCE_COUNTS = {"train": {"noise_segment": 250, "colored_noise": 50},
                   "val": {"colored_noise": 60},
                   "test": {"noise_segment": 120, "colored_noise": 30}}
-#: Copies of every training clip (clean + augmented); ``trainer.deploy.copies_of`` gives words and
+#: Copies of every training clip (clean + augmented); ``trainer.recipes.deploy.copies_of`` gives words and
 #: _silence_ ``silence_copies`` and _unknown_ ``unknown_copies``.
 TRAIN_COPIES = 3
 
@@ -83,8 +83,8 @@ def commands_table(root: Path, words: Sequence[str], *, cache_dir: Path, seed: i
     DataError
         ``root`` lacks speech_commands_v0.02_test or noise, or a word has no clip.
     """
-    from .corpus import check_speaker_disjoint
-    from .negatives import make_negatives
+    from ..data.corpus import check_speaker_disjoint
+    from ..data.negatives import make_negatives
 
     sc = root / "speech_commands_v0.02_test"
     if not sc.is_dir() or not (root / "noise").is_dir():
@@ -118,12 +118,12 @@ def train_commands(
     DataError
         Missing data; RunError: ``out`` holds a run of other settings.
     """
-    from . import __version__
-    from .corpus import LICENCES, summarize, write_table
-    from .dataset import default_cache_dir
+    from .. import __version__
+    from ..data.corpus import LICENCES, summarize, write_table
+    from ..data.dataset import default_cache_dir
     from .deploy import ARCHITECTURES, DeploySettings, calibrate, class_weights, featurize_split, training_material
-    from .errors import RunError
-    from .runs import RUN_FORMAT, write_json_atomic
+    from ..errors import RunError
+    from ..runs import RUN_FORMAT, write_json_atomic
     from .train import git_commit, train_one
 
     if architecture not in ARCHITECTURES:
@@ -166,17 +166,17 @@ def train_commands(
         val = featurize_split(rows, "val", **common)
         log.info("commands: %d train and %d val log-mels over %d classes", len(train), len(val), len(labels))
         if model is None and architecture == "lstm":
-            from .models import build_spectrogram_model
+            from ..models.lstm import build_spectrogram_model
 
             model = build_spectrogram_model(n_classes=len(labels), lstm_units=settings.lstm_units, spec_augment=True,
                                             name="lstm")
         elif model is None:
-            from .cnn import build_cnn
+            from ..models.cnn import build_cnn
 
             model = build_cnn(architecture, n_classes=len(labels), spec_augment=True)
         cw = class_weights(train.label, len(labels))
         summary = train_one(folder, train, val, mdir, train_settings, verbose=verbose, model=model, class_weight=cw)
-        from .runs import load_model
+        from ..runs import load_model
 
         cal = calibrate(load_model(mdir / "model.keras"), val, labels=labels, target_fa=settings.val_false_accept_target)
         cal = {k: cal[k] for k in ("temperature", "val_samples", "nll_before", "nll_after", "ece_before", "ece_after")}
@@ -193,10 +193,10 @@ def evaluate_commands(run_dir: str | os.PathLike, *, cache_dir=None, progress: b
     """
     from sklearn.metrics import confusion_matrix, f1_score
 
-    from .dataset import default_cache_dir
+    from ..data.dataset import default_cache_dir
     from .deploy import DeploySettings, Material, featurize_split, read_table
-    from .runs import load_model, write_json_atomic
-    from .atomic import atomic_path
+    from ..runs import load_model, write_json_atomic
+    from ..atomic import atomic_path
 
     run_dir = Path(run_dir)
     info = json.loads((run_dir / "run.json").read_text())

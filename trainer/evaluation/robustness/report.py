@@ -437,7 +437,7 @@ def plot_det(rep: dict, path: str | os.PathLike, *, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..atomic import atomic_path
+    from ...atomic import atomic_path
 
     det = rep["det"]
     # from the highest threshold (fewest false accepts) down: a staircase of the achievable points
@@ -464,7 +464,7 @@ def plot_det(rep: dict, path: str | os.PathLike, *, title: str = "") -> None:
 
 
 def write_json(rep: dict, path: str | os.PathLike) -> None:
-    from ..atomic import atomic_path
+    from ...atomic import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(rep, indent=1, default=_json_default))

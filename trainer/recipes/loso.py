@@ -2,10 +2,10 @@
 
 The deploy protocol uses the FSDD README's split (indices 0-4 of every speaker are test), so
 its FSDD test figure is on voices the model trained on. Here each FSDD speaker in turn is
-left out of training and validation entirely (:func:`trainer.deploy.hold_out_speaker`):
+left out of training and validation entirely (:func:`trainer.recipes.deploy.hold_out_speaker`):
 one deploy run per speaker in ``OUT/<speaker>/`` with every other source as usual, scored on
 all of the held-out speaker's clips (clean windows, Keras float, at the run's own calibrated
-threshold, a rejection counting as an error; :func:`trainer.deploy.evaluate_deploy`). The
+threshold, a rejection counting as an error; :func:`trainer.recipes.deploy.evaluate_deploy`). The
 summary is the mean over speakers and the worst speaker, as the seed protocol ``speaker``
 reports for the 10-class LSTMs.
 
@@ -80,10 +80,10 @@ def run_loso(out: str | os.PathLike, *, paths, deploy, train_settings, speakers:
     ----------
     out : path
         Folder of the runs (``OUT/<speaker>/``, each a deploy run directory).
-    paths : trainer.corpus.CorpusPaths
-    deploy : trainer.deploy.DeploySettings
+    paths : trainer.data.corpus.CorpusPaths
+    deploy : trainer.recipes.deploy.DeploySettings
         The recipe; its ``held_out_speaker`` is set per run.
-    train_settings : trainer.train.TrainSettings
+    train_settings : trainer.recipes.train.TrainSettings
     speakers : sequence of str, optional
         FSDD speakers to hold out in turn (default: every speaker in the corpus).
     score_thresholds : sequence of float
@@ -103,10 +103,10 @@ def run_loso(out: str | os.PathLike, *, paths, deploy, train_settings, speakers:
     trainer.errors.DataError
         A speaker not in FSDD (``hold_out_speaker``), missing sources (``train_deploy``).
     """
-    from .corpus import read_corpus
+    from ..data.corpus import read_corpus
     from .deploy import train_deploy
-    from .evaluate import evaluate
-    from .runs import write_json_atomic
+    from ..evaluation.evaluate import evaluate
+    from ..runs import write_json_atomic
 
     out = Path(out)
     if speakers is None:
