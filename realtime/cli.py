@@ -28,8 +28,10 @@ _THRESHOLD_HELP = ("Minimum probability (0-1) of the top digit; below it the utt
                    f"model's own (chosen on validation data), else {C.DEFAULT_THRESHOLD}.")
 _MIN_SPEECH_HELP = ("A digit spoken in less than this (ms of speech, pauses inside included) is not accepted but "
                     "shown '?': syllables cut out of running speech are shorter than digits. Default: per digit, "
-                    "from 120 ms ('six') to 270 ms ('zero', 'nine'), the shortest 1 % of the non-test digits "
-                    "(realtime.constants.MIN_DIGIT_SPEECH_MS). A value here applies to every digit; 0: no such check.")
+                    f"from {min(C.MIN_DIGIT_SPEECH_MS.values()):.0f} ms to {max(C.MIN_DIGIT_SPEECH_MS.values()):.0f} ms "
+                    "('six' shortest, 'zero' and 'nine' longest), the shortest 1 % of that digit said by the people "
+                    "of the training data (realtime.constants.MIN_DIGIT_SPEECH_MS). A value here applies to every "
+                    "digit; 0: no such check.")
 _VERBOSE_HELP = "Also show silence/noise rejections ('·'); unknown speech ('?') is always shown."
 
 

@@ -4,7 +4,7 @@ Prints, per ``frame_length`` (samples per LSTM step): LSTM steps per window, tra
 parameters, seconds per training step (batch 32, median of a few steps), and, with
 ``--epochs N``, the best validation accuracy reached in N epochs on the ``seed``
 protocol's validation part. The default ``frame_length`` of ``trainer.models.lstm`` was
-chosen from this table (README, "Choosing the raw model's framing").
+chosen from this table (docs/results.md, "Choosing the raw model's framing").
 """
 from __future__ import annotations
 

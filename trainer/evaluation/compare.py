@@ -302,7 +302,7 @@ def markdown(result: dict) -> str:
 @click.option("--quick", is_flag=True, help="Small subsets of every set (smoke tests).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Processes for scoring (default: 2).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows as JSON.")
-@click.option("--markdown", "as_markdown", is_flag=True, help="Print the table as Markdown (for the README).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the table as Markdown (for docs/results.md).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--min-digit-speech-ms", type=click.FloatRange(min=0), default=None, metavar="MS",
               help="The recognizer's digit length gate (ms of speech, every digit). Default: the per-digit one "

@@ -18,7 +18,7 @@ from ..config import FRONT_END, N_CLASSES, FrontEndConfig
 
 MODEL_NAMES = ("raw", "spectrogram", "raw_aug", "spectrogram_aug")
 #: Samples per LSTM step of the raw model: 441 samples = 20 ms at 22,050 Hz, 40 steps per
-#: window. Chosen from ``python -m trainer.benchmarks.framing --epochs 15`` (README, "Choosing the raw
+#: window. Chosen from ``python -m trainer.benchmarks.framing --epochs 15`` (docs/results.md, "Choosing the raw
 #: model's framing"): within 2.5 points of the best validation accuracy at half the step time of
 #: 147 samples; 1 reproduces the seed notebooks (230x slower per step, stays at chance).
 DEFAULT_FRAME_LENGTH = 441
