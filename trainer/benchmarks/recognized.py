@@ -12,7 +12,7 @@ other digit was accepted, **rejected** otherwise (nothing accepted: below the th
 no utterance found); the rule of ``spoken-digits robustness`` items. With ``--no-digits`` every accepted digit is a
 false one, counted per hour of the files' audio (their length from ``soundfile.info``). The files listed on the
 command line are the set: a file that ``recognize`` printed nothing for is rejected (digits) or has no false digit.
-Only the standard library and soundfile: it scores the CLI's output, it does not run a model.
+It scores the CLI's output (soundfile for the files' lengths); it does not run a model.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Folder names of the digit words (Speech Commands v0.02 labels) and the digits themselves.
-DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+from ..config import LABELS
+from ..data.corpus import word_label
 
 
 def label_of(path: str | Path) -> int:
@@ -33,11 +33,10 @@ def label_of(path: str | Path) -> int:
     Raises:
         ValueError: the folder is neither a digit word nor a digit.
     """
-    name = Path(path).parent.name.lower()
-    if name in DIGIT_WORDS:
-        return DIGIT_WORDS.index(name)
-    if name.isdigit() and len(name) == 1:
-        return int(name)
+    name = Path(path).parent.name
+    label = word_label(name)  # digit words -> "0"-"9"; "0"-"9" kept
+    if label in LABELS:
+        return int(label)
     raise ValueError(f"{path}: its folder {name!r} is not a digit word (zero ... nine) or a digit (0-9)")
 
 
