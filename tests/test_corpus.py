@@ -68,7 +68,7 @@ def test_missing_sources_are_clear_errors(tmp_path):
     with pytest.raises(DataError, match="not a directory"):
         read_folder_per_label(tmp_path / "nope")
     (tmp_path / "empty" / "yes").mkdir(parents=True)
-    with pytest.raises(DataError, match="no '<label>/\\*.wav'"):
+    with pytest.raises(DataError, match="no '<label>/<audio file>'"):
         read_folder_per_label(tmp_path / "empty")
     with pytest.raises(DataError, match="data synth"):
         read_synth(tmp_path)
@@ -111,8 +111,78 @@ def test_shared_corpus_is_speaker_disjoint_and_complete():
     # nothing in the Speech Commands copy is a digit; every SC digit clip is one
     assert not any(r.is_digit for r in rows if r.source == "speech_commands")
     assert all(r.is_digit for r in rows if r.source == "speech_commands_digits")
+    # the FLAC copies are read, and one Speech Commands speaker is in one split across every copy
+    assert {"speech_commands_digits_extra", "speechocean762"} <= sources
+    assert any(r.path.suffix == ".flac" for r in rows if r.source == "speech_commands_digits_extra")
+    sc: dict[str, set[str]] = {}
+    for r in rows:
+        if r.source.startswith("speech_commands") and r.speaker:
+            sc.setdefault(r.speaker, set()).add(r.split)
+    assert all(len(s) == 1 for s in sc.values())
+    ocean = [r for r in rows if r.source == "speechocean762"]
+    assert {r.split for r in ocean} == {"train", "val", "test"}
+    assert all(r.word for r in ocean)  # transcripts kept
     noise = [r for r in rows if r.label == NOISE_LABEL]
     assert {r.split for r in noise} == {"train", "test"}
+
+
+def test_flac_is_read_as_wav_is(tmp_path):
+    root = tmp_path / "sc"
+    _wav(root / "seven" / "abcd1234_nohash_0.wav")
+    _wav(root / "seven" / "abcd1234_nohash_1.flac")
+    (root / "seven" / "notes.txt").write_text("not audio")
+    rows = read_folder_per_label(root, source="x")
+    assert sorted(r.path.name for r in rows) == ["abcd1234_nohash_0.wav", "abcd1234_nohash_1.flac"]
+    _wav(tmp_path / "noise" / "rain" / "a.flac", seconds=1.0)
+    _wav(tmp_path / "noise" / "rain" / "b.flac", seconds=1.0)
+    assert len(read_noise(tmp_path / "noise")) == 2
+    from trainer.recipes.deploy import load_clip
+
+    y = load_clip(rows[1].path)  # through the deploy reader: resampled to the front end's rate
+    assert y.ndim == 1 and y.size == pytest.approx(0.3 * 22050, abs=2)
+
+
+def test_one_speech_commands_speaker_one_split_in_every_copy(tmp_path):
+    from trainer.data.corpus import SPEECH_COMMANDS_SOURCES
+
+    # the split depends on the speaker only, not on which copy (folder) a clip is in
+    for i in range(200):
+        splits = set()
+        for source in SPEECH_COMMANDS_SOURCES:
+            root = tmp_path / source
+            _wav(root / "five" / f"spk{i:04d}_nohash_0.wav", seconds=0.05)
+        for source in SPEECH_COMMANDS_SOURCES:
+            splits |= {r.split for r in read_folder_per_label(tmp_path / source, source=source)
+                       if r.speaker == f"spk{i:04d}"}
+        assert len(splits) == 1
+    got = [r.split for r in read_folder_per_label(tmp_path / "speech_commands_digits", source="speech_commands_digits")]
+    assert {"train", "val", "test"} == set(got)
+
+
+def test_speechocean762_keeps_transcripts_and_splits_by_speaker(tmp_path):
+    from trainer.data.corpus import DIGIT_STRING_LABEL, PASSAGE_LABEL, read_speechocean
+
+    root = tmp_path / "so"
+    text, utt2spk = [], []
+    for i in range(40):
+        spk = f"{i:04d}"
+        _wav(root / "nondigit" / f"SPEAKER{spk}" / f"0000{i:05d}.flac", seconds=0.1)
+        text.append(f"0000{i:05d} TOM GIVES UP BOXING")
+        utt2spk.append(f"0000{i:05d} {spk}")
+    _wav(root / "digit_strings" / "SPEAKER0001" / "000010035.flac", seconds=0.1)
+    text.append("000010035 ZERO THREE FIVE ONE")
+    utt2spk.append("000010035 0001")
+    (root / "text").write_text("\n".join(text) + "\n")
+    (root / "utt2spk").write_text("\n".join(utt2spk) + "\n")
+    rows = read_speechocean(root)
+    strings = [r for r in rows if r.label == DIGIT_STRING_LABEL]
+    assert [(r.word, r.speaker) for r in strings] == [("zero three five one", "0001")]
+    sentences = [r for r in rows if r.label == PASSAGE_LABEL]
+    assert len(sentences) == 40 and {r.word for r in sentences} == {"tom gives up boxing"}
+    assert {r.split for r in sentences} == {"train", "val", "test"}
+    assert strings[0].split == next(r.split for r in sentences if r.speaker == "0001")  # by speaker
+    with pytest.raises(DataError, match="nondigit"):
+        read_speechocean(tmp_path)
 
 
 def test_check_speaker_disjoint_catches_a_leak(tmp_path):
@@ -122,6 +192,11 @@ def test_check_speaker_disjoint_catches_a_leak(tmp_path):
     b = CorpusClip(tmp_path / "b.wav", "3", "three", "s1", "sc", "test")
     with pytest.raises(DataError, match="sc/s1"):
         check_speaker_disjoint([a, b])
+    # one person in two Speech Commands copies is one speaker
+    c = CorpusClip(tmp_path / "c.wav", "7", "seven", "s2", "speech_commands", "train")
+    d = CorpusClip(tmp_path / "d.flac", "8", "eight", "s2", "speech_commands_digits_extra", "test")
+    with pytest.raises(DataError, match="speech_commands/s2"):
+        check_speaker_disjoint([c, d])
 
 
 # ---------------------------------------------------------------------------- augmentation
@@ -296,6 +371,36 @@ def test_passage_pieces_are_segmenter_windows_of_readings_of_their_own_split(tmp
         assert abs(peak_hz - (500.0 if r.split == "train" else 2000.0)) < 60, (r.split, peak_hz)
     # 8 pieces of a 6 s reading of ~13 bursts: distinct windows, not one piece repeated
     assert len({sf.read(r.path)[0].tobytes() for r in neg if r.split == "train"}) == 8
+
+
+def test_real_speech_pieces_come_from_real_sentences_only(tmp_path):
+    from trainer.data.corpus import PASSAGE_LABEL, CorpusClip
+    from trainer.data.negatives import make_negatives
+
+    rows = [CorpusClip(_reading(tmp_path / "p" / "tts.wav", 500.0), PASSAGE_LABEL, "passage", "a", "synth", "train"),
+            CorpusClip(_reading(tmp_path / "p" / "real.flac", 2000.0), PASSAGE_LABEL, "tom gives up", "0001",
+                       "speechocean762", "train")]
+    counts = {"train": {"passage_piece": 4, "real_speech_piece": 4}}
+    neg = make_negatives(rows, tmp_path / "neg", counts=counts, seed=3)
+    assert sorted(r.word for r in neg) == ["passage_piece"] * 4 + ["real_speech_piece"] * 4
+    for r in neg:
+        y, sr = sf.read(r.path, dtype="float32")
+        peak_hz = np.argmax(np.abs(np.fft.rfft(y))) * sr / y.size
+        assert abs(peak_hz - (2000.0 if r.word == "real_speech_piece" else 500.0)) < 60, (r.word, peak_hz)
+
+
+def test_real_digit_copies_even_out_uneven_words():
+    from trainer.data.corpus import CorpusClip
+    from trainer.recipes.deploy import DeploySettings, copies_of
+
+    st = DeploySettings(real_digit_copies=12, real_digit_log_mels_per_class=2400, digit_copies=6)
+    eight = CorpusClip(Path("e.flac"), "8", "eight", "s", "speech_commands_digits_extra", "train")
+    two = CorpusClip(Path("t.wav"), "2", "two", "s", "speech_commands_digits", "train")
+    fsdd = CorpusClip(Path("f.wav"), "2", "two", "jackson", "fsdd", "train")
+    assert copies_of(eight, "train", st, 700) == 4  # ceil(2400 / 700): 2,800 real log-mels of eight ...
+    assert copies_of(two, "train", st, 10) == 12    # ... the cap for a rare word
+    assert copies_of(fsdd, "train", st, 10) == 6 and copies_of(eight, "val", st, 700) == st.val_copies
+    assert copies_of(eight, "train", st, 5000) == 1
 
 
 def test_read_synth_reads_training_passages_with_their_voices_split(tmp_path):

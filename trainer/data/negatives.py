@@ -23,6 +23,8 @@ kind                 label         what
                                    0.3-0.8 s (what a segmenter cuts out of a crowd)
 ``passage_piece``    _unknown_     a window the live segmenter cuts out of a reading of running
                                    prose (``data synth --passages``: ``train_passages/``)
+``real_speech_piece`` _unknown_    the same over real people's read sentences (speechocean762
+                                   ``nondigit/``: no number word in them), split by speaker
 ===================  ============  ==================================================
 
 ``speech_run`` and ``babble`` draw from the non-digit words (``_unknown_`` rows) of
@@ -59,8 +61,10 @@ from .corpus import NOISE_LABEL, PASSAGE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, Co
 log = logging.getLogger(__name__)
 
 KINDS = ("reversed", "two_digits", "tone", "chirp", "clicks", "chord", "colored_noise", "noise_segment",
-         "speech_run", "babble", "passage_piece")
+         "speech_run", "babble", "passage_piece", "real_speech_piece")
 _FORMAT = 3
+#: Source of the real read sentences of ``real_speech_piece`` (``passage_piece`` takes the others).
+REAL_SPEECH_SOURCE = "speechocean762"
 #: Sources whose ``_unknown_`` words feed ``speech_run`` and ``babble``.
 WORD_SOURCES = ("speech_commands", "synth")
 SPLITS_ORDER = ("train", "val", "test")
@@ -194,8 +198,8 @@ def make_negatives(
     rows : sequence of CorpusClip
         The corpus: FSDD rows feed ``reversed`` / ``two_digits``, ``_background_noise_``
         rows feed ``noise_segment``, the ``_unknown_`` words of :data:`WORD_SOURCES` feed
-        ``speech_run`` / ``babble``, the ``_speech_passage_`` rows feed ``passage_piece``, each
-        within its split.
+        ``speech_run`` / ``babble``, the ``_speech_passage_`` rows feed ``passage_piece`` (of
+        :data:`REAL_SPEECH_SOURCE`: ``real_speech_piece``), each within its split.
     counts : {split: {kind: n}}
         How many clips of each kind (:data:`KINDS`) per split.
     seed : int
@@ -238,11 +242,15 @@ def make_negatives(
                 raise ValueError(f"unknown negative kind {kind!r}; choose from {', '.join(KINDS)}")
             # one generator per (split, kind): adding a kind leaves the clips of the others as they were
             rng = np.random.default_rng([seed, SPLITS_ORDER.index(split), KINDS.index(kind)])
-            if kind == "passage_piece":
-                pieces = _passage_pieces([r.path for r in sorted(passages) if r.split == split], config)
+            if kind in ("passage_piece", "real_speech_piece"):
+                real = kind == "real_speech_piece"
+                pieces = _passage_pieces([r.path for r in sorted(passages)
+                                          if r.split == split and (r.source == REAL_SPEECH_SOURCE) == real], config)
                 if not pieces:
-                    log.warning("no passage_piece negatives in the %s split: no reading of continuous speech "
-                                "('spoken-digits data synth --passages' writes train_passages/)", split)
+                    log.warning("no %s negatives in the %s split: no %s", kind, split,
+                                "real read sentences (speechocean762 nondigit/)" if real else
+                                "reading of continuous speech ('spoken-digits data synth --passages' "
+                                "writes train_passages/)")
                     continue
                 order = rng.permutation(len(pieces))
             if kind in ("speech_run", "babble") and (not runs_of if kind == "speech_run" else len(w_split) < 3):
@@ -272,7 +280,7 @@ def make_negatives(
                     y, label = _speech_run(w_split[who], rng, config, cache), UNKNOWN_LABEL
                 elif kind == "babble":
                     y, label = _babble(w_split, rng, config, cache), UNKNOWN_LABEL
-                elif kind == "passage_piece":
+                elif kind in ("passage_piece", "real_speech_piece"):
                     y, label = pieces[int(order[i % len(order)])], UNKNOWN_LABEL
                 else:  # noise_segment
                     src = _load(n_split[int(rng.integers(len(n_split)))].path, config)

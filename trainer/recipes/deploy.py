@@ -63,9 +63,9 @@ _CACHE_FORMAT = 1
 NEGATIVE_COUNTS = {
     "train": {"reversed": 800, "two_digits": 800, "tone": 250, "chirp": 250, "clicks": 250, "chord": 250,
               "colored_noise": 400, "noise_segment": 1200, "speech_run": 3000, "babble": 800,
-              "passage_piece": 3000},
+              "passage_piece": 3000, "real_speech_piece": 2500},
     "val": {"tone": 30, "chirp": 30, "clicks": 30, "chord": 30, "colored_noise": 40, "speech_run": 300,
-            "babble": 60, "passage_piece": 300},
+            "babble": 60, "passage_piece": 300, "real_speech_piece": 400},
 }
 
 
@@ -78,9 +78,13 @@ class DeploySettings:
     #: 6: with 4 (the first shipped open-set model) a training digit was heard in babble at
     #: <= 10 dB about once, and babbled digits were rejected as unknown (robustness table).
     digit_copies: int = 6
-    #: Digits of real voices other than FSDD's (Speech Commands' 53 training clips): oversampled,
-    #: they are the only digits recorded on other microphones.
+    #: Digits of real voices other than FSDD's (Speech Commands): oversampled, they are the only
+    #: digits recorded on other microphones; at most this many copies of a clip ...
     real_digit_copies: int = 12
+    #: ... and, per digit, about this many real-voice log-mels in all (clean + augmented): the
+    #: Speech Commands copies are uneven (eight ~700 training clips, two/three/four/six/seven ~10),
+    #: so without a cap "recorded on a phone" would come to mean "eight" (:func:`copies_of`).
+    real_digit_log_mels_per_class: int = 2400
     unknown_copies: int = 2
     silence_copies: int = 2
     #: Validation: the clean clip + one augmented copy (the threshold is chosen on both).
@@ -198,14 +202,29 @@ def hold_out_speaker(rows: Sequence[CorpusClip], speaker: str) -> list[CorpusCli
     return [dataclasses.replace(r, split="test") if r.source == "fsdd" and r.speaker == speaker else r for r in rows]
 
 
-def copies_of(row: CorpusClip, split: str, settings: DeploySettings) -> int:
-    """How many copies (clean first, then augmented) a row contributes to ``split``."""
+def is_real_digit(row: CorpusClip) -> bool:
+    """A digit recorded by a real person on another microphone than FSDD's (Speech Commands, ``--folder``)."""
+    return row.is_digit and row.source not in ("fsdd", "synth", "generated")
+
+
+def copies_of(row: CorpusClip, split: str, settings: DeploySettings, real_per_class: int | None = None) -> int:
+    """How many copies (clean first, then augmented) a row contributes to ``split``.
+
+    A training real-voice digit (:func:`is_real_digit`) gets
+    ``clip(ceil(real_digit_log_mels_per_class / real_per_class), 1, real_digit_copies)`` copies,
+    where ``real_per_class`` is the number of training real-voice clips of its digit (None:
+    ``real_digit_copies``), so that every digit has about the same real-voice share.
+    """
     if split == "test":
         return 1
     if split != "train":
         return settings.val_copies
     if row.is_digit:
-        return settings.real_digit_copies if row.source not in ("fsdd", "synth") else settings.digit_copies
+        if not is_real_digit(row):
+            return settings.digit_copies
+        if not real_per_class:
+            return settings.real_digit_copies
+        return int(min(settings.real_digit_copies, max(1, -(-settings.real_digit_log_mels_per_class // real_per_class))))
     return settings.unknown_copies if row.label == UNKNOWN_LABEL else settings.silence_copies
 
 
@@ -319,9 +338,13 @@ def featurize_split(
         spec["segmenter_window"] = SEGMENTER_WINDOW_VERSION
     folder = cache_dir / "deploy-clips" / hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     all_babble = tuple(b for b, _ in material.babble)
+    real_per_class: dict[str, int] = {}
+    for r in mine:
+        if is_real_digit(r):
+            real_per_class[r.label] = real_per_class.get(r.label, 0) + 1
     entries, todo = [], []
     for r in mine:
-        n = copies_of(r, split, settings)
+        n = copies_of(r, split, settings, real_per_class.get(r.label))
         digest = hashlib.sha256(r.path.read_bytes()).hexdigest()[:24]
         entry = folder / f"{digest}-{n}.npz"
         entries.append(entry)
@@ -634,5 +657,5 @@ def evaluate_deploy(run, *, cache_dir=None, progress: bool = True, thresholds=()
 
 
 __all__ = ["ARCHITECTURES", "CLASSES", "DEPLOY_MODEL", "DeploySettings", "model_folder_of", "calibrate", "choose_threshold", "class_weights",
-           "copies_of", "deploy_table", "evaluate_deploy", "hold_out_speaker", "is_speech", "load_clip", "read_table", "expected_calibration_error", "featurize_split", "fit_temperature",
+           "copies_of", "is_real_digit", "deploy_table", "evaluate_deploy", "hold_out_speaker", "is_speech", "load_clip", "read_table", "expected_calibration_error", "featurize_split", "fit_temperature",
            "softmax", "train_deploy", "training_material"]
