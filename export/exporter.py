@@ -236,9 +236,10 @@ def calibration_log_mels(run, split, model: str, *, size: int = DEFAULT_CALIBRAT
 
 def _threshold_by_fa_per_hour(tflite: bytes, mel_basis: np.ndarray, spec: dict, out: Path,
                               passages: list[Path], target: float, run_dir: Path) -> tuple[float, dict]:
-    """Measure the bundle-to-be on ``passages`` and the run's validation words in a row (a probe
-    copy beside ``out``); its threshold and rule."""
-    from .threshold import fa_per_hour_threshold, validation_word_stream
+    """Measure the bundle-to-be on the run's real validation sentences, ``passages`` and its validation
+    words in a row (a probe copy beside ``out``); its threshold and rule (with the real validation
+    digits' miss rate, :func:`export.threshold.fa_per_hour_threshold`)."""
+    from .threshold import fa_per_hour_threshold, validation_real_digits, validation_real_speech, validation_word_stream
 
     out.parent.mkdir(parents=True, exist_ok=True)
     probe_root = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".probe-{out.name}-"))
@@ -246,9 +247,12 @@ def _threshold_by_fa_per_hour(tflite: bytes, mel_basis: np.ndarray, spec: dict, 
         probe = write_bundle(probe_root / out.name, tflite=tflite, mel_basis=mel_basis, spec=spec)
         words = validation_word_stream(run_dir, probe_root / "validation_words.wav")
         streams = [*passages, *([words] if words is not None else [])]
-        log.info("threshold: streaming %d validation passages%s through %s", len(passages),
-                 " and the validation words in a row" if words is not None else "", probe.parent)
-        rule = fa_per_hour_threshold(probe.parent, streams, target_per_hour=target)
+        real_speech, real_digits = validation_real_speech(run_dir), validation_real_digits(run_dir)
+        log.info("threshold: streaming %d real validation sentences, %d validation passages%s through %s; "
+                 "%d real validation digits", len(real_speech), len(passages),
+                 " and the validation words in a row" if words is not None else "", probe.parent, len(real_digits))
+        rule = fa_per_hour_threshold(probe.parent, streams, target_per_hour=target, real_speech=real_speech,
+                                     real_digits=real_digits)
     finally:
         shutil.rmtree(probe_root, ignore_errors=True)
     rule["clip_rule_threshold"] = spec.get("threshold")

@@ -70,6 +70,46 @@ def validation_passages(run_dir: str | os.PathLike, synth_dir: str | os.PathLike
     return [synth_dir / r["path"] for r in rows]
 
 
+def validation_real_speech(run_dir: str | os.PathLike) -> list[Path]:
+    """The read sentences (speechocean762 ``nondigit/``) of a deploy run's validation speakers.
+
+    Returns
+    -------
+    paths : list of Path
+        Sorted; empty if the run was trained without speechocean762.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``corpus.csv`` is missing.
+    """
+    from trainer.data.corpus import PASSAGE_LABEL
+    from trainer.recipes.deploy import read_table
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "corpus.csv").exists():
+        raise FileNotFoundError(f"{run_dir}/corpus.csv is missing: is {run_dir} a deploy run?")
+    return sorted(r.path for r in read_table(run_dir)
+                  if r.split == "val" and r.source == "speechocean762" and r.label == PASSAGE_LABEL)
+
+
+def validation_real_digits(run_dir: str | os.PathLike) -> list[tuple[str, Path]]:
+    """``(digit, path)`` of the validation digits of real speakers (every Speech Commands copy and
+    ``--folder`` corpus) of a deploy run; FSDD has no validation part (its README's split).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``corpus.csv`` is missing.
+    """
+    from trainer.recipes.deploy import is_real_digit, read_table
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "corpus.csv").exists():
+        raise FileNotFoundError(f"{run_dir}/corpus.csv is missing: is {run_dir} a deploy run?")
+    return sorted((r.label, r.path) for r in read_table(run_dir) if r.split == "val" and is_real_digit(r))
+
+
 def validation_word_stream(run_dir: str | os.PathLike, dest: str | os.PathLike, *, seed: int = 0) -> Path | None:
     """Write the validation Speech Commands words of a deploy run, one after another, as one WAV.
 
@@ -125,7 +165,9 @@ def validation_word_stream(run_dir: str | os.PathLike, dest: str | os.PathLike, 
 
 
 def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.PathLike], *,
-                          target_per_hour: float, interpreter: str | None = None) -> dict:
+                          target_per_hour: float, interpreter: str | None = None,
+                          real_speech: Sequence[str | os.PathLike] = (),
+                          real_digits: Sequence[tuple[str, str | os.PathLike]] = ()) -> dict:
     """Choose a bundle's threshold for a false-accepts-per-hour target on continuous non-digit audio.
 
     Every stream is played through the bundle's classifier and a live
@@ -140,24 +182,35 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
     bundle : path
         An exported bundle (its current threshold is ignored).
     streams : sequence of path
-        WAV files that contain no digit (any rate; mono or averaged to mono).
+        Audio files that contain no digit (any rate and format ``soundfile`` reads; mono or
+        averaged to mono).
     target_per_hour : float >= 0 (1/h)
         False accepts per hour of this audio to stay at or under.
     interpreter : str or None
         TFLite package (``realtime.classifier.load_interpreter_class``).
+    real_speech : sequence of path
+        Real people's running speech without digits (validation speakers), each file played as
+        its own stream before ``streams``; the threshold must meet the target on these alone too.
+    real_digits : sequence of (digit label, path)
+        Validation digits of real speakers, each through the ``recognize`` path: the miss rate at
+        the chosen threshold and the DET table.
 
     Returns
     -------
     rule : dict
         ``kind`` (``"fa_per_hour"``), ``target_per_hour``, ``threshold``, ``fa_per_hour`` (at the
-        threshold), ``fa_per_hour_at_min`` (at :data:`MIN_THRESHOLD`), ``met`` (False: even the
-        highest threshold of the grid leaves more than the target), ``audio_s``, ``utterances``,
-        ``streams`` (file names).
+        threshold, all the audio), ``fa_per_hour_at_min`` (at :data:`MIN_THRESHOLD`), ``met``
+        (False: even the highest threshold of the grid leaves more than the target), ``audio_s``,
+        ``utterances``, ``streams`` (file names, or a count for the real speech); with
+        ``real_speech``: ``real_speech`` (``files``, ``audio_s``, ``fa_per_hour`` at the threshold,
+        ``threshold`` it alone would take); with ``real_digits``: ``real_digits`` (``n``,
+        ``miss_rate`` at the threshold), and ``det``: for thresholds 0.5-0.95 the real speech's
+        false digits per hour and the real digits' miss rate.
 
     Raises
     ------
     ValueError
-        If ``streams`` is empty or ``target_per_hour`` < 0.
+        If ``streams`` and ``real_speech`` are both empty or ``target_per_hour`` < 0.
     realtime.errors.BundleError, realtime.errors.AudioFileError
         As the classifier and the audio reader raise them.
     """
@@ -165,26 +218,57 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
     from realtime.classifier import Classifier
     from trainer.evaluation.robustness.score import ModelRunner, read_audio, run_stream
 
-    if not streams:
+    import numpy as np
+
+    from trainer.evaluation.robustness.score import item_outcome
+
+    if not streams and not real_speech:
         raise ValueError("no audio to choose the threshold on")
     if target_per_hour < 0:
         raise ValueError(f"target_per_hour must be >= 0, got {target_per_hour}")
     runner = ModelRunner.from_classifier(Classifier(bundle, num_threads=1, interpreter=interpreter))
-    confidences: list[float] = []
-    seconds, utterances = 0.0, 0
-    for path in streams:
-        audio, rate = read_audio(path)
-        res = run_stream(runner, [audio], rate)
-        seconds += res.seconds
-        utterances += len(res.decisions)
-        confidences += [d.confidence for d in res.decisions if d.candidate]  # as far counts
+
+    def measure(paths) -> tuple[list[float], float, int]:
+        confs, secs, utts = [], 0.0, 0
+        for path in paths:
+            audio, rate = read_audio(path)
+            res = run_stream(runner, [audio], rate)
+            secs += res.seconds
+            utts += len(res.decisions)
+            confs += [d.confidence for d in res.decisions if d.candidate]  # as far counts
+        return confs, secs, utts
+
+    real_conf, real_s, real_utts = measure(real_speech)
+    other_conf, other_s, other_utts = measure(streams)
+    confidences, seconds, utterances = real_conf + other_conf, real_s + other_s, real_utts + other_utts
     threshold, fa, met = choose_threshold(confidences, seconds, target_per_hour=target_per_hour, floor=MIN_THRESHOLD)
+    extra: dict = {}
+    if real_speech:
+        real_t, _, real_met = choose_threshold(real_conf, real_s, target_per_hour=target_per_hour, floor=MIN_THRESHOLD)
+        if real_t > threshold:
+            threshold, met = real_t, real_met
+            fa = sum(c >= threshold for c in confidences) / (seconds / 3600.0)
+        extra["real_speech"] = {
+            "files": len(real_speech), "audio_s": round(real_s, 2), "threshold_alone": round(real_t, 4),
+            "fa_per_hour": round(sum(c >= threshold for c in real_conf) / (real_s / 3600.0), 2)}
+    grid = np.round(np.arange(MIN_THRESHOLD, 0.96, 0.05), 2)
+    if real_digits:
+        decs = [(digit, runner.recognize(*read_audio(path))) for digit, path in real_digits]
+        miss = lambda t: float(np.mean([item_outcome(dg, ds, t) != "right" for dg, ds in decs]))  # noqa: E731
+        extra["real_digits"] = {"n": len(decs), "miss_rate": round(miss(threshold), 4)}
+    if real_speech or real_digits:
+        extra["det"] = [{"threshold": float(t),
+                         **({"real_speech_fa_per_hour": round(sum(c >= t for c in real_conf) / (real_s / 3600.0), 2)}
+                            if real_speech else {}),
+                         **({"real_digit_miss_rate": round(miss(t), 4)} if real_digits else {})} for t in grid]
     hours = seconds / 3600.0
     return {
         "kind": "fa_per_hour", "target_per_hour": float(target_per_hour), "threshold": round(threshold, 4),
         "fa_per_hour": round(fa, 2), "met": bool(met),
         "fa_per_hour_at_min": round(sum(c >= MIN_THRESHOLD for c in confidences) / hours, 2),
-        "audio_s": round(seconds, 2), "utterances": utterances, "streams": [Path(p).name for p in streams],
+        "audio_s": round(seconds, 2), "utterances": utterances,
+        "streams": ([f"{len(real_speech)} real read sentences of validation speakers"] if real_speech else [])
+        + [Path(p).name for p in streams], **extra,
         "min_digit_speech_ms": runner.min_digit_speech_ms, "digit_gate": DIGIT_GATE_VERSION,
         "method": "smallest threshold (grid 0.005, >= 0.5) with false accepts per hour of the streams <= the target; "
                   "streams played through the int8 bundle and the live segmenter with listen's digit length gate "
@@ -192,4 +276,5 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
     }
 
 
-__all__ = ["MIN_THRESHOLD", "fa_per_hour_threshold", "validation_passages", "validation_word_stream"]
+__all__ = ["MIN_THRESHOLD", "fa_per_hour_threshold", "validation_passages", "validation_real_digits",
+           "validation_real_speech", "validation_word_stream"]

@@ -249,6 +249,34 @@ def test_fa_per_hour_threshold_is_the_smallest_meeting_the_target(open_bundle, t
         assert t == MIN_THRESHOLD or np.sum(conf >= t - 0.005) / hours > target
 
 
+def test_real_speech_must_meet_the_target_alone_and_real_digits_give_the_miss_rate(open_bundle, tmp_path):
+    """Real running speech is held to the target on its own: with quiet other speech (digital silence) the
+    threshold is what the real speech alone needs; the real digits' miss rate and the DET table are recorded."""
+    import soundfile as sf
+
+    from export.threshold import MIN_THRESHOLD, fa_per_hour_threshold
+
+    real = _stream_of_words(tmp_path / "real.wav")
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(16000 * 600, np.float32), 16000, subtype="PCM_16")  # 10 min, no utterance
+    digits = [(p.parent.name, p) for p in sorted((SHARED / "speech_commands_digits").glob("*/*.wav"))[::10]]
+    from trainer.data.corpus import word_label
+
+    digits = [(word_label(w), p) for w, p in digits]
+    alone = fa_per_hour_threshold(open_bundle, [], target_per_hour=30.0, real_speech=[real])
+    both = fa_per_hour_threshold(open_bundle, [silence], target_per_hour=30.0, real_speech=[real], real_digits=digits)
+    # pooled with 10 min of silence the target would be met lower; the real speech alone decides
+    assert both["threshold"] == alone["threshold"] >= MIN_THRESHOLD
+    assert both["real_speech"]["fa_per_hour"] <= 30.0 or not both["met"]
+    assert both["real_speech"]["files"] == 1 and both["audio_s"] > both["real_speech"]["audio_s"] + 590
+    assert both["real_digits"]["n"] == len(digits) and 0.0 <= both["real_digits"]["miss_rate"] <= 1.0
+    det = both["det"]
+    assert [d["threshold"] for d in det] == sorted(d["threshold"] for d in det)
+    # misses never fall and false digits never rise as the threshold rises
+    assert all(a["real_digit_miss_rate"] <= b["real_digit_miss_rate"] for a, b in zip(det, det[1:]))
+    assert all(a["real_speech_fa_per_hour"] >= b["real_speech_fa_per_hour"] for a, b in zip(det, det[1:]))
+
+
 def test_export_target_fa_per_hour_needs_validation_passages(deploy_run, tmp_path):
     """A deploy run trained without synthetic voices has no validation passages: a clear error, no bundle."""
     from export.exporter import export_run

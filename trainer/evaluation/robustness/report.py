@@ -146,6 +146,23 @@ def digit_table(results: Sequence[ItemResult], threshold: float, conditions: Seq
     return {"columns": cols, "rows": rows, "window": window}
 
 
+def per_digit_table(results: Sequence[ItemResult], threshold: float, *, condition: str = "clean") -> dict:
+    """``{source: {digit: Counts.to_json()}}`` of ``condition`` for the real-voice sources (every Speech
+    Commands digit copy, pooled as ``speech_commands`` too, and ``--folder`` corpora), so an uneven
+    training set shows as an uneven row."""
+    real = [r for r in results if r.condition == condition
+            and (r.source in S.SPEECH_COMMANDS_DIGIT_SOURCES or r.source.startswith("folder:"))]
+    out: dict[str, dict] = {}
+    groups = sorted({r.source for r in real})
+    pooled = [s for s in groups if s in S.SPEECH_COMMANDS_DIGIT_SOURCES]
+    for name, members in [*[(g, [g]) for g in groups], *([("speech_commands (all copies)", pooled)]
+                                                          if len(pooled) > 1 else [])]:
+        sel = [r for r in real if r.source in members]
+        out[name] = {d: count_items([(r.digit, r.decisions) for r in sel if r.digit == d], threshold).to_json()
+                     for d in sorted({r.digit for r in sel})}
+    return out
+
+
 def stream_segments(paths: Sequence[Path], files: list | None = None) -> Iterator[np.ndarray]:
     """The recordings of one stream at the items' rate, one after the other (0.5 s of silence between
     them when there are several): what :func:`score_streams` plays. With several, ``files`` (a list)
@@ -234,6 +251,7 @@ def run_robustness(ctx: Context) -> dict:
         "command": "robustness", "threshold": ctx.threshold,
         "conditions": [c.describe() for c in conds],
         "table": digit_table(results, ctx.threshold, cond_names),
+        "per_digit": per_digit_table(results, ctx.threshold),
         "streams": stream_rows,
         "stream_definition": {"digits": ctx.sizes.stream_digits, "gap_s": ctx.sizes.stream_gap_s,
                               "lead_s": S.STREAM_LEAD_S, "bed_dbfs": S.BED_DBFS, "block_ms": _block_ms(),
@@ -294,8 +312,10 @@ def run_far(ctx: Context) -> dict:
     clip_rows["all"] = {"clips": tot, "fa_clips": fa_tot, "fa_rate": round(fa_tot / tot, 4) if tot else None,
                         "accepted_decisions": sum(r["accepted_decisions"] for r in clip_rows.values()),
                         "decisions": sum(r["decisions"] for r in clip_rows.values())}
-    extra = {"passages": ctx.sources.passages} if ctx.sources.passages else None
-    sres = score_streams(ctx, streams, [n for n in S.FA_STREAMS if n in streams["streams"]], extra=extra)
+    extra = {"passages": ctx.sources.passages} if ctx.sources.passages else {}
+    if ctx.sources.real_speech:
+        extra["real_speech"] = ctx.sources.real_speech
+    sres = score_streams(ctx, streams, [n for n in S.FA_STREAMS if n in streams["streams"]], extra=extra or None)
     stream_rows = {n: _stream_json(r, th) for n, r in sres.items()}
     hours = sum(r.hours for r in sres.values())
     fa_all = sum(r.false_accepts(th) for r in sres.values())
@@ -313,6 +333,17 @@ def run_far(ctx: Context) -> dict:
     per_cond = {c: sweep([(r.digit, r.decisions) for r in results if r.condition == c], neg_decs, hours,
                          curve["threshold"])["miss_rate"] for c in DET_CONDITIONS}
     op = sweep(det_items, neg_decs, hours, [th])
+    det_real = None
+    real_items = [(r.digit, r.decisions) for r in results
+                  if r.condition == "clean" and r.source in S.SPEECH_COMMANDS_DIGIT_SOURCES]
+    if real_items and "real_speech" in sres:
+        real = sres["real_speech"]
+        det_real = sweep(real_items, real.decisions, real.hours)
+        at = sweep(real_items, real.decisions, real.hours, [th])
+        det_real = {"items": "clean digit items of held-out Speech Commands speakers",
+                    "negatives": "read sentences of held-out speechocean762 speakers", **det_real,
+                    "operating_point": {"threshold": th, "miss_rate": at["miss_rate"][0],
+                                        "fa_per_hour": at["fa_per_hour"][0]}}
     return {
         "command": "far", "threshold": th,
         "negative_clips": clip_rows,
@@ -325,6 +356,7 @@ def run_far(ctx: Context) -> dict:
         "det": {"items": f"digit items of {' + '.join(DET_CONDITIONS)}, every source", "miss": "not right",
                 "negatives": "every continuous no-digit stream", **curve, "miss_rate_by_condition": per_cond,
                 "operating_point": {"threshold": th, "miss_rate": op["miss_rate"][0], "fa_per_hour": op["fa_per_hour"][0]}},
+        "det_real": det_real,
         "digits": digit_table(results, th, cond_names),
         "conditions": [c.describe() for c in conds],
         "data": {"digits": digits["data"], "negatives": negatives["data"]},
@@ -385,6 +417,12 @@ def robustness_tables(rep: dict) -> list:
     out = [digits_rich_table(rep["table"], f"Digit accuracy through the segmenter, threshold {th:g} "
                                           "(right = accepted digits exactly \\[its digit]); cells: accuracy (n)"),
            outcomes_rich_table(rep["table"], th)]
+    for src, row in (rep.get("per_digit") or {}).items():
+        t = Table(title=f"{src}, held-out speakers, clean, per digit (threshold {th:g}): accuracy (n)")
+        for d in row:
+            t.add_column(d, justify="right")
+        t.add_row(*[_cell(c) for c in row.values()])
+        out.append(t)
     if rep["streams"]:
         d = rep["stream_definition"]
         t = Table(title=f"Segmenter in steady noise: {d['digits']} FSDD test digits {d['gap_s']} s apart over a "
@@ -426,7 +464,21 @@ def far_tables(rep: dict) -> list:
     t3 = digits_rich_table(rep["digits"], f"Digit accuracy at threshold {th:g} (DET operating point: miss rate "
                                           f"{op['miss_rate']:.3f} on {' + '.join(DET_CONDITIONS)}, "
                                           f"{op['fa_per_hour']:.0f} FA/h)")
-    return [t1, t2, t3]
+    out = [t1, t2, t3]
+    real = rep.get("det_real")
+    if real:
+        t4 = Table(title="Held-out real people: Speech Commands digits (miss = not right) against false digits per "
+                         "hour of speechocean762 read sentences, the threshold swept")
+        for c in ("threshold", "miss rate", "FA / h"):
+            t4.add_column(c, justify="right")
+        thr = np.asarray(real["threshold"])
+        for t in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, th):
+            i = int(np.searchsorted(thr, t, side="left"))  # first swept threshold >= t
+            if i < thr.size:
+                t4.add_row(f"{t:.2f}" + (" (bundle)" if t == th else ""), f"{real['miss_rate'][i]:.3f}",
+                           f"{real['fa_per_hour'][i]:.1f}")
+        out.append(t4)
+    return out
 
 
 def plot_det(rep: dict, path: str | os.PathLike, *, title: str = "") -> None:

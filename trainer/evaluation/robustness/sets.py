@@ -2,11 +2,16 @@
 
 Everything here is made of **held-out material only**:
 
-* digits: FSDD official test (recording indices 0-4), ``speech_commands_digits`` test
-  split, ``data synth`` voices the manifest marks ``test``, and any ``--folder``
+* digits: FSDD official test (recording indices 0-4), the test split of every Speech
+  Commands digit copy (``speech_commands_digits``, ``speech_commands_digits_extra``),
+  ``data synth`` voices the manifest marks ``test``, and any ``--folder``
   (all its digit clips: give one the model was not trained on);
-* Speech Commands speakers count as held out only if *every* clip of theirs, in both
-  Speech Commands copies, is in the test split (the two copies share speaker ids);
+* Speech Commands speakers count as held out only if *every* clip of theirs, in every
+  Speech Commands copy, is in the test split (the copies share speaker ids); of
+  ``speech_commands_digits``, only speakers that were test under its split before
+  2026-12-07 too (:func:`trainer.data.corpus.legacy_split`), so bundles trained before
+  and after compare on voices none of them heard;
+* real running speech: the test speakers' read sentences of speechocean762 (``far``);
 * noise: the test-split recordings of ``noise/`` (split by file);
 * babble: :func:`trainer.data.augment.make_babble_bank` over the held-out Speech Commands
   speakers' non-digit words; a track never contains the target's speaker.
@@ -41,7 +46,9 @@ import numpy as np
 from ...atomic import atomic_path
 from ...data.augment import make_babble_bank, resample_bank, seed_everything, seed_for
 from ...config import FRONT_END
-from ...data.corpus import NOISE_LABEL, UNKNOWN_LABEL, CorpusClip
+from ...data.corpus import (
+    NOISE_LABEL, PASSAGE_LABEL, SPEECH_COMMANDS_SOURCES, UNKNOWN_LABEL, CorpusClip, legacy_split,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +65,8 @@ TRIM_FRAME_MS = 10.0
 SUBTYPE = "PCM_16"
 #: A mix whose peak exceeds this is scaled down as a whole.
 MAX_PEAK = 0.99
-#: Sources that share Speech Commands speaker ids.
-SPEECH_COMMANDS_SOURCES = ("speech_commands", "speech_commands_digits")
+#: Speech Commands digit copies whose test speakers are held-out real voices.
+SPEECH_COMMANDS_DIGIT_SOURCES = tuple(s for s in SPEECH_COMMANDS_SOURCES if s != "speech_commands")
 
 #: The reverberant condition: audiomentations.RoomSimulator, image-source model (no ray tracing:
 #: deterministic); absorption from Sabine's formula for the target RT60, reflections up to order 10
@@ -144,6 +151,8 @@ class Sources:
     fsdd_test: list[CorpusClip]
     passages: list[Path]
     excluded: dict[str, int]
+    #: Real people's read sentences without digits (speechocean762 test speakers).
+    real_speech: list[Path] = dataclasses.field(default_factory=list)
 
     def describe(self) -> dict:
         return {
@@ -153,6 +162,8 @@ class Sources:
             "babble_utterances": len(self.babble_speech),
             "noise_files": [f"{c.path.parent.name}/{c.path.name}" for c in self.noise],
             "passages": [p.name for p in self.passages],
+            "real_speech": {"files": len(self.real_speech),
+                            "speakers": len({p.parent.name for p in self.real_speech})},
             "excluded": dict(self.excluded),
         }
 
@@ -185,11 +196,17 @@ def select_sources(rows: Sequence[CorpusClip], *, folder_rows: Sequence[CorpusCl
     fsdd = [r for r in rows if r.source == "fsdd" and r.split == "test"]
     if fsdd:
         digits["fsdd"] = fsdd
-    scd = [r for r in rows if r.source == "speech_commands_digits" and r.split == "test" and r.is_digit]
-    if scd:
+    for source in SPEECH_COMMANDS_DIGIT_SOURCES:
+        scd = [r for r in rows if r.source == source and r.split == "test" and r.is_digit]
+        if not scd:
+            continue
         keep = [r for r in scd if r.speaker in held]
-        excluded["speech_commands_digits: test speaker with clips in another split"] = len(scd) - len(keep)
-        digits["speech_commands_digits"] = keep
+        excluded[f"{source}: test speaker with clips in another split"] = len(scd) - len(keep)
+        if source == "speech_commands_digits":
+            old = [r for r in keep if legacy_split(r) != "test"]
+            excluded[f"{source}: trained on by bundles before 2026-12-07 (its old split)"] = len(old)
+            keep = [r for r in keep if legacy_split(r) == "test"]
+        digits[source] = keep
     synth = [r for r in rows if r.source == "synth" and r.split == "test" and r.is_digit]
     if synth:
         digits["synth"] = synth
@@ -209,7 +226,9 @@ def select_sources(rows: Sequence[CorpusClip], *, folder_rows: Sequence[CorpusCl
     babble = [r for r in sc_words if r.speaker in held]
     noise = [r for r in rows if r.label == NOISE_LABEL and r.split == "test"]
     passages = sorted((passages_dir / "passages").glob("*.wav")) if passages_dir else []
-    return Sources(digits, words, babble, noise, fsdd, passages, excluded)
+    real_speech = sorted(r.path for r in rows
+                         if r.source == "speechocean762" and r.label == PASSAGE_LABEL and r.split == "test")
+    return Sources(digits, words, babble, noise, fsdd, passages, excluded, real_speech)
 
 
 # --------------------------------------------------------------------------- audio helpers
