@@ -26,13 +26,16 @@ def test_table_cells_and_markdown():
 
     cells = table_cells(_row())
     assert len(cells) == len(COLUMNS)
-    assert cells[:9] == ["ds_cnn", "ds_cnn", "0.6", "0.912 (343)", "- (0)", "0.950", "-", "0.051 (916)", "-"]
-    assert cells[9:12] == ["-", "-", "-"]  # no --fa-per-hour: no DET budgets
-    assert cells[12:] == ["24,332", "45.0", "0.31", "2.35", "30 min (30 ep)"]
-    with_det = table_cells(_row(fa_per_hour=37.6, miss_at_fa_per_hour={
+    assert cells[:11] == ["ds_cnn", "ds_cnn", "0.6", "0.912 (343)", "- (0)", "0.950", "-", "- (0)", "0.051 (916)",
+                          "-", "-"]
+    assert cells[11:14] == ["-", "-", "-"]  # no --fa-per-hour: no DET budgets
+    assert cells[14:] == ["24,332", "45.0", "0.31", "2.35", "30 min (30 ep)"]
+    with_det = table_cells(_row(fa_per_hour=37.6, real_accuracy=0.8123, real_items=480, real_fa_per_hour=12.34,
+                                miss_at_fa_per_hour={
         "40": {"threshold": 0.9, "miss_rate": 0.4012, "fa_per_hour": 37.6}, "10": None,
         "5": {"threshold": 0.99, "miss_rate": 0.7, "fa_per_hour": 4.2}}))
-    assert with_det[8:12] == ["38", "0.401", "-", "0.700"]
+    assert with_det[7] == "0.812 (480)"
+    assert with_det[9:14] == ["38", "12.3", "0.401", "-", "0.700"]
     md = markdown({"rows": [_row(), _row(bundle="/y/deploy", model="spectrogram_aug", params=None, train_s=None)]})
     lines = md.splitlines()
     assert lines[0].startswith("| bundle | model | threshold | clean | babble 10 dB |") and len(lines) == 4
@@ -107,7 +110,11 @@ def test_quick_compare_of_two_copies_of_the_shipped_bundle(tmp_path):
     assert all(p["fa_per_hour"] <= k for k, p in reached)
     misses = [p["miss_rate"] for _, p in reached]
     assert misses == sorted(misses)
-    assert a["items"] == {"clean": 40, "babble_10": 40} and a["fa_clips"] > 0  # --quick: 20 digits per source
+    # --quick: at most 20 digits per source (FSDD, both Speech Commands digit copies)
+    assert a["items"]["clean"] == a["items"]["babble_10"] and 40 < a["items"]["clean"] <= 60 and a["fa_clips"] > 0
+    # the held-out real Speech Commands speakers (both digit copies) and real read sentences have their own cells
+    assert 20 < a["real_items"] < a["items"]["clean"] and 0 <= a["real_accuracy"] <= 1
+    assert a["real_fa_per_hour"] is not None and a["real_fa_per_hour"] >= 0
     assert 0 <= a["accuracy"]["clean"] <= 1 and 0 <= a["fa_rate"] <= 1
     assert a["tflite_bytes"] == shipped.spec["files"]["tflite"]["bytes"]
     assert a["front_end_ms"] > 0 and a["invoke_ms"] > 0 and a["interpreter"] in ("tflite_runtime", "ai_edge_litert")

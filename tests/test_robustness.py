@@ -277,6 +277,7 @@ def test_mixed_snr_is_the_target(built_twice):
 
 @pytest.mark.slow
 def test_sets_hold_only_held_out_material(built_twice):
+    from trainer.data.corpus import legacy_split
     from trainer.evaluation.robustness.sets import held_out_speech_commands_speakers
 
     (rows, digits, negatives, streams), _, _ = built_twice
@@ -292,12 +293,14 @@ def test_sets_hold_only_held_out_material(built_twice):
         assert r.split == "test", it["id"]
         if r.source.startswith("speech_commands"):
             assert r.speaker in held and r.speaker not in train_sc
+        if r.source == "speech_commands_digits":  # held out from bundles of the old split too
+            assert legacy_split(r) == "test"
         if "babble" in it:
             spk = {s.split("/", 1)[1] for s in it["babble"]["speakers"]}
             assert spk <= held and r.speaker not in spk
         if "noise" in it:
             assert noise_split[it["noise"]["file"]] == "test"
-    assert sources == {"fsdd", "speech_commands_digits"}
+    assert sources == {"fsdd", "speech_commands_digits", "speech_commands_digits_extra"}
     for it in negatives["items"]:
         if it["kind"].startswith("words:"):
             r = by_path[it["clip"]]

@@ -76,6 +76,11 @@ class Row:
     fa_rate: float | None
     fa_clips: int
     fa_per_hour: float | None = None
+    #: Clean digit items of held-out Speech Commands speakers (every digit copy), at the threshold.
+    real_accuracy: float | None = None
+    real_items: int = 0
+    #: False digits per hour of held-out speechocean762 speakers' read sentences (``--fa-per-hour``).
+    real_fa_per_hour: float | None = None
     #: ``str(budget)`` -> ``{"threshold", "miss_rate", "fa_per_hour"}`` or None (see ``miss @ N FA/h``).
     miss_at_fa_per_hour: dict[str, dict | None] | None = None
     params: int | None = None
@@ -137,7 +142,7 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
     from .robustness import sets as S
     from .robustness.parallel import default_jobs
     from .robustness.report import Context, bundle_threshold, digit_table, score_digits, score_negative_clips, score_streams
-    from .robustness.score import ModelRunner, accepted, miss_at_fa_per_hour, sweep
+    from .robustness.score import ModelRunner, accepted, count_items, miss_at_fa_per_hour, sweep
 
     if not bundles:
         raise DataError("give at least one bundle")
@@ -178,11 +183,20 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
             fa_rate=round(fa / len(every), 4) if every else None, fa_clips=len(every),
             tflite_bytes=clf.bundle.tflite_path.stat().st_size, quantization=clf.bundle.quantization,
         )
+        real = [(r.digit, r.decisions) for r in results
+                if r.condition == "clean" and r.source in S.SPEECH_COMMANDS_DIGIT_SOURCES]
+        if real:
+            row.real_accuracy, row.real_items = round(count_items(real, threshold).accuracy, 4), len(real)
         if fa_per_hour:
             streams = S.build_streams(src, cache, seed=seed, sizes=sizes, progress=progress, material=ctx.material)
-            extra = {"passages": src.passages} if src.passages else None
-            sres = score_streams(ctx, streams, [n for n in S.FA_STREAMS if n in streams["streams"]], extra=extra)
+            extra = {"passages": src.passages} if src.passages else {}
+            if src.real_speech:
+                extra["real_speech"] = src.real_speech
+            sres = score_streams(ctx, streams, [n for n in S.FA_STREAMS if n in streams["streams"]], extra=extra or None)
             hours = sum(r.hours for r in sres.values())
+            if "real_speech" in sres and sres["real_speech"].hours:
+                rs = sres["real_speech"]
+                row.real_fa_per_hour = round(rs.false_accepts(threshold) / rs.hours, 1)
             row.fa_per_hour = round(sum(r.false_accepts(threshold) for r in sres.values()) / hours, 1) if hours else None
             if hours:
                 curve = sweep([(r.digit, r.decisions) for r in results], [d for r in sres.values() for d in r.decisions],
@@ -226,6 +240,10 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
         "definitions": {"accuracy": "digit items through the segmenter at the bundle's threshold, every source "
                                     "('all' row of robustness)",
                         "fa_rate": "held-out negative clips of far with any accepted digit / clips",
+                        "real_accuracy": "clean digit items of held-out Speech Commands speakers (every digit copy; "
+                                         "speech_commands_digits: speakers held out under its old split too)",
+                        "real_fa_per_hour": "false digits per hour of held-out speechocean762 speakers' read "
+                                            "sentences, live recognizer (part of FA / h)",
                         "timing": f"median per window, 1 thread, edge-only process, {TIMING_WINDOWS} FSDD test windows"},
         "inputs": {"data_root": str(Path(data_root).resolve()), "synth": str(synth) if synth else None, "quick": quick,
                    "min_digit_speech_ms": gate_ms,
@@ -255,7 +273,8 @@ def _fmt(v, spec: str = ".3f", none: str = "-") -> str:
     return none if v is None else format(v, spec)
 
 
-COLUMNS = ("bundle", "model", "threshold", "clean", "babble 10 dB", "clean, window", "babble 10 dB, window", "non-digit FA", "FA / h",
+COLUMNS = ("bundle", "model", "threshold", "clean", "babble 10 dB", "clean, window", "babble 10 dB, window",
+           "real SC speakers", "non-digit FA", "FA / h", "real speech FA / h",
            *(f"miss @ {b:g} FA/h" for b in DET_BUDGETS), "params", "int8 KB", "front end ms", "invoke ms", "train")
 
 
@@ -267,7 +286,9 @@ def table_cells(row: dict, name: str | None = None) -> list[str]:
         name or Path(row["bundle"]).name, str(row["model"]), f"{row['threshold']:g}",
         *[f"{_fmt(acc.get(c))} ({n.get(c, 0)})" for c in CONDITIONS],
         *[_fmt(row["window_accuracy"].get(c)) for c in CONDITIONS],
+        f"{_fmt(row.get('real_accuracy'))} ({row.get('real_items', 0)})",
         f"{_fmt(row['fa_rate'])} ({row['fa_clips']})", _fmt(row["fa_per_hour"], ".0f"),
+        _fmt(row.get("real_fa_per_hour"), ".1f"),
         *[_fmt(((row.get("miss_at_fa_per_hour") or {}).get(f"{b:g}") or {}).get("miss_rate")) for b in DET_BUDGETS],
         "-" if row["params"] is None else f"{row['params']:,}",
         "-" if row["tflite_bytes"] is None else f"{row['tflite_bytes'] / 1024:.1f}",
