@@ -61,6 +61,8 @@ setup(
             "tensorboard>=2.21",
         ],
         "dev": ["pytest>=9.0"],
+        # a peer decoder for 'compare --baseline pocketsphinx' (PocketSphinx 5, its default en-US model)
+        "baselines": ["pocketsphinx>=5.0"],
     },
     entry_points={"console_scripts": ["spoken-digits=spoken_digits_cli:main"]},
     classifiers=[

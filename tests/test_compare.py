@@ -42,6 +42,38 @@ def test_table_cells_and_markdown():
     assert lines[3].startswith("| deploy | spectrogram_aug |") and "| - |" in lines[3]
 
 
+def test_pocketsphinx_baseline_decodes_digits_and_says_how_to_install_it(monkeypatch):
+    import builtins
+
+    import numpy as np
+    import soundfile as sf
+
+    from trainer.data.corpus import word_label
+    from trainer.evaluation.baselines import PocketSphinxDigits
+    from trainer.errors import DataError
+
+    clips = sorted((SHARED / "speech_commands_digits").glob("*/*.wav"))[::6]
+    if not clips:
+        pytest.skip("needs ../shared/data/speech_commands_digits")
+    dec = PocketSphinxDigits()
+    got = []
+    for p in clips:
+        y, rate = sf.read(p, dtype="float32")
+        got.append(dec.decode(y, rate) == word_label(p.parent.name))
+    assert np.mean(got) >= 0.6, np.mean(got)  # a real digit recognizer, not a stub
+    assert dec.decode(np.zeros(16000, np.float32), 16000) in (None, *map(str, range(10)))  # never a word
+    real_import = builtins.__import__
+
+    def no_pocketsphinx(name, *a, **kw):
+        if name == "pocketsphinx":
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_pocketsphinx)
+    with pytest.raises(DataError, match=r"spoken-digits\[baselines\]"):
+        PocketSphinxDigits()
+
+
 def test_display_names_tell_bundles_of_one_folder_name_apart():
     from trainer.evaluation.compare import display_names, markdown
 
@@ -91,12 +123,17 @@ def test_quick_compare_of_two_copies_of_the_shipped_bundle(tmp_path):
     out = tmp_path / "c.json"
     r = CliRunner().invoke(main, ["compare", str(shipped.directory), str(copy), "--quick", "--data-root", str(SHARED),
                                   "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--out", str(out),
-                                  "--markdown", "--fa-per-hour"])
+                                  "--markdown", "--fa-per-hour", "--baseline", "pocketsphinx"])
     assert r.exit_code == 0, r.output
     assert "| bundle | model | threshold | clean | babble 10 dB | clean, window |" in r.output
     rows = json.loads(out.read_text())["rows"]
-    assert len(rows) == 2
-    a, b = rows
+    assert len(rows) == 3
+    a, b, peer = rows
+    # the peer decoder, on the same items: digit columns only
+    assert peer["baseline"] and peer["model"].startswith("pocketsphinx") and peer["threshold"] is None
+    assert peer["items"] == a["items"] and peer["real_items"] == a["real_items"] and peer["fa_rate"] is None
+    assert 0.3 < peer["accuracy"]["clean"] <= 1.0  # it does recognize digits
+    assert "| pocketsphinx |" in r.output
     # the same model on the same cached sets: the same numbers
     for key in ("accuracy", "items", "fa_rate", "fa_clips", "tflite_bytes", "threshold", "fa_per_hour",
                 "miss_at_fa_per_hour"):

@@ -93,6 +93,8 @@ class Row:
     train_s: float | None = None
     epochs: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: A peer decoder (:mod:`trainer.evaluation.baselines`), not a bundle: no threshold, size or timing.
+    baseline: bool = False
 
 
 def _keras_path(bundle) -> Path | None:
@@ -120,6 +122,7 @@ def timing_windows(root: Path, n: int = TIMING_WINDOWS):
 
 def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = None, cache_dir: Path | None = None,
             quick: bool = False, seed: int = 0, jobs: int | None = None, fa_per_hour: bool = False,
+            baselines: Sequence[str] = (),
             timing: bool = True, interpreter: str | None = None, progress: bool = True,
             min_digit_speech_ms: float | None = None) -> dict:
     """Score every bundle (see the module docstring); returns ``{"rows": [Row as dict], "inputs": ...}``.
@@ -206,6 +209,8 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
         row.train_s, row.epochs = training.get("wall_s_this_session"), training.get("epochs_run")
         rows.append(row)
         del clf
+    for name in baselines:
+        rows.append(baseline_row(name, digits, want, progress=progress))
     if timing:
         from export.bench import run_edge_worker
 
@@ -215,6 +220,8 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
             np.savez(data, wave=waves, log_mel=mels)
             np.save(str(data) + ".first.npy", waves[0])
             for row in rows:
+                if row.baseline:
+                    continue
                 try:
                     r = run_edge_worker(Path(row.bundle), data, interpreter)
                 except Exception as e:  # noqa: BLE001  (a failed timing is a note, not the end of the table)
@@ -226,6 +233,8 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
     from realtime.bundle import load_bundle
 
     for row in rows:  # TensorFlow comes in here, after every fork
+        if row.baseline:
+            continue
         keras_path = _keras_path(load_bundle(row.bundle))
         if keras_path is None:
             row.notes.append("Keras model not found (provenance run missing): no parameter count")
@@ -269,6 +278,49 @@ def display_names(paths: Sequence[str]) -> list[str]:
     return names
 
 
+def baseline_row(name: str, digits: dict, conditions: Sequence[str], *, progress: bool = True) -> Row:
+    """A peer decoder's row (:data:`trainer.evaluation.baselines.BASELINES`) on the digit items of ``digits``
+    (the set :func:`trainer.evaluation.robustness.sets.build_digit_items` wrote for the bundles).
+
+    Right = the decoded digit is the item's digit (the peer has no rejection). ``accuracy`` per condition
+    over every source, ``real_accuracy`` over the clean items of held-out Speech Commands speakers.
+
+    Raises
+    ------
+    ValueError
+        An unknown baseline name; DataError: its package is not installed.
+    """
+    import numpy as np
+    from rich.progress import Progress
+
+    from .baselines import BASELINES, PocketSphinxDigits, pocketsphinx_version
+    from .robustness import sets as S
+    from .robustness.score import read_audio
+
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
+    decoder = PocketSphinxDigits()
+    folder = Path(digits["folder"])
+    items = [it for it in digits["items"] if it["condition"] in conditions]
+    right: dict[str, list[bool]] = {c: [] for c in conditions}
+    real: list[bool] = []
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"decoding with {name}", total=len(items))
+        for it in items:
+            ok = decoder.decode(*read_audio(folder / it["file"])) == it["digit"]
+            right[it["condition"]].append(ok)
+            if it["condition"] == "clean" and it["source"] in S.SPEECH_COMMANDS_DIGIT_SOURCES:
+                real.append(ok)
+            bar.advance(task)
+    acc = {c: round(float(np.mean(v)), 4) if v else None for c, v in right.items()}
+    return Row(bundle=name, model=f"pocketsphinx {pocketsphinx_version()} (digit grammar)", threshold=None,
+               labels=10, accuracy=acc, items={c: len(v) for c, v in right.items()},
+               window_accuracy={c: None for c in conditions}, fa_rate=None, fa_clips=0,
+               real_accuracy=round(float(np.mean(real)), 4) if real else None, real_items=len(real),
+               baseline=True, notes=["a peer decoder with a one-digit grammar: no rejection, every utterance "
+                                     "decodes to a digit; scored on digit items only"])
+
+
 def _fmt(v, spec: str = ".3f", none: str = "-") -> str:
     return none if v is None else format(v, spec)
 
@@ -283,7 +335,8 @@ def table_cells(row: dict, name: str | None = None) -> list[str]:
     acc, n = row["accuracy"], row["items"]
     train = "-" if row["train_s"] is None else f"{row['train_s'] / 60:.0f} min ({row['epochs']} ep)"
     return [
-        name or Path(row["bundle"]).name, str(row["model"]), f"{row['threshold']:g}",
+        name or Path(row["bundle"]).name, str(row["model"]),
+        "-" if row["threshold"] is None or row["threshold"] != row["threshold"] else f"{row['threshold']:g}",
         *[f"{_fmt(acc.get(c))} ({n.get(c, 0)})" for c in CONDITIONS],
         *[_fmt(row["window_accuracy"].get(c)) for c in CONDITIONS],
         f"{_fmt(row.get('real_accuracy'))} ({row.get('real_items', 0)})",
@@ -317,6 +370,9 @@ def markdown(result: dict) -> str:
                                                    "and each bundle's miss rate on the clean + babble 10 dB items at "
                                                    "the threshold that keeps false accepts within "
                                                    + ", ".join(f"{b:g}" for b in DET_BUDGETS) + " per hour.")
+@click.option("--baseline", "baselines", multiple=True, type=click.Choice(["pocketsphinx"]),
+              help="Add a peer's row: pocketsphinx = PocketSphinx 5 with a ten-word digit grammar on the same digit "
+                   "items (no rejection, so digit columns only; pip install \"spoken-digits[baselines]\").")
 @click.option("--no-timing", is_flag=True, help="Skip the edge-process timing.")
 @click.option("--interpreter", type=click.Choice(["tflite_runtime", "ai_edge_litert"]), default=None,
               help="Interpreter for scoring and timing (default: the first installed).")
@@ -328,7 +384,7 @@ def markdown(result: dict) -> str:
 @click.option("--min-digit-speech-ms", type=click.FloatRange(min=0), default=None, metavar="MS",
               help="The recognizer's digit length gate (ms of speech, every digit). Default: the per-digit one "
                    "'listen' uses (realtime.constants.MIN_DIGIT_SPEECH_MS); 0: none.")
-def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, no_timing, interpreter, quick, jobs, out,
+def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, baselines, no_timing, interpreter, quick, jobs, out,
                 as_markdown, no_progress, min_digit_speech_ms) -> None:
     """Compare bundles in one table: accuracy clean and in babble, false accepts, size, speed, training time.
 
@@ -359,7 +415,7 @@ def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, no_timing, in
     root = data_root or Path(os.environ.get(SHARED_DATA_ENV_VAR) or Path("..") / "shared" / "data")
     result = compare(bundles, data_root=root, synth=synth, cache_dir=cache_dir, quick=quick, jobs=jobs,
                      fa_per_hour=fa_per_hour, timing=not no_timing, interpreter=interpreter, progress=not no_progress,
-                     min_digit_speech_ms=min_digit_speech_ms)
+                     min_digit_speech_ms=min_digit_speech_ms, baselines=baselines)
     if out:
         write_json_atomic(out, result)
     if as_markdown:
