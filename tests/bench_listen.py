@@ -1,6 +1,9 @@
 """Benchmark ``spoken-digits listen`` through a virtual microphone: accuracy, latency, CPU, memory.
 
-Plays FSDD official-test recordings (separated by silence) into a private vmic
+Plays FSDD official-test recordings, or with ``--source speech_commands`` the digit clips of
+held-out real Speech Commands speakers (every digit copy's test speakers, as ``robustness``
+picks them: phones and laptops in rooms, whole one-second clips with their room noise),
+separated by silence, into a private vmic
 PulseAudio server, runs ``listen --device pulse --json --stats`` as a subprocess,
 and prints the digits right out of played, the latency from the end of each
 utterance in the stream to its decision (median, p95), the CPU use while
@@ -8,6 +11,7 @@ listening and the peak RSS of the listening process. Not collected by pytest.
 
     python tests/bench_listen.py --digits 30 --rate 22050
     python tests/bench_listen.py --digits 30 --rate 48000 --device-rate 48000
+    python tests/bench_listen.py --digits 100 --source speech_commands  # held-out real speakers
     python tests/bench_listen.py --digits 100 --babble-db 10          # babble of held-out talkers mixed in
     python tests/bench_listen.py --digits 100 --noise-db 10           # the test-split noise recordings mixed in
     python tests/bench_listen.py --digits 300 --negatives-s 600 --synth DIR   # soak: digits, then 10 min of
@@ -38,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import FSDD_DIR, REPO  # noqa: E402
-from vmic import VirtualMic, build_digit_wav, lcs_length, parse_json_lines, speech_rms, start_listen  # noqa: E402
+from vmic import VirtualMic, build_clip_wav, lcs_length, parse_json_lines, speech_rms, start_listen  # noqa: E402
 
 #: Speech RMS of every played recording when babble is mixed in (dBFS).
 SPEECH_RMS_DBFS = -25.0
@@ -46,7 +50,10 @@ SPEECH_RMS_DBFS = -25.0
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--digits", type=int, default=30, help="recordings played (official test set)")
+    ap.add_argument("--digits", type=int, default=30, help="recordings played")
+    ap.add_argument("--source", choices=("fsdd", "speech_commands"), default="fsdd",
+                    help="fsdd: FSDD official test recordings; speech_commands: digit clips of held-out real "
+                         "Speech Commands speakers (every digit copy in --data-root)")
     ap.add_argument("--rate", type=int, default=22050, help="virtual microphone rate (Hz)")
     ap.add_argument("--device-rate", type=int, default=None, help="passed to listen --device-rate (Hz)")
     ap.add_argument("--gap-s", type=float, default=0.6, help="silence between recordings (s)")
@@ -66,16 +73,14 @@ def main() -> int:
         ap.error("give --babble-db or --noise-db, not both")
     noisy = args.babble_db is not None or args.noise_db is not None
 
-    files = sorted(f.stem for f in FSDD_DIR.glob("*.wav") if int(f.stem.split("_")[2]) < 5)
-    names = random.Random(args.seed).sample(files, args.digits)
-    expected = [int(n.split("_")[0]) for n in names]
+    clips, expected = held_out_clips(args.source, args.digits, args.seed, args.data_root)
     with tempfile.TemporaryDirectory(prefix="vmicb") as tmp:
         tmp = Path(tmp)
         mic = VirtualMic(tmp / "v", args.rate).start()
         try:
             wav = tmp / "digits.wav"
             level = None if not noisy or args.raw_levels else SPEECH_RMS_DBFS
-            duration_s = build_digit_wav(FSDD_DIR, names, wav, args.rate, gap_s=args.gap_s, speech_rms_dbfs=level)
+            duration_s = build_clip_wav(clips, wav, args.rate, gap_s=args.gap_s, speech_rms_dbfs=level)
             digits_end_s = duration_s
             if noisy or args.negatives_s:
                 duration_s = _mix(wav, args, tmp)
@@ -103,7 +108,10 @@ def main() -> int:
     stats = next(json.loads(line)["stats"] for line in err.splitlines() if line.startswith('{"stats"'))
     right = lcs_length(heard, expected)
     print(json.dumps({
+        "source": args.source,
         "played": len(expected),
+        "speakers": len({c.name.split("_")[0] if args.source == "speech_commands" else c.name.split("_")[1]
+                         for c in clips}),
         "babble_db": args.babble_db,
         "noise_db": args.noise_db,
         "digit_levels": None if not noisy else ("raw" if args.raw_levels else SPEECH_RMS_DBFS),
@@ -119,6 +127,25 @@ def main() -> int:
         **stats,
     }, indent=1))
     return 0
+
+
+def held_out_clips(source: str, n: int, seed: int, data_root: Path) -> tuple[list[Path], list[int]]:
+    """``n`` held-out digit recordings (a seeded sample) and their digits: FSDD's official test
+    (indices 0-4), or the Speech Commands digit clips ``robustness`` holds out (every clip of the
+    speaker in the test split, in every Speech Commands copy)."""
+    if source == "fsdd":
+        files = sorted(f for f in FSDD_DIR.glob("*.wav") if int(f.stem.split("_")[2]) < 5)
+        picked = random.Random(seed).sample(files, n)
+        return picked, [int(f.stem.split("_")[0]) for f in picked]
+    from trainer.data.corpus import CorpusPaths, read_corpus
+    from trainer.evaluation.robustness.sets import SPEECH_COMMANDS_DIGIT_SOURCES, select_sources
+
+    src = select_sources(read_corpus(CorpusPaths.shared(data_root)))
+    rows = sorted(r for s in SPEECH_COMMANDS_DIGIT_SOURCES for r in src.digits.get(s, []))
+    if len(rows) < n:
+        raise SystemExit(f"only {len(rows)} held-out Speech Commands digit clips in {data_root}; ask for fewer")
+    picked = random.Random(seed).sample(rows, n)
+    return [r.path for r in picked], [int(r.label) for r in picked]
 
 
 def _mix(wav: Path, args, tmp: Path) -> float:

@@ -243,12 +243,20 @@ def speech_rms(x: np.ndarray) -> float:
 
 def build_digit_wav(fsdd_dir: Path, names: list[str], path: Path, rate_hz: int, *, gap_s: float = 0.6,
                     lead_s: float = 1.0, tail_s: float = 1.5, speech_rms_dbfs: float | None = None) -> float:
-    """Write FSDD recordings resampled to ``rate_hz``, separated by ``gap_s`` of digital silence.
+    """Write FSDD recordings ``fsdd_dir/NAME.wav`` as :func:`build_clip_wav` does."""
+    return build_clip_wav([fsdd_dir / f"{name}.wav" for name in names], path, rate_hz, gap_s=gap_s, lead_s=lead_s,
+                          tail_s=tail_s, speech_rms_dbfs=speech_rms_dbfs)
+
+
+def build_clip_wav(clips: list[Path], path: Path, rate_hz: int, *, gap_s: float = 0.6,
+                   lead_s: float = 1.0, tail_s: float = 1.5, speech_rms_dbfs: float | None = None) -> float:
+    """Write recordings (any format soundfile reads) resampled to ``rate_hz``, separated by ``gap_s`` of
+    digital silence.
 
     ``speech_rms_dbfs``: scale each recording so that the RMS of its speech (samples above
     1e-4, as :func:`speech_rms` measures it) is this level (dBFS), as one person speaking at a
-    steady level would be; None keeps FSDD's own levels, which differ by 20 dB and more
-    between its speakers.
+    steady level would be; None keeps the recordings' own levels (FSDD's differ by 20 dB and more
+    between its speakers).
 
     Returns
     -------
@@ -259,8 +267,8 @@ def build_digit_wav(fsdd_dir: Path, names: list[str], path: Path, rate_hz: int, 
     from realtime.audiofile import read_wav, resample
 
     parts = [np.zeros(int(lead_s * rate_hz), np.float32)]
-    for i, name in enumerate(names):
-        y, r = read_wav(fsdd_dir / f"{name}.wav")
+    for i, clip in enumerate(clips):
+        y, r = read_wav(clip)
         if i:
             parts.append(np.zeros(int(gap_s * rate_hz), np.float32))
         y = resample(y, r, rate_hz)
