@@ -170,8 +170,10 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
 
     BUNDLE is a bundle directory or its NAME.json (default: the shipped bundle).
     Held-out material only: FSDD official test (indices 0-4), the test-split
-    speakers of speech_commands_digits (their every clip in the test split),
-    --synth test voices and --folder sets. Each clip is trimmed to its utterance
+    speakers of every Speech Commands digit copy (speech_commands_digits and
+    speech_commands_digits_extra; their every clip in the test split, of
+    speech_commands_digits also under its split before 2026-12-07), --synth
+    test voices and --folder sets. Each clip is trimmed to its utterance
     (10 ms frames within 40 dB of the loudest) and embedded in 0.5 s of context
     before and after, as a user's stream holds it, then run through the
     'recognize' path (segmenter + classifier):
@@ -193,7 +195,8 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
     segmentation. Then a steady-noise check: 20 FSDD test digits 0.8 s apart
     over continuous babble / noise at 10 dB, streamed in capture-size blocks
     through the live Recognizer: digits found / played, and whether the
-    segmenter stays in its speech state for more than 2 s.
+    segmenter stays in its speech state for more than 2 s. Per digit: the
+    clean items of held-out real Speech Commands speakers, digit by digit.
 
     The sets are written once (16-bit WAV, 22,050 Hz) under
     CACHE/robustness/<kind>-<hash of the inputs>/ and reused.
@@ -228,11 +231,15 @@ def far(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, see
     (b) False accepts per hour on continuous audio without digits, streamed
         in capture-size blocks through the live Recognizer as 'listen' does:
         held-out Speech Commands test words with 0.2-1.0 s gaps, a babble bed
-        of held-out talkers, the test noise recordings, and --synth passages.
+        of held-out talkers, the test noise recordings, --synth passages, and
+        real_speech: the read sentences of held-out speechocean762 speakers
+        (no number word in them), one after another.
     (c) A DET-style sweep: the model runs once (threshold 0) and the
         threshold is applied afterwards; miss rate (1 - accuracy) on the clean
         + babble 10 dB digit items vs FA/h on (b); --plot draws it with the
-        operating point marked.
+        operating point marked. And the same for real people alone: clean
+        digits of held-out Speech Commands speakers vs false digits per hour
+        of real_speech.
     (d) Digit accuracy at the threshold on every condition of 'robustness'.
 
     The sets are shared with 'robustness' (same cache).
