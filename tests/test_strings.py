@@ -1,0 +1,95 @@
+"""Digit strings (issue 27): transcripts, string plans, assembled strings."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainer.data.corpus import CorpusClip, read_speechocean
+from trainer.data.strings import assemble_string, digits_of_transcript, plan_strings
+
+SR = 16000
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def test_transcripts_become_digit_strings():
+    assert digits_of_transcript("ZERO THREE FIVE ONE") == "0351"
+    assert digits_of_transcript("four oh seven, two") == "4072"
+    with pytest.raises(ValueError, match="'hundred'"):
+        digits_of_transcript("ONE HUNDRED")
+    with pytest.raises(ValueError, match="no word"):
+        digits_of_transcript("  ")
+
+
+@pytest.mark.skipif(not (SHARED / "speechocean762" / "digit_strings").is_dir(),
+                    reason="needs ../shared/data/speechocean762")
+def test_every_speechocean762_digit_string_has_a_digit_transcript():
+    root = SHARED / "speechocean762"
+    rows = [r for r in read_speechocean(root) if r.label == "_digit_string_"]
+    strings = [digits_of_transcript(r.word) for r in rows]
+    assert len(rows) == 77 and all(2 <= len(s) <= 6 for s in strings)
+    by_speaker = {}
+    for r in rows:
+        by_speaker.setdefault(r.speaker, set()).add(r.split)
+    assert all(len(s) == 1 for s in by_speaker.values())  # one speaker, one split
+
+
+def _rows():
+    rows = []
+    for d in range(10):  # speaker "a" says every digit, "b" only two of them
+        rows.append(CorpusClip(Path(f"a/{d}.wav"), str(d), "", "a", "fsdd", "train"))
+    rows += [CorpusClip(Path(f"b/{d}.wav"), str(d), "", "b", "fsdd", "train") for d in (3, 4)]
+    rows += [CorpusClip(Path(f"c/{d}.wav"), str(d), "", "c", "fsdd", "test") for d in range(10)]
+    rows.append(CorpusClip(Path("w/up.wav"), "_unknown_", "up", "w", "speech_commands", "train"))
+    return rows
+
+
+def test_plans_keep_one_split_and_one_speaker_when_it_can():
+    plans = plan_strings(_rows(), 200, rng=np.random.default_rng(0), length=(2, 7))
+    assert {p.speaker for p in plans} >= {"a", "c", "mixed"}
+    for p in plans:
+        assert 2 <= len(p.digits) <= 7 and len(p.clips) == len(p.digits)
+        assert [c.label for c in p.clips] == list(p.digits)
+        assert {c.split for c in p.clips} == {p.split}
+        if p.speaker != "mixed":
+            assert {c.speaker for c in p.clips} == {p.speaker}
+    with pytest.raises(ValueError, match="no digit clips"):
+        plan_strings([r for r in _rows() if r.label == "_unknown_"], 1, rng=np.random.default_rng(0))
+
+
+def _tone(ms, f):
+    t = np.arange(int(SR * ms / 1000)) / SR
+    return (0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32)
+
+
+def test_assembled_string_places_digits_with_gaps_and_crossfaded_overlaps():
+    clips = [_tone(300, 300), _tone(250, 500), _tone(400, 700)]
+    s = assemble_string(clips, "417", sample_rate_hz=SR, rng=np.random.default_rng(1), gap_ms=(-80, -80),
+                        level_jitter_db=0.0, lead_s=(0.2, 0.2), trim=False)
+    assert s.digits == "417" and s.audio.dtype == np.float32
+    (a0, a1), (b0, b1), (c0, c1) = s.spans_s
+    assert a0 == pytest.approx(0.2) and a1 - a0 == pytest.approx(0.3)
+    assert b0 == pytest.approx(a1 - 0.08) and c0 == pytest.approx(b1 - 0.08)  # 80 ms overlaps
+    assert s.duration_s == pytest.approx(c1 + 0.2)
+    assert np.abs(s.audio).max() <= 1.0
+    # equal-power cross-fade: in the middle of an overlap each tone is at cos/sin(pi/4) of its level
+    mid = int((a1 - 0.04) * SR)
+    assert 0.3 < np.sqrt(np.mean(s.audio[mid - 40: mid + 40] ** 2)) < 0.6
+
+    gapped = assemble_string(clips, "417", sample_rate_hz=SR, rng=np.random.default_rng(1), gap_ms=(200, 200),
+                             level_jitter_db=0.0, lead_s=(0.0, 0.0), trim=False)
+    (_, e0), (s1, _), _ = gapped.spans_s
+    assert s1 - e0 == pytest.approx(0.2)
+    assert np.all(gapped.audio[int(e0 * SR) + 10: int(s1 * SR) - 10] == 0)  # real silence between digits
+
+
+def test_assembly_trims_silence_and_is_reproducible():
+    pad = np.zeros(SR // 2, np.float32)
+    clips = [np.concatenate([pad, _tone(200, 400), pad]), np.concatenate([pad, _tone(300, 600), pad])]
+    a = assemble_string(clips, "12", sample_rate_hz=SR, rng=np.random.default_rng(5))
+    b = assemble_string(clips, "12", sample_rate_hz=SR, rng=np.random.default_rng(5))
+    assert np.array_equal(a.audio, b.audio) and a.spans_s == b.spans_s
+    assert a.spans_s[0][1] - a.spans_s[0][0] < 0.4  # 0.2 s of tone: the 0.5 s pads were trimmed (to a frame)
+    with pytest.raises(ValueError, match="2 clips for 3 digits"):
+        assemble_string(clips, "123", sample_rate_hz=SR, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="non-empty mono"):
+        assemble_string([np.zeros((2, 100), np.float32)], "1", sample_rate_hz=SR, rng=np.random.default_rng(0))
