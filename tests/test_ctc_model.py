@@ -1,0 +1,66 @@
+"""The digit-string CRNN trained with CTC (trainer.models.ctc) learns a toy string task, and its
+fixed-length copy converts to builtin TFLite ops and reads the same strings."""
+import numpy as np
+import pytest
+
+from realtime.ctc import greedy_decode
+
+pytestmark = pytest.mark.slow
+
+FRAMES = 48
+
+
+def toy_strings(n, rng):
+    """Log-mels of 0-4 "digits": digit d lights mel bands 6d..6d+4 for 4 frames, 1-3 frames apart."""
+    x = np.full((n, 64, FRAMES), -80.0, np.float32)
+    y = np.full((n, 4), -1, np.int32)
+    for i in range(n):
+        digits = rng.integers(0, 10, size=int(rng.integers(0, 5)))
+        t = 2
+        for d in digits:
+            x[i, 6 * d: 6 * d + 5, t: t + 4] = -10.0
+            t += 4 + int(rng.integers(1, 4))
+        y[i, : len(digits)] = digits
+    return x + rng.normal(0, 3, x.shape).astype(np.float32), y
+
+
+def read(logits, ctc):
+    return ["".join(t.label for t in greedy_decode(z, ctc.CTC_LABELS, blank=ctc.BLANK)) for z in logits]
+
+
+def test_ctc_crnn_learns_strings_and_converts_to_builtin_ops():
+    import keras
+
+    from export.convert import FUSED_LSTM_OP, convert, model_ops
+    from trainer.models import ctc
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = toy_strings(512, rng)
+    xt, yt = toy_strings(64, rng)
+    truth = ["".join(str(v) for v in row if v >= 0) for row in yt]
+    model = ctc.build_ctc_model(conv_filters=8, units=32)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=ctc.ctc_loss())
+    hist = model.fit(x, y, batch_size=32, epochs=20, verbose=0)
+    assert hist.history["loss"][-1] < 0.2 * hist.history["loss"][0]
+    logits = model.predict(xt, verbose=0)
+    assert logits.shape == (64, ctc.output_frames(FRAMES), len(ctc.CTC_LABELS))
+    got = read(logits, ctc)
+    assert np.mean([g == t for g, t in zip(got, truth)]) >= 0.9
+    assert any(t == "" for t in truth) and all(g == "" for g, t in zip(got, truth) if t == "")  # nothing said
+
+    fixed = ctc.build_ctc_model(conv_filters=8, units=32, max_frames=FRAMES)
+    fixed.set_weights(model.get_weights())
+    tflite = convert(fixed, "float32", logits=True)
+    assert FUSED_LSTM_OP in model_ops(tflite)
+    import tensorflow as tf
+
+    interp = tf.lite.Interpreter(model_content=tflite)
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    edge = []
+    for z in xt[:16]:
+        interp.set_tensor(inp["index"], z[None])
+        interp.invoke()
+        edge.append(interp.get_tensor(out["index"])[0])
+    assert read(np.stack(edge), ctc) == got[:16]
