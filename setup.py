@@ -59,6 +59,8 @@ setup(
             "scikit-learn>=1.9",
             "matplotlib>=3.11",
             "tensorboard>=2.21",
+            # digit error rate of digit strings (Levenshtein alignment)
+            "jiwer>=3.0",
         ],
         "dev": ["pytest>=9.0"],
         # a peer decoder for 'compare --baseline pocketsphinx' (PocketSphinx 5, its default en-US model)

@@ -93,3 +93,29 @@ def test_assembly_trims_silence_and_is_reproducible():
         assemble_string(clips, "123", sample_rate_hz=SR, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="non-empty mono"):
         assemble_string([np.zeros((2, 100), np.float32)], "1", sample_rate_hz=SR, rng=np.random.default_rng(0))
+
+
+def test_string_log_mel_matches_the_window_front_end_and_pads_with_silence():
+    from trainer.config import FRONT_END
+    from trainer.data.features import log_mel
+    from trainer.data.strings import string_log_mel
+
+    rng = np.random.default_rng(0)
+    wave = (0.1 * rng.standard_normal(FRONT_END.window_samples)).astype(np.float32)
+    ref = log_mel(wave)
+    np.testing.assert_allclose(string_log_mel(wave), ref, atol=1e-4)  # same front end on a 0.8 s window
+    padded = string_log_mel(wave, max_frames=50)
+    assert padded.shape == (64, 50) and np.all(padded[:, ref.shape[1]:] == -FRONT_END.top_db)
+    with pytest.raises(ValueError, match="max_frames"):
+        string_log_mel(wave, max_frames=10)
+
+
+def test_digit_error_rate_counts_substitutions_deletions_insertions():
+    from trainer.evaluation.strings import string_scores
+
+    s = string_scores(["4172", "035", "12"], ["4172", "", "1392"])
+    assert s["exact"] == pytest.approx(1 / 3, abs=1e-3)
+    assert (s["substitutions"], s["deletions"], s["insertions"]) == (0, 3, 2)
+    assert s["digit_error_rate"] == pytest.approx(5 / 9, abs=1e-3)
+    with pytest.raises(ValueError, match="not a non-empty digit string"):
+        string_scores([""], ["1"])

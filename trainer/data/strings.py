@@ -266,5 +266,55 @@ def assemble_string(clips: Sequence[np.ndarray], digits: str, *, sample_rate_hz:
     return AssembledString(out, digits, spans, sr)
 
 
+def string_log_mel(audio: np.ndarray, *, config=None, max_frames: int | None = None) -> np.ndarray:
+    """Log-mel spectrogram of a whole utterance, with the front end's parameters.
+
+    The front end of :func:`trainer.data.features.log_mel` (``librosa.feature.melspectrogram``,
+    ``power_to_db(ref=np.max, top_db=80)``) on audio of any length: dB relative to the utterance's
+    loudest bin, in ``[-top_db, 0]``.
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(n,), float]
+        Mono samples at ``config.sample_rate_hz``; ``n >= 1``.
+    config : FrontEndConfig or None
+        Default :data:`trainer.config.FRONT_END`.
+    max_frames : int or None
+        Pad (with ``-top_db``, silence) to this many frames. None: the utterance's own
+        ``1 + n // hop_length`` frames.
+
+    Returns
+    -------
+    S_db : np.ndarray [shape=(n_mels, frames), float32]
+
+    Raises
+    ------
+    ValueError
+        If ``audio`` is empty or not 1-D, or it has more frames than ``max_frames``.
+    """
+    import librosa
+
+    from ..config import FRONT_END
+
+    config = config or FRONT_END
+    y = np.asarray(audio, dtype=np.float32)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"expected non-empty mono audio, got shape {y.shape}")
+    S = librosa.feature.melspectrogram(
+        y=y, sr=config.sample_rate_hz, n_fft=config.n_fft, hop_length=config.hop_length,
+        win_length=config.win_length, window=config.window, center=config.center, pad_mode=config.pad_mode,
+        power=config.power, n_mels=config.n_mels, fmin=config.fmin_hz, fmax=config.fmax_hz,
+        htk=config.htk, norm=config.norm,
+    )
+    db = librosa.power_to_db(S, ref=np.max, amin=config.amin, top_db=config.top_db).astype(np.float32)
+    if max_frames is None:
+        return db
+    if db.shape[1] > max_frames:
+        raise ValueError(f"{db.shape[1]} frames ({y.size / config.sample_rate_hz:.2f} s) > max_frames={max_frames}")
+    out = np.full((db.shape[0], max_frames), -config.top_db, dtype=np.float32)
+    out[:, : db.shape[1]] = db
+    return out
+
+
 __all__ = ["AssembledString", "GAP_MS", "LEAD_S", "LEVEL_JITTER_DB", "SPOKEN_DIGITS", "StringPlan", "TRIM_TOP_DB",
-           "assemble_string", "digits_of_transcript", "plan_strings", "trim_speech"]
+           "assemble_string", "digits_of_transcript", "plan_strings", "string_log_mel", "trim_speech"]
