@@ -119,3 +119,32 @@ def test_digit_error_rate_counts_substitutions_deletions_insertions():
     assert s["digit_error_rate"] == pytest.approx(5 / 9, abs=1e-3)
     with pytest.raises(ValueError, match="not a non-empty digit string"):
         string_scores([""], ["1"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "speechocean762" / "digit_strings").is_dir(), reason="needs ../shared/data")
+def test_string_sets_hold_assembled_real_and_empty_targets_and_are_cached(tmp_path):
+    from trainer.data.corpus import CorpusPaths, read_corpus
+    from trainer.data.strings import digits_of_transcript
+    from trainer.recipes.strings import StringSetSizes, build_string_set
+
+    rows = read_corpus(CorpusPaths.shared(SHARED))
+    # a small corpus: two FSDD speakers, the speechocean762 readers, the noise recordings, a few words
+    words = [r for r in rows if r.source == "speech_commands"][::50]
+    rows = [r for r in rows if (r.source == "fsdd" and r.speaker in ("george", "lucas") and r.path.stem.endswith(("_5", "_6")))
+            or r.source in ("speechocean762", "noise")] + words
+    sizes = StringSetSizes(assembled=12, negatives=6, real_repeat=2)
+    data = build_string_set(rows, "train", sizes, seed=0, cache_dir=tmp_path)
+    n = len(data["targets"])
+    real = [r for r in rows if r.split == "train" and r.label == "_digit_string_"]
+    assert n == 12 + 6 + 2 * len(real) and data["log_mel"].shape[:2] == (n, 64)
+    assert data["log_mel"].shape[2] >= data["frames"].max() and data["log_mel"].min() >= -80.0
+    refs = ["".join(str(v) for v in t if v >= 0) for t in data["targets"]]
+    kinds = list(data["kind"])
+    assert all(refs[i] == "" for i in range(n) if kinds[i] == "negative")
+    assert all(1 <= len(refs[i]) <= 7 for i in range(n) if kinds[i] == "assembled")
+    assert sorted(refs[i] for i in range(n) if kinds[i] == "real") == sorted(
+        digits_of_transcript(r.word) for r in real for _ in range(2))
+    again = build_string_set(rows, "train", sizes, seed=0, cache_dir=tmp_path)  # from the cache
+    assert len(list(tmp_path.glob("strings-train-*.npz"))) == 1
+    assert np.array_equal(again["log_mel"], data["log_mel"]) and np.array_equal(again["targets"], data["targets"])

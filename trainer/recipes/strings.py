@@ -1,0 +1,277 @@
+"""Experimental recipe of the digit-string model (issue 27): data, training, scores.
+
+``python -m trainer.recipes.strings --corpus-root ../shared/data --synth-dir data/synth --out runs/strings``
+
+Every utterance of a split (speaker-disjoint, the splits of :mod:`trainer.data.corpus`) is one of:
+
+- ``assembled``: 1-7 isolated digit clips of one speaker (FSDD, Speech Commands copies, synthetic
+  voices; "mixed" speakers of one split where a speaker said too few digits) joined without pauses
+  (:func:`trainer.data.strings.assemble_string`);
+- ``real``: speechocean762's real digit strings (``digit_strings/``), their transcripts as targets,
+  repeated ``real_repeat`` times in training with different noise;
+- ``negative``: 1-4 s of real read sentences (speechocean762 ``nondigit/``), synthetic passages,
+  or a Speech Commands non-digit word: an empty target (the model must say nothing).
+
+On a share of the utterances a training noise recording (split by file) is mixed in at 0-25 dB SNR.
+Each set is cached as an ``.npz`` (written to a temporary file, then renamed). The model is
+:func:`trainer.models.ctc.build_ctc_model`, trained with the CTC loss; ``results.json`` holds the
+exact-string share and digit error rate per kind and source, and the false digits of the negatives,
+on the validation and test splits (the test split: held-out speakers and voices; FSDD's test
+split is its official one, the same six speakers).
+
+Not yet: the edge export, the live path and ``robustness`` rows (issue 27 continues).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_path
+from ..config import FRONT_END, FrontEndConfig
+
+log = logging.getLogger(__name__)
+
+#: Bump when the content of a cached set changes.
+SET_VERSION = 1
+#: Longest utterance (s); longer real strings are left out, negative pieces are shorter.
+MAX_S = 8.0
+#: Sources of isolated digit clips for the assembled strings.
+DIGIT_SOURCES = ("fsdd", "speech_commands_digits", "speech_commands_digits_extra", "synth")
+
+
+@dataclass(frozen=True)
+class StringSetSizes:
+    """Utterances per split and kind."""
+
+    assembled: int
+    negatives: int
+    real_repeat: int = 1
+    #: Share of utterances with noise mixed in, and its SNR range (dB, against the utterance's RMS).
+    noise_share: float = 0.6
+    snr_db: tuple[float, float] = (0.0, 25.0)
+
+
+TRAIN_SIZES = StringSetSizes(assembled=6000, negatives=2000, real_repeat=8)
+EVAL_SIZES = StringSetSizes(assembled=600, negatives=300, real_repeat=1, noise_share=0.0)
+
+
+class _Audio:
+    """Clips at the front end's rate, loaded once (``librosa.load``, mono)."""
+
+    def __init__(self, config: FrontEndConfig):
+        self.config = config
+        self._cache: dict[Path, np.ndarray] = {}
+
+    def __call__(self, path: Path) -> np.ndarray:
+        if path not in self._cache:
+            import librosa
+
+            y, _ = librosa.load(str(path), sr=self.config.sample_rate_hz, mono=True)
+            self._cache[path] = y.astype(np.float32)
+        return self._cache[path]
+
+
+def _mix_noise(y: np.ndarray, noises: list[np.ndarray], rng: np.random.Generator, snr_db: tuple[float, float]) -> np.ndarray:
+    noise = noises[int(rng.integers(len(noises)))]
+    if noise.size < y.size:
+        noise = np.tile(noise, -(-y.size // noise.size))
+    start = int(rng.integers(0, noise.size - y.size + 1))
+    n = noise[start:start + y.size]
+    rms_y = float(np.sqrt(np.mean(y ** 2))) or 1e-9
+    rms_n = float(np.sqrt(np.mean(n ** 2))) or 1e-9
+    snr = rng.uniform(*snr_db)
+    out = y + n * np.float32(rms_y / rms_n / 10 ** (snr / 20))
+    return out / max(1.0, float(np.abs(out).max()))
+
+
+def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, config: FrontEndConfig = FRONT_END,
+                     cache_dir: Path | None = None) -> dict:
+    """The utterances of one split as arrays (see the module docstring).
+
+    Returns
+    -------
+    data : dict
+        ``log_mel`` [shape=(n, n_mels, frames), float32, dB; padded with -top_db], ``frames``
+        [shape=(n,), int32: real frames], ``targets`` [shape=(n, 7), int32: digits, -1 after],
+        ``kind`` and ``source`` [shape=(n,), str].
+
+    Raises
+    ------
+    ValueError
+        If the split has no digit clips.
+    """
+    from ..data.corpus import DIGIT_STRING_LABEL, NOISE_LABEL, PASSAGE_LABEL, UNKNOWN_LABEL
+    from ..data.strings import assemble_string, digits_of_transcript, plan_strings, string_log_mel
+
+    key = hashlib.sha256(json.dumps([SET_VERSION, split, asdict(sizes), seed, asdict(config),
+                                     sorted(str(r.path) for r in rows if r.split == split)]).encode()).hexdigest()[:16]
+    cached = Path(cache_dir) / f"strings-{split}-{key}.npz" if cache_dir else None
+    if cached and cached.exists():
+        with np.load(cached) as z:
+            return {k: z[k] for k in z.files}
+    rng = np.random.default_rng([seed, ["train", "val", "test"].index(split)])
+    audio = _Audio(config)
+    sr = config.sample_rate_hz
+    noise_split = "train" if split == "train" else "test"  # noise has no val part
+    noises = [audio(r.path) for r in rows if r.label == NOISE_LABEL and r.split == noise_split]
+    items: list[tuple[str, str, np.ndarray, str]] = []  # kind, source, audio, digits
+    digit_rows = [r for r in rows if r.split == split and r.is_digit and r.source in DIGIT_SOURCES]
+    for plan in plan_strings(digit_rows, sizes.assembled, rng=rng, length=(1, 7)):
+        s = assemble_string([audio(c.path) for c in plan.clips], plan.digits, sample_rate_hz=sr, rng=rng)
+        items.append(("assembled", plan.clips[0].source, s.audio, plan.digits))
+    for r in (r for r in rows if r.split == split and r.label == DIGIT_STRING_LABEL):
+        y = audio(r.path)
+        if y.size / sr <= MAX_S:
+            items += [("real", r.source, y, digits_of_transcript(r.word))] * sizes.real_repeat
+    passages = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL]
+    words = [r for r in rows if r.split == split and r.label == UNKNOWN_LABEL and r.source == "speech_commands"]
+    for i in range(sizes.negatives):
+        if words and (i % 3 == 2 or not passages):
+            r = words[int(rng.integers(len(words)))]
+            items.append(("negative", r.source, audio(r.path), ""))
+        elif passages:
+            r = passages[int(rng.integers(len(passages)))]
+            y = audio(r.path)
+            n = min(y.size, int(rng.uniform(1.0, 4.0) * sr))
+            start = int(rng.integers(0, y.size - n + 1))
+            items.append(("negative", r.source, y[start:start + n], ""))
+    if not any(k != "negative" for k, *_ in items):
+        raise ValueError(f"no digit strings in the {split} split")
+    mels, frames = [], []
+    for _, _, y, _ in items:
+        if noises and rng.random() < sizes.noise_share:
+            y = _mix_noise(y, noises, rng, sizes.snr_db)
+        m = string_log_mel(y, config=config)
+        mels.append(m)
+        frames.append(m.shape[1])
+    width = int(max(frames))
+    width += width % 2
+    x = np.full((len(mels), config.n_mels, width), -config.top_db, np.float32)
+    for i, m in enumerate(mels):
+        x[i, :, : m.shape[1]] = m
+    targets = np.full((len(items), 7), -1, np.int32)
+    for i, (*_, digits) in enumerate(items):
+        targets[i, : len(digits)] = [int(c) for c in digits]
+    data = {"log_mel": x, "frames": np.array(frames, np.int32), "targets": targets,
+            "kind": np.array([k for k, *_ in items]), "source": np.array([s for _, s, *_ in items])}
+    if cached:
+        with atomic_path(cached) as tmp:
+            np.savez(tmp, **data)
+    return data
+
+
+def decode(logits: np.ndarray, frames: np.ndarray) -> list[str]:
+    """Greedy CTC strings of a batch of logits (``frames``: real log-mel frames of each)."""
+    from realtime.ctc import greedy_decode
+
+    from ..models.ctc import BLANK, CTC_LABELS, output_frames
+
+    return ["".join(t.label for t in greedy_decode(z, CTC_LABELS, blank=BLANK, n_frames=output_frames(f)))
+            for z, f in zip(logits, frames)]
+
+
+def score_set(model, data: dict, config: FrontEndConfig = FRONT_END) -> dict:
+    """Exact strings and digit error rate per kind and source; false digits of the negatives."""
+    from ..evaluation.strings import string_scores
+
+    hyps = decode(model.predict(data["log_mel"], batch_size=64, verbose=0), data["frames"])
+    refs = ["".join(str(v) for v in row if v >= 0) for row in data["targets"]]
+    out: dict = {}
+    for kind in sorted(set(data["kind"])):
+        for source in sorted(set(data["source"][data["kind"] == kind])):
+            idx = [i for i in range(len(refs)) if data["kind"][i] == kind and data["source"][i] == source]
+            name = f"{kind}:{source}"
+            if kind == "negative":
+                secs = sum(int(data["frames"][i]) for i in idx) * config.hop_length / config.sample_rate_hz
+                false = sum(len(hyps[i]) for i in idx)
+                out[name] = {"utterances": len(idx), "audio_s": round(secs, 1), "false_digits": false,
+                             "utterances_with_digits": sum(bool(hyps[i]) for i in idx),
+                             "false_digits_per_hour": round(false / (secs / 3600), 1) if secs else None}
+            else:
+                out[name] = string_scores([refs[i] for i in idx], [hyps[i] for i in idx])
+    return out
+
+
+def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None, epochs: int = 30,
+                  batch_size: int = 32, seed: int = 7, train_sizes: StringSetSizes = TRAIN_SIZES,
+                  eval_sizes: StringSetSizes = EVAL_SIZES, cache_dir: Path | None = None,
+                  conv_filters: int = 16, units: int = 96) -> dict:
+    """Build the sets, train the CTC CRNN, score it; writes ``model.keras``, ``history.csv`` and
+    ``results.json`` under ``out`` and returns the results. Resumes an interrupted training
+    (``keras.callbacks.BackupAndRestore`` in ``out/backup``)."""
+    import keras
+
+    from ..data.corpus import CorpusPaths, read_corpus
+    from ..data.dataset import default_cache_dir
+    from ..models.ctc import build_ctc_model, ctc_loss
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = Path(cache_dir or default_cache_dir()) / "strings"
+    keras.utils.set_random_seed(seed)
+    rows = read_corpus(CorpusPaths.shared(corpus_root, synth=synth_dir))
+    t0 = time.monotonic()
+    train = build_string_set(rows, "train", train_sizes, seed=seed, cache_dir=cache)
+    val = build_string_set(rows, "val", eval_sizes, seed=seed, cache_dir=cache)
+    test = build_string_set(rows, "test", eval_sizes, seed=seed, cache_dir=cache)
+    t_data = time.monotonic() - t0
+    log.info("sets: train %s, val %s, test %s (%.0f s)", train["log_mel"].shape, val["log_mel"].shape,
+             test["log_mel"].shape, t_data)
+    model = build_ctc_model(conv_filters=conv_filters, units=units, spec_augment=True)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc_loss())
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "backup")),
+        keras.callbacks.EarlyStopping(patience=6, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=3),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+    ]
+    t1 = time.monotonic()
+    hist = model.fit(train["log_mel"], train["targets"], validation_data=(val["log_mel"], val["targets"]),
+                     batch_size=batch_size, epochs=epochs, callbacks=callbacks, verbose=2)
+    t_train = time.monotonic() - t1
+    with atomic_path(out / "model.keras") as tmp:
+        model.save(tmp)
+    results = {
+        "settings": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "conv_filters": conv_filters,
+                     "units": units, "train_sizes": asdict(train_sizes), "eval_sizes": asdict(eval_sizes)},
+        "params": int(model.count_params()), "epochs_run": len(hist.history["loss"]),
+        "best_val_loss": round(float(min(hist.history["val_loss"])), 4),
+        "train_utterances": int(len(train["targets"])), "data_s": round(t_data, 1), "train_s": round(t_train, 1),
+        "val": score_set(model, val), "test": score_set(model, test),
+    }
+    with atomic_path(out / "results.json") as tmp:
+        tmp.write_text(json.dumps(results, indent=1))
+    return results
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--corpus-root", type=Path, required=True, help="folder laid out like ../shared/data")
+    p.add_argument("--synth-dir", type=Path, help="output of 'spoken-digits data synth'")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--assembled", type=int, default=TRAIN_SIZES.assembled, help="assembled training strings")
+    p.add_argument("--negatives", type=int, default=TRAIN_SIZES.negatives, help="training utterances without digits")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    sizes = StringSetSizes(assembled=a.assembled, negatives=a.negatives, real_repeat=TRAIN_SIZES.real_repeat)
+    res = train_strings(a.corpus_root, a.out, synth_dir=a.synth_dir, epochs=a.epochs, batch_size=a.batch_size,
+                        seed=a.seed, train_sizes=sizes)
+    print(json.dumps({k: res[k] for k in ("val", "test")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["EVAL_SIZES", "MAX_S", "SET_VERSION", "StringSetSizes", "TRAIN_SIZES", "build_string_set", "decode",
+           "main", "score_set", "train_strings"]
