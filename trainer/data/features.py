@@ -54,16 +54,25 @@ def log_mel(wave: np.ndarray, *, config: FrontEndConfig = FRONT_END, formant_sca
         If ``wave`` is not 1-D of ``config.window_samples`` samples, or ``formant_scale`` would put
         ``fmax`` above the (scaled) Nyquist frequency or is not > 0.
     """
-    import librosa
-
     wave = np.asarray(wave, dtype=np.float32)
     if wave.shape != (config.window_samples,):
         raise ValueError(f"expected a window of shape ({config.window_samples},), got {wave.shape}")
     if not formant_scale > 0 or config.fmax_hz > config.sample_rate_hz * formant_scale / 2:
         raise ValueError(f"formant_scale must be > 0 and keep fmax ({config.fmax_hz} Hz) under "
                          f"sample_rate_hz * formant_scale / 2, got {formant_scale}")
+    return log_mel_frames(wave, config=config, formant_scale=formant_scale)
+
+
+def log_mel_frames(y: np.ndarray, *, config: FrontEndConfig = FRONT_END, formant_scale: float = 1.0) -> np.ndarray:
+    """The computation of :func:`log_mel` on mono audio of any length (no checks).
+
+    Returns ``(n_mels, 1 + len(y) // hop_length)`` float32 dB, relative to ``y``'s loudest bin, in
+    ``[-top_db, 0]`` (``librosa.feature.melspectrogram`` then ``librosa.power_to_db(ref=np.max)``).
+    """
+    import librosa
+
     S = librosa.feature.melspectrogram(
-        y=wave, sr=config.sample_rate_hz * formant_scale, n_fft=config.n_fft, hop_length=config.hop_length,
+        y=y, sr=config.sample_rate_hz * formant_scale, n_fft=config.n_fft, hop_length=config.hop_length,
         win_length=config.win_length, window=config.window, center=config.center, pad_mode=config.pad_mode,
         power=config.power, n_mels=config.n_mels, fmin=config.fmin_hz, fmax=config.fmax_hz,
         htk=config.htk, norm=config.norm,

@@ -292,21 +292,14 @@ def string_log_mel(audio: np.ndarray, *, config=None, max_frames: int | None = N
     ValueError
         If ``audio`` is empty or not 1-D, or it has more frames than ``max_frames``.
     """
-    import librosa
-
     from ..config import FRONT_END
+    from .features import log_mel_frames
 
     config = config or FRONT_END
     y = np.asarray(audio, dtype=np.float32)
     if y.ndim != 1 or y.size == 0:
         raise ValueError(f"expected non-empty mono audio, got shape {y.shape}")
-    S = librosa.feature.melspectrogram(
-        y=y, sr=config.sample_rate_hz, n_fft=config.n_fft, hop_length=config.hop_length,
-        win_length=config.win_length, window=config.window, center=config.center, pad_mode=config.pad_mode,
-        power=config.power, n_mels=config.n_mels, fmin=config.fmin_hz, fmax=config.fmax_hz,
-        htk=config.htk, norm=config.norm,
-    )
-    db = librosa.power_to_db(S, ref=np.max, amin=config.amin, top_db=config.top_db).astype(np.float32)
+    db = log_mel_frames(y, config=config)
     if max_frames is None:
         return db
     if db.shape[1] > max_frames:
