@@ -119,11 +119,9 @@ def _load(path: Path, config: FrontEndConfig) -> np.ndarray:
 def _trimmed(path: Path, config: FrontEndConfig, cache: dict) -> np.ndarray:
     """A word clip at the front end's rate with its leading/trailing silence removed (``librosa.effects.trim``)."""
     if path not in cache:
-        import librosa
+        from .strings import trim_speech
 
-        y = _load(path, config)
-        t, _ = librosa.effects.trim(y, top_db=30)
-        cache[path] = t if t.size else y
+        cache[path] = trim_speech(_load(path, config))  # top_db 30, the whole clip if nothing is left
     return cache[path]
 
 

@@ -66,6 +66,8 @@ def build_ctc_model(*, config: FrontEndConfig = FRONT_END, max_frames: int | Non
     import keras
     from keras import layers
 
+    from .lstm import conv_front
+
     if conv_filters < 1 or units < 1:
         raise ValueError(f"conv_filters and units must be >= 1, got {conv_filters}, {units}")
     n_mels = config.n_mels
@@ -76,13 +78,7 @@ def build_ctc_model(*, config: FrontEndConfig = FRONT_END, max_frames: int | Non
 
         x = SpecAugment(name="spec_augment")(x)
     x = layers.Permute((2, 1), name="frames_first")(x)
-    x = layers.Reshape((-1, n_mels, 1), name="frames_by_mels")(x)
-    x = layers.Conv2D(conv_filters, CONV_KERNEL, strides=CONV_STRIDES, padding="same", use_bias=False,
-                      name="conv")(x)
-    x = layers.BatchNormalization(name="conv_bn")(x)
-    x = layers.ReLU(name="conv_relu")(x)
-    positions = -(-n_mels // CONV_STRIDES[1])
-    x = layers.Reshape((-1, positions * conv_filters), name="conv_features")(x)
+    x = conv_front(x, n_mels=n_mels, conv_filters=conv_filters, kernel=CONV_KERNEL, strides=CONV_STRIDES)
     x = layers.LSTM(units, return_sequences=True, name="lstm")(x)
     out = layers.Dense(len(CTC_LABELS), name="logits")(x)
     return keras.Model(inp, out, name=name)

@@ -93,13 +93,7 @@ def build_spectrogram_model(
         raise ValueError(f"conv_filters must be >= 0, got {conv_filters}")
     if conv_filters:
         n_mels, n_frames = config.log_mel_shape
-        x = layers.Reshape((n_frames, n_mels, 1), name="frames_by_mels")(x)
-        x = layers.Conv2D(conv_filters, CONV_KERNEL, strides=CONV_STRIDES, padding="same", use_bias=False,
-                          name="conv")(x)
-        x = layers.BatchNormalization(name="conv_bn")(x)
-        x = layers.ReLU(name="conv_relu")(x)
-        positions = -(-n_mels // CONV_STRIDES[1])
-        x = layers.Reshape((n_frames, positions * conv_filters), name="conv_features")(x)
+        x = conv_front(x, n_mels=n_mels, conv_filters=conv_filters, n_frames=n_frames)
     x = layers.LSTM(lstm_units, return_sequences=True, name="lstm")(x)
     x = layers.GlobalAveragePooling1D(name="mean_over_time")(x)
     x = layers.Dropout(dropout)(x)
@@ -107,6 +101,27 @@ def build_spectrogram_model(
     x = layers.Dropout(dropout)(x)
     out = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inp, out, name=name)
+
+
+def conv_front(x, *, n_mels: int, conv_filters: int, kernel: tuple[int, int] = CONV_KERNEL,
+               strides: tuple[int, int] = CONV_STRIDES, n_frames: int = -1):
+    """The CRNN's convolution on frames-first log-mels (after Arik et al. 2017, :data:`CONV_KERNEL`).
+
+    ``x`` [shape=(b, frames, n_mels)] -> reshape to (b, frames, n_mels, 1) -> ``Conv2D(conv_filters,
+    kernel, strides, padding="same", use_bias=False)`` -> BatchNorm -> ReLU -> reshape to
+    (b, frames / strides[0], ceil(n_mels / strides[1]) * conv_filters). ``n_frames`` is the input's
+    frame count, or -1 for any (the digit-string model). Layer names ``frames_by_mels``, ``conv``,
+    ``conv_bn``, ``conv_relu``, ``conv_features`` (saved models and the export rely on them).
+    """
+    from keras import layers
+
+    x = layers.Reshape((n_frames, n_mels, 1), name="frames_by_mels")(x)
+    x = layers.Conv2D(conv_filters, kernel, strides=strides, padding="same", use_bias=False, name="conv")(x)
+    x = layers.BatchNormalization(name="conv_bn")(x)
+    x = layers.ReLU(name="conv_relu")(x)
+    positions = -(-n_mels // strides[1])
+    out_frames = -1 if n_frames == -1 else -(-n_frames // strides[0])
+    return layers.Reshape((out_frames, positions * conv_filters), name="conv_features")(x)
 
 
 def build_raw_model(

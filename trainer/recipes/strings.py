@@ -63,7 +63,7 @@ EVAL_SIZES = StringSetSizes(assembled=600, negatives=300, real_repeat=1, noise_s
 
 
 class _Audio:
-    """Clips at the front end's rate, loaded once (``librosa.load``, mono)."""
+    """Clips at the front end's rate, loaded once (:func:`trainer.data.fsdd.load_audio`, any rate, mono)."""
 
     def __init__(self, config: FrontEndConfig):
         self.config = config
@@ -71,10 +71,9 @@ class _Audio:
 
     def __call__(self, path: Path) -> np.ndarray:
         if path not in self._cache:
-            import librosa
+            from ..data.fsdd import load_audio
 
-            y, _ = librosa.load(str(path), sr=self.config.sample_rate_hz, mono=True)
-            self._cache[path] = y.astype(np.float32)
+            self._cache[path] = load_audio(path, config=self.config, expected_sample_rate_hz=None)
         return self._cache[path]
 
 
@@ -120,7 +119,8 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
     audio = _Audio(config)
     sr = config.sample_rate_hz
     noise_split = "train" if split == "train" else "test"  # noise has no val part
-    noises = [audio(r.path) for r in rows if r.label == NOISE_LABEL and r.split == noise_split]
+    noises = ([audio(r.path) for r in rows if r.label == NOISE_LABEL and r.split == noise_split]
+              if sizes.noise_share > 0 else [])
     items: list[tuple[str, str, np.ndarray, str]] = []  # kind, source, audio, digits
     digit_rows = [r for r in rows if r.split == split and r.is_digit and r.source in DIGIT_SOURCES]
     for plan in plan_strings(digit_rows, sizes.assembled, rng=rng, length=(1, 7)):
