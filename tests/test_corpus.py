@@ -424,6 +424,27 @@ def test_read_synth_reads_training_passages_with_their_voices_split(tmp_path):
         read_synth(root)
 
 
+def test_read_synth_reads_digit_strings_in_their_voices_split(tmp_path):
+    from trainer.data.corpus import DIGIT_STRING_LABEL
+
+    root = tmp_path / "synth"
+    for name in ("seven/espeak-en+m1_nohash_0.wav", "seven/espeak-en+f4_nohash_0.wav", "strings/espeak-en+m1_nohash_0.wav",
+                 "strings/espeak-en+f4_nohash_0.wav"):
+        _wav(root / name)
+    (root / "manifest.csv").write_text("path,word,speaker,split\nseven/espeak-en+m1_nohash_0.wav,seven,espeak-en+m1,train\n"
+                                       "seven/espeak-en+f4_nohash_0.wav,seven,espeak-en+f4,test\n")
+    (root / "strings.csv").write_text("path,speaker,digits,text,rate,pitch,split\n"
+                                      "strings/espeak-en+m1_nohash_0.wav,espeak-en+m1,4102,four one oh two,160,50,train\n"
+                                      "strings/espeak-en+f4_nohash_0.wav,espeak-en+f4,37,three seven,120,30,test\n")
+    rows = read_synth(root)
+    strings = {r.speaker: r for r in rows if r.label == DIGIT_STRING_LABEL}
+    words = {r.speaker: r for r in rows if r.label == "7"}
+    assert strings["espeak-en+m1"].word == "four one oh two" and strings["espeak-en+m1"].source == "synth"
+    assert strings["espeak-en+m1"].split == words["espeak-en+m1"].split
+    assert strings["espeak-en+f4"].split == "test" and not strings["espeak-en+f4"].is_digit
+    check_speaker_disjoint(rows)
+
+
 # ---------------------------------------------------------------------------- calibration
 def test_temperature_fit_recovers_a_known_temperature():
     from trainer.recipes.deploy import expected_calibration_error, fit_temperature, softmax

@@ -148,3 +148,46 @@ def test_string_sets_hold_assembled_real_and_empty_targets_and_are_cached(tmp_pa
     again = build_string_set(rows, "train", sizes, seed=0, cache_dir=tmp_path)  # from the cache
     assert len(list(tmp_path.glob("strings-train-*.npz"))) == 1
     assert np.array_equal(again["log_mel"], data["log_mel"]) and np.array_equal(again["targets"], data["targets"])
+
+
+def test_speed_perturbation_scales_tempo_and_pitch():
+    from trainer.data.strings import speed_perturb
+
+    sr = 22050
+    t = np.arange(sr) / sr
+    y = (np.sin(2 * np.pi * 400 * t) * (t < 0.5)).astype(np.float32)  # 0.5 s of 400 Hz, then silence
+    for factor in (0.85, 1.15):
+        z = speed_perturb(y, factor, sample_rate_hz=sr)
+        assert z.dtype == np.float32 and abs(z.size - sr / factor) <= 2
+        on = np.flatnonzero(np.abs(z) > 0.1)
+        assert on[-1] / sr == pytest.approx(0.5 / factor, abs=0.01)  # the tone lasts 0.5 s / factor
+        spectrum = np.abs(np.fft.rfft(z[: on[-1]]))
+        assert np.argmax(spectrum) * sr / (2 * (spectrum.size - 1)) == pytest.approx(400 * factor, rel=0.01)
+    assert np.array_equal(speed_perturb(y, 1.0, sample_rate_hz=sr), y)
+    with pytest.raises(ValueError, match="factor"):
+        speed_perturb(y, 0.0, sample_rate_hz=sr)
+
+
+def test_length_batches_group_similar_lengths_and_crop_padding():
+    from trainer.recipes.strings import length_batches
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(10, 300, size=50).astype(np.int32)
+    data = {"log_mel": np.full((50, 64, 320), -80.0, np.float32), "frames": frames,
+            "targets": np.arange(50, dtype=np.int32)[:, None]}
+    for i, f in enumerate(frames):
+        data["log_mel"][i, :, :f] = 0.0
+    batches = length_batches(data, 8, shuffle=True, seed=1)
+    seen = []
+    for i in range(len(batches)):
+        x, y = batches[i]
+        idx = y[:, 0]
+        seen += list(idx)
+        assert x.shape[2] % 32 == 0 or x.shape[2] == 320
+        assert x.shape[2] >= frames[idx].max() and x.shape[2] - frames[idx].max() < 32
+        assert frames[idx].max() - frames[idx].min() < 150  # sorted by length: neighbours only
+        assert np.array_equal(x, data["log_mel"][idx, :, : x.shape[2]])
+    assert sorted(seen) == list(range(50))
+    order = [tuple(batches[i][1][:, 0]) for i in range(len(batches))]
+    batches.on_epoch_end()
+    assert [tuple(batches[i][1][:, 0]) for i in range(len(batches))] != order  # a new order each epoch

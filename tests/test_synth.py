@@ -280,3 +280,48 @@ def test_extra_variants_are_training_voices_and_leave_the_held_out_ones_alone(tm
     assert [r["speaker"] for r in report.rows] == [who] * synth.SETTINGS_PER_WORD
     assert {r["split"] for r in report.rows} == {"train"} and {r["variant"] for r in report.rows} == {"grandma"}
     assert "--extra-variants" in (tmp_path / "yes" / "SOURCE.md").read_text()
+
+
+def test_string_texts_say_their_digits_with_spaces_and_some_ohs():
+    import random
+
+    from trainer.data.strings import digits_of_transcript
+
+    rng = random.Random(0)
+    texts = [synth.string_text("1000507", rng) for _ in range(40)]
+    assert all(digits_of_transcript(t) == "1000507" for t in texts)
+    assert all("," not in t and "." not in t for t in texts)  # punctuation would make the engine pause
+    zeros = [w for t in texts for w in t.split() if w in ("oh", "zero")]
+    assert 0.1 < zeros.count("oh") / len(zeros) < 0.5
+
+
+def test_string_plans_are_per_voice_deterministic_and_in_range():
+    voices = [synth.Voice("espeak", "en-us"), synth.Voice("flite", "slt")]
+    jobs = synth.plan_strings(voices, 20, seed=3)
+    assert len(jobs) == 40 and len({j.rel_path for j in jobs}) == 40
+    lo, hi = synth.STRING_LENGTHS
+    assert all(lo <= len(j.word) <= hi and j.word.isdigit() for j in jobs)
+    assert all(j.setting in j.voice.grid() for j in jobs)
+    # a voice's strings do not depend on the other voices planned with it
+    alone = synth.plan_strings(voices[1:], 20, seed=3)
+    assert [(j.word, j.text, j.setting) for j in alone] == [(j.word, j.text, j.setting) for j in jobs[20:]]
+    assert [j.word for j in synth.plan_strings(voices, 20, seed=4)] != [j.word for j in jobs]
+
+
+def test_strings_are_rendered_as_one_utterance_and_listed(tmp_path):
+    require_engine("espeak")
+    speakers = ["espeak-en-us-nyc+f4", "espeak-en-us-nyc"]  # held out, train
+    report = synth.synthesize(tmp_path, engines=("espeak",), words=("nine",), speakers=speakers, strings=2,
+                              progress=False)
+    rows = _read_csv(tmp_path / "strings.csv")
+    assert rows == report.strings and len(rows) == 4 and tuple(rows[0]) == synth.STRING_COLUMNS
+    assert {r["speaker"]: r["split"] for r in rows} == {"espeak-en-us-nyc+f4": "test", "espeak-en-us-nyc": "train"}
+    for r in rows:
+        y, sr = sf.read(tmp_path / r["path"])
+        assert sr == 22050 and y.ndim == 1
+        # a string of n digits lasts about as long as n words, not one
+        assert 0.2 * len(r["digits"]) < len(y) / sr < 1.0 * len(r["digits"]) + 0.5
+    assert "`strings/`: 4 digit strings (2 by held-out voices)" in (tmp_path / "SOURCE.md").read_text()
+    # a rerun without strings keeps the list
+    again = synth.synthesize(tmp_path, engines=("espeak",), words=("nine",), speakers=speakers, progress=False)
+    assert again.strings == rows and (tmp_path / "strings.csv").is_file()

@@ -110,9 +110,12 @@ def _engines_option(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--extra-variants", is_flag=True,
               help="Also 12 more espeak-ng variants (6 female, 6 male; trainer/data/synth.py ESPEAK_EXTRA_VARIANTS) with "
                    "every accent that is not held out: 84 more training/validation voices, the held-out ones unchanged.")
+@click.option("--strings", type=click.IntRange(0), default=0, show_default=True,
+              help="Also N digit strings per voice (2-7 random digits, some zeros said 'oh'), each said as one "
+                   "utterance without pauses (DEST/strings/, strings.csv): material of the digit-string model.")
 @click.option("--force", is_flag=True, help="Re-render files that already exist (default: keep them and resume).")
 def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, passages: bool, all_settings: bool,
-              extra_variants: bool, force: bool) -> None:
+              extra_variants: bool, strings: int, force: bool) -> None:
     """Render digit and non-digit words with the Debian TTS voices (synthetic training/test speakers).
 
     \b
@@ -134,14 +137,15 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
     from .data.synth import synthesize
 
     report = synthesize(dest, engines=engines, words=words, seed=seed, n_jobs=jobs, passages=passages,
-                        all_settings=all_settings, extra_variants=extra_variants, force=force)
+                        all_settings=all_settings, extra_variants=extra_variants, strings=strings, force=force)
     splits = list(report.speakers.values())
     table = Table(title=f"{dest} ({report.seconds:.0f} s)")
-    for col in ("clips", "rendered now", "kept", "rejected", "failed", "speakers (train/test)", "passages (test/train)"):
+    for col in ("clips", "rendered now", "kept", "rejected", "failed", "speakers (train/test)", "passages (test/train)",
+                "strings"):
         table.add_column(col, justify="right")
     table.add_row(str(len(report.rows)), str(report.rendered), str(report.skipped), str(len(report.rejected)),
                   str(len(report.failed)), f"{splits.count('train')}/{splits.count('test')}",
-                  f"{len(report.passages)}/{len(report.train_passages)}")
+                  f"{len(report.passages)}/{len(report.train_passages)}", str(len(report.strings)))
     Console().print(table)
     if report.failed:
         click.echo(f"{len(report.failed)} renders failed (first: {report.failed[0]}); rerun to retry them.", err=True)

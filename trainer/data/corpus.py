@@ -286,12 +286,15 @@ def read_noise(root: str | os.PathLike) -> list[CorpusClip]:
 
 
 def read_synth(root: str | os.PathLike) -> list[CorpusClip]:
-    """The output of ``spoken-digits data synth``: its ``manifest.csv``, and its ``train_passages.csv`` if any.
+    """The output of ``spoken-digits data synth``: its ``manifest.csv``, and its ``train_passages.csv`` and
+    ``strings.csv`` if any.
 
     Voices the manifest marks ``test`` are held out; the others are split train/val by
     voice hash (``SPLIT_FRACTIONS["synth"]``). A voice's training passage
     (``train_passages/<speaker>.wav``, label :data:`PASSAGE_LABEL`) gets its voice's split;
     the held-out passages (``passages/``) are never read here (``spoken-digits far`` reads them).
+    Digit strings said as one utterance (``strings/``, ``data synth --strings``) are
+    :data:`DIGIT_STRING_LABEL` rows whose ``word`` is the text said ("four one oh two"), in their voice's split.
 
     Raises
     ------
@@ -320,6 +323,12 @@ def read_synth(root: str | os.PathLike) -> list[CorpusClip]:
                     raise DataError(f"{passages}: {row['speaker']} is a held-out voice")
                 out.append(CorpusClip(root / row["path"], PASSAGE_LABEL, "passage", row["speaker"], "synth",
                                       split_of("synth", row["speaker"], SPLIT_FRACTIONS["synth"])))
+    strings = root / "strings.csv"
+    if strings.is_file():
+        with open(strings, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                split = row["split"] if row["split"] == "test" else split_of("synth", row["speaker"], SPLIT_FRACTIONS["synth"])
+                out.append(CorpusClip(root / row["path"], DIGIT_STRING_LABEL, row["text"], row["speaker"], "synth", split))
     return out
 
 

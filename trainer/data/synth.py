@@ -17,6 +17,8 @@ reads it too)::
     DIR/passages.csv                       path, speaker, duration_s
     DIR/train_passages/<speaker>.wav       with passages=True: TRAIN_PASSAGE read by every other voice
     DIR/train_passages.csv                 path, speaker, duration_s
+    DIR/strings/<speaker>_nohash_<k>.wav   with strings=N: N digit strings said as one utterance per voice
+    DIR/strings.csv                        path, speaker, digits, text, rate, pitch, split
 
 ``<n>`` is the index of the setting in the speaker's full grid, so a later
 ``--all-settings`` run adds the missing ones beside the existing files.
@@ -266,6 +268,12 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "path", "word", "is_digit", "digit", "speaker", "engine", "voice", "variant", "rate", "pitch", "split",
 )
 PASSAGE_COLUMNS: tuple[str, ...] = ("path", "speaker", "duration_s")
+#: Columns of ``strings.csv``: ``digits`` is the target ("4172"), ``text`` what the engine was given.
+STRING_COLUMNS: tuple[str, ...] = ("path", "speaker", "digits", "text", "rate", "pitch", "split")
+#: Digits per rendered string (PINs, codes and phone-number groups; speechocean762's real strings have 2-6).
+STRING_LENGTHS: tuple[int, int] = (2, 7)
+#: Share of zeros said "oh" (as people say phone numbers) in the rendered strings.
+OH_SHARE = 0.3
 
 _SPEAKER_RE = re.compile(r"^[a-z0-9+.-]+$")
 _WORD_RE = re.compile(r"^[a-z]+$")
@@ -700,6 +708,8 @@ class Job:
     setting: Setting
     rel_path: str
     passage: str | None = None
+    #: Text said instead of ``word`` and trimmed like a word (a digit string).
+    text: str | None = None
 
 
 @dataclass
@@ -723,6 +733,8 @@ class SynthReport:
         The ``passages.csv`` rows.
     train_passages : list of dict
         The ``train_passages.csv`` rows.
+    strings : list of dict
+        The ``strings.csv`` rows (``STRING_COLUMNS``).
     speakers : dict of str to str
         Speaker id -> split, of the voices used.
     seconds : float
@@ -738,6 +750,7 @@ class SynthReport:
     rows: list[dict] = field(default_factory=list)
     passages: list[dict] = field(default_factory=list)
     train_passages: list[dict] = field(default_factory=list)
+    strings: list[dict] = field(default_factory=list)
     speakers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -755,6 +768,38 @@ def plan(voices: Sequence[Voice], words: Sequence[str], *, seed: int = DEFAULT_S
     return jobs
 
 
+def string_text(digits: str, rng: random.Random) -> str:
+    """The words an engine is given for ``digits``: ``"4172"`` -> ``"four one seven two"``.
+
+    Spaces only (a comma or a full stop would make the engine pause); each zero is said "oh" with
+    probability :data:`OH_SHARE` (as in phone numbers), else "zero".
+    """
+    words = []
+    for c in digits:
+        d = int(c)
+        words.append("oh" if d == 0 and rng.random() < OH_SHARE else DIGIT_WORDS[d])
+    return " ".join(words)
+
+
+def plan_strings(voices: Sequence[Voice], n_per_voice: int, *, seed: int = DEFAULT_SEED) -> list[Job]:
+    """Digit strings said as one utterance: ``n_per_voice`` per voice, each with random digits
+    (:data:`STRING_LENGTHS`), text (:func:`string_text`) and setting of the voice's grid.
+
+    Seeded by ``(seed, speaker)``, so a voice's strings do not change when voices are added.
+    Files: ``strings/<speaker>_nohash_<k>.wav``, ``k`` in ``range(n_per_voice)``.
+    """
+    jobs = []
+    for v in voices:
+        rng = random.Random(f"{seed}/{v.speaker}/strings")
+        grid = v.grid()
+        for k in range(n_per_voice):
+            n = rng.randint(*STRING_LENGTHS)
+            digits = "".join(str(rng.randrange(10)) for _ in range(n))
+            i = rng.randrange(len(grid))
+            jobs.append(Job(v, digits, i, grid[i], f"strings/{v.speaker}_nohash_{k}.wav", text=string_text(digits, rng)))
+    return jobs
+
+
 def _render_job(dest: Path, job: Job, force: bool) -> tuple[str, str]:
     """Render one job; returns (status, message) with status rendered|skipped|rejected|failed (+ clipped)."""
     import soundfile as sf
@@ -762,7 +807,7 @@ def _render_job(dest: Path, job: Job, force: bool) -> tuple[str, str]:
     out = dest / job.rel_path
     if out.exists() and not force:
         return "skipped", ""
-    text = job.passage or job.word
+    text = job.passage or job.text or job.word
     try:
         y, sr = render_raw(job.voice, text, job.setting, timeout=900 if job.passage else 60)
     except SynthError as e:
@@ -858,6 +903,7 @@ def synthesize(
     passages: bool = False,
     all_settings: bool = False,
     extra_variants: bool = False,
+    strings: int = 0,
     force: bool = False,
     progress: bool = True,
 ) -> SynthReport:
@@ -891,6 +937,10 @@ def synthesize(
     extra_variants : bool
         Also the espeak-ng voices of :data:`ESPEAK_EXTRA_VARIANTS` (84 more training voices, of
         which the corpus layer's hash puts about 10 % into validation; none held out).
+    strings : int >= 0
+        Also render this many digit strings per voice, each said as one utterance without pauses
+        ("four one seven two", :func:`plan_strings`), into ``dest/strings/`` with ``strings.csv``
+        (material of the digit-string model; held-out voices' strings are marked ``test``).
     force : bool
         Re-render files that exist.
 
@@ -970,6 +1020,18 @@ def synthesize(
                                  "duration_s": f"{sf.info(str(p)).duration:.2f}"})
             _write_csv(dest / f"{folder}.csv", PASSAGE_COLUMNS, rows)
 
+    if strings:
+        (dest / "strings").mkdir(exist_ok=True)
+        sjobs = plan_strings(voices, strings, seed=seed)
+        _run_jobs(dest, sjobs, report, n_jobs=n_jobs, force=force, progress=progress, description="rendering strings")
+        report.strings = [{"path": j.rel_path, "speaker": j.voice.speaker, "digits": j.word, "text": j.text,
+                           "rate": f"{j.setting.rate:g}", "pitch": "" if j.setting.pitch is None else f"{j.setting.pitch:g}",
+                           "split": j.voice.split} for j in sjobs if (dest / j.rel_path).exists()]
+        _write_csv(dest / "strings.csv", STRING_COLUMNS, report.strings)
+    elif (dest / "strings.csv").is_file():  # a rerun without --strings keeps the strings rendered before
+        with open(dest / "strings.csv", newline="", encoding="utf-8") as f:
+            report.strings = list(csv.DictReader(f))
+
     report.seconds = time.perf_counter() - t0
     _write_source(dest, voices, words, seed, all_settings, report)
     return report
@@ -1025,6 +1087,13 @@ def _write_source(dest: Path, voices: Sequence[Voice], words: Sequence[str], see
             lines.append(f"- `{folder}/`: {len(rows)} readings ({total / 60:.1f} min) of a {len(text.split())}-word "
                          f"prose passage with no digit, number or digit-homophone word, {what}; not trimmed. "
                          f"Listed in `{folder}.csv`.")
+    if report.strings:
+        n_test = sum(r["split"] == "test" for r in report.strings)
+        lines.append(f"- `strings/`: {len(report.strings)} digit strings ({n_test} by held-out voices) of "
+                     f"{STRING_LENGTHS[0]}-{STRING_LENGTHS[1]} random digits, each said as one utterance without "
+                     f"pauses (the engine gets the words separated by spaces; zero is \"oh\" in about "
+                     f"{OH_SHARE:.0%} of cases) with a random setting of the voice's grid; trimmed like the words. "
+                     "Listed in `strings.csv` (columns " + ", ".join(STRING_COLUMNS) + ").")
     if report.rejected or report.failed:
         lines.append(f"- Not written: {len(report.rejected)} empty renders, {len(report.failed)} engine failures.")
     lines += [
@@ -1050,7 +1119,8 @@ def _write_source(dest: Path, voices: Sequence[Voice], words: Sequence[str], see
 
 
 __all__ = [
-    "ALL_WORDS", "DIGIT_HOMOPHONES", "ENGINES", "HELD_OUT_SPEAKERS", "INSTALL_HINT", "MANIFEST_COLUMNS",
+    "ALL_WORDS", "DIGIT_HOMOPHONES", "ENGINES", "HELD_OUT_SPEAKERS", "INSTALL_HINT", "MANIFEST_COLUMNS", "STRING_COLUMNS",
+    "STRING_LENGTHS", "plan_strings", "string_text",
     "NON_DIGIT_WORDS", "PASSAGE", "SAMPLE_RATE_HZ", "TRAIN_PASSAGE", "Setting", "SynthError", "SynthReport", "Voice",
     "available_voices", "catalogue", "choose_settings", "engine_command", "passage_violations", "plan",
     "postprocess", "render_raw", "resolve_words", "synthesize",

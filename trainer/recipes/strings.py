@@ -8,11 +8,14 @@ Every utterance of a split (speaker-disjoint, the splits of :mod:`trainer.data.c
   voices; "mixed" speakers of one split where a speaker said too few digits) joined without pauses
   (:func:`trainer.data.strings.assemble_string`);
 - ``real``: speechocean762's real digit strings (``digit_strings/``), their transcripts as targets,
-  repeated ``real_repeat`` times in training with different noise;
+  repeated ``real_repeat`` times in training with different noise and speed;
+- ``tts``: digit strings said as one utterance by the synthetic voices (``data synth --strings``:
+  coarticulated, as people say them), once each;
 - ``negative``: 1-4 s of real read sentences (speechocean762 ``nondigit/``), synthetic passages,
   or a Speech Commands non-digit word: an empty target (the model must say nothing).
 
-On a share of the utterances a training noise recording (split by file) is mixed in at 0-25 dB SNR.
+In training, a share of the utterances is speed-perturbed (0.85-1.15, :func:`trainer.data.strings.speed_perturb`)
+and on a share a training noise recording (split by file) is mixed in at 0-25 dB SNR.
 Each set is cached as an ``.npz`` (written to a temporary file, then renamed). The model is
 :func:`trainer.models.ctc.build_ctc_model`, trained with the CTC loss; ``results.json`` holds the
 exact-string share and digit error rate per kind and source, and the false digits of the negatives,
@@ -39,7 +42,7 @@ from ..config import FRONT_END, FrontEndConfig
 log = logging.getLogger(__name__)
 
 #: Bump when the content of a cached set changes.
-SET_VERSION = 1
+SET_VERSION = 2
 #: Longest utterance (s); longer real strings are left out, negative pieces are shorter.
 MAX_S = 8.0
 #: Sources of isolated digit clips for the assembled strings.
@@ -56,9 +59,12 @@ class StringSetSizes:
     #: Share of utterances with noise mixed in, and its SNR range (dB, against the utterance's RMS).
     noise_share: float = 0.6
     snr_db: tuple[float, float] = (0.0, 25.0)
+    #: Share of utterances played faster or slower, and the speed factor's range.
+    speed_share: float = 0.0
+    speed_range: tuple[float, float] = (0.85, 1.15)
 
 
-TRAIN_SIZES = StringSetSizes(assembled=6000, negatives=2000, real_repeat=8)
+TRAIN_SIZES = StringSetSizes(assembled=5000, negatives=2500, real_repeat=20, speed_share=0.7)
 EVAL_SIZES = StringSetSizes(assembled=600, negatives=300, real_repeat=1, noise_share=0.0)
 
 
@@ -99,7 +105,7 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
     data : dict
         ``log_mel`` [shape=(n, n_mels, frames), float32, dB; padded with -top_db], ``frames``
         [shape=(n,), int32: real frames], ``targets`` [shape=(n, 7), int32: digits, -1 after],
-        ``kind`` and ``source`` [shape=(n,), str].
+        ``kind`` (assembled, real, tts, negative) and ``source`` [shape=(n,), str].
 
     Raises
     ------
@@ -107,7 +113,7 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
         If the split has no digit clips.
     """
     from ..data.corpus import DIGIT_STRING_LABEL, NOISE_LABEL, PASSAGE_LABEL, UNKNOWN_LABEL
-    from ..data.strings import assemble_string, digits_of_transcript, plan_strings, string_log_mel
+    from ..data.strings import assemble_string, digits_of_transcript, plan_strings, speed_perturb, string_log_mel
 
     key = hashlib.sha256(json.dumps([SET_VERSION, split, asdict(sizes), seed, asdict(config),
                                      sorted(str(r.path) for r in rows if r.split == split)]).encode()).hexdigest()[:16]
@@ -128,7 +134,11 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
         items.append(("assembled", plan.clips[0].source, s.audio, plan.digits))
     for r in (r for r in rows if r.split == split and r.label == DIGIT_STRING_LABEL):
         y = audio(r.path)
-        if y.size / sr <= MAX_S:
+        if y.size / sr > MAX_S:
+            continue
+        if r.source == "synth":
+            items.append(("tts", r.source, y, digits_of_transcript(r.word)))
+        else:
             items += [("real", r.source, y, digits_of_transcript(r.word))] * sizes.real_repeat
     passages = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL]
     words = [r for r in rows if r.split == split and r.label == UNKNOWN_LABEL and r.source == "speech_commands"]
@@ -146,6 +156,8 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
         raise ValueError(f"no digit strings in the {split} split")
     mels, frames = [], []
     for _, _, y, _ in items:
+        if sizes.speed_share > 0 and rng.random() < sizes.speed_share:
+            y = speed_perturb(y, float(rng.uniform(*sizes.speed_range)), sample_rate_hz=sr)
         if noises and rng.random() < sizes.noise_share:
             y = _mix_noise(y, noises, rng, sizes.snr_db)
         m = string_log_mel(y, config=config)
@@ -167,6 +179,47 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
     return data
 
 
+def length_batches(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0):
+    """A ``keras.utils.PyDataset`` of batches of utterances of similar length.
+
+    Utterances are sorted by ``frames`` (with a random tie order when ``shuffle``), cut into
+    batches, and each batch's ``log_mel`` is cropped to its longest utterance (rounded up to 32 frames):
+    a 1 s string is not padded to the 8 s of the longest one. ``shuffle`` reshuffles the order of
+    the batches every epoch (and the members of equal-length runs).
+    """
+    import keras
+
+    frames = np.asarray(data["frames"])
+
+    class _Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self._plan()
+
+        def _plan(self):
+            jitter = self.rng.random(frames.size) if shuffle else np.zeros(frames.size)
+            order = np.lexsort((jitter, frames))
+            self.batches = [order[i:i + batch_size] for i in range(0, order.size, batch_size)]
+            if shuffle:
+                self.rng.shuffle(self.batches)
+
+        def __len__(self):
+            return len(self.batches)
+
+        def __getitem__(self, i):
+            idx = np.sort(self.batches[i])
+            step = 32  # few distinct shapes: the compiled step is traced once per width
+            width = min(data["log_mel"].shape[2], -(-int(frames[idx].max()) // step) * step)
+            return data["log_mel"][idx, :, :width], data["targets"][idx]
+
+        def on_epoch_end(self):
+            if shuffle:
+                self._plan()
+
+    return _Batches()
+
+
 def decode(logits: np.ndarray, frames: np.ndarray) -> list[str]:
     """Greedy CTC strings of a batch of logits (``frames``: real log-mel frames of each)."""
     from realtime.ctc import greedy_decode
@@ -181,7 +234,13 @@ def score_set(model, data: dict, config: FrontEndConfig = FRONT_END) -> dict:
     """Exact strings and digit error rate per kind and source; false digits of the negatives."""
     from ..evaluation.strings import string_scores
 
-    hyps = decode(model.predict(data["log_mel"], batch_size=64, verbose=0), data["frames"])
+    hyps = [""] * len(data["frames"])
+    batches = length_batches(data, 64, shuffle=False)
+    for i in range(len(batches)):
+        idx = np.sort(batches.batches[i])
+        x, _ = batches[i]
+        for j, h in zip(idx, decode(model.predict_on_batch(x), data["frames"][idx])):
+            hyps[j] = h
     refs = ["".join(str(v) for v in row if v >= 0) for row in data["targets"]]
     out: dict = {}
     for kind in sorted(set(data["kind"])):
@@ -233,8 +292,9 @@ def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
     ]
     t1 = time.monotonic()
-    hist = model.fit(train["log_mel"], train["targets"], validation_data=(val["log_mel"], val["targets"]),
-                     batch_size=batch_size, epochs=epochs, callbacks=callbacks, verbose=2)
+    hist = model.fit(length_batches(train, batch_size, shuffle=True, seed=seed),
+                     validation_data=length_batches(val, batch_size, shuffle=False),
+                     epochs=epochs, callbacks=callbacks, verbose=2)
     t_train = time.monotonic() - t1
     with atomic_path(out / "model.keras") as tmp:
         model.save(tmp)
@@ -263,7 +323,9 @@ def main(argv=None) -> None:
     p.add_argument("--negatives", type=int, default=TRAIN_SIZES.negatives, help="training utterances without digits")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    sizes = StringSetSizes(assembled=a.assembled, negatives=a.negatives, real_repeat=TRAIN_SIZES.real_repeat)
+    from dataclasses import replace
+
+    sizes = replace(TRAIN_SIZES, assembled=a.assembled, negatives=a.negatives)
     res = train_strings(a.corpus_root, a.out, synth_dir=a.synth_dir, epochs=a.epochs, batch_size=a.batch_size,
                         seed=a.seed, train_sizes=sizes)
     print(json.dumps({k: res[k] for k in ("val", "test")}, indent=1))
@@ -273,5 +335,5 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["EVAL_SIZES", "MAX_S", "SET_VERSION", "StringSetSizes", "TRAIN_SIZES", "build_string_set", "decode",
+__all__ = ["EVAL_SIZES", "MAX_S", "SET_VERSION", "StringSetSizes", "TRAIN_SIZES", "build_string_set", "decode", "length_batches",
            "main", "score_set", "train_strings"]
