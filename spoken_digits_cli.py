@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "loso": ("trainer.cli:loso", "Leave-one-speaker-out on FSDD for the deploy recipe (one run per speaker).",
              "train"),
     "export": ("export.cli:export", "Export a trained model as a quantized TFLite bundle.", "train"),
+    "export-strings": ("export.cli:export_strings_cmd",
+                       "Add a digit-string (CTC) model to a bundle (digits said in a row).", "train"),
     "bench": ("export.cli:bench", "Benchmark a bundle's variants against Keras (size, speed, agreement).", "train"),
     "robustness": ("trainer.evaluation.robustness.cli:robustness",
                    "Digit accuracy of a bundle through the segmenter: clean, babble, noise, reverb.", "train"),

@@ -136,3 +136,38 @@ def bench(bundle, run_dir, variants, interpreters, max_windows, data_dir, cache_
 
         write_json_atomic(json_out, result)
         click.echo(f"wrote {json_out}")
+
+
+@click.command("export-strings")
+@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--bundle", "base", type=click.Path(path_type=Path), required=True,
+              help="The isolated-digit bundle to extend (directory or NAME.json); it is copied, not changed.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="New bundle directory bundles/NAME: the bundle's files plus NAME.strings.tflite.")
+@click.option("--quantize", "quantization", type=click.Choice(QUANTIZATIONS), default=DEFAULT_QUANTIZATION,
+              show_default=True, help="As 'export'; int8 calibrates on RUN/representative.npz.")
+@click.option("--max-s", type=click.FloatRange(0.5, 30.0), default=8.0, show_default=True,
+              help="Longest utterance (seconds) the string model reads whole: fixes its input frames "
+                   "(and its cost per utterance).")
+@click.option("--min-speech-ms", type=click.FloatRange(0), default=800.0, show_default=True,
+              help="Route, in milliseconds of speech: longer utterances are read by the string model, "
+                   "shorter ones by the 0.8 s window classifier.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Minimum confidence (0-1) of a string's least sure digit; default: accept every string.")
+@click.option("--force", is_flag=True, help="Replace an existing bundle directory.")
+def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, threshold, force):
+    """Add the digit-string (CTC) model of RUN to a bundle, for digits said in a row without pauses.
+
+    RUN is a run of 'python -m trainer.recipes.strings'. The string model is converted with a fixed
+    input of --max-s seconds (builtin TFLite ops, fused LSTM); recognize and listen then read
+    utterances longer than --min-speech-ms with it and report the string ("digits": "4172").
+    Example:
+
+    \b
+        spoken-digits export-strings runs/strings8 --bundle realtime/models/default --out bundles/strings8
+    """
+    from .strings import export_strings
+
+    path = export_strings(run_dir, base, out, quantization=quantization, max_s=max_s, min_speech_ms=min_speech_ms,
+                          threshold=threshold, force=force)
+    click.echo(f"wrote {path}")

@@ -62,7 +62,8 @@ def tflite_io(tflite: bytes) -> tuple[dict, dict]:
 
 
 def write_bundle(
-    out: str | os.PathLike, *, tflite: bytes, mel_basis: np.ndarray, spec: dict[str, Any], force: bool = False
+    out: str | os.PathLike, *, tflite: bytes, mel_basis: np.ndarray, spec: dict[str, Any], force: bool = False,
+    extra_files: dict[str, tuple[str, bytes]] | None = None,
 ) -> Path:
     """Write a bundle directory atomically: a temporary directory beside it, renamed into place.
 
@@ -77,6 +78,9 @@ def write_bundle(
         Everything of ``NAME.json`` but ``name``, ``spec_version`` and ``files`` (added here).
     force : bool
         Replace an existing ``out``; otherwise an existing ``out`` is an error.
+    extra_files : dict of str to (str, bytes), optional
+        More files of the bundle, ``{key: (suffix, content)}``: written as ``NAME{suffix}`` and
+        listed under ``files.key`` (the digit-string model: ``{"strings_tflite": (".strings.tflite", ...)}``).
 
     Returns
     -------
@@ -98,10 +102,11 @@ def write_bundle(
     try:
         (tmp / f"{name}.tflite").write_bytes(tflite)
         np.savez_compressed(tmp / f"{name}.mel.npz", **{MEL_KEY: np.asarray(mel_basis, dtype=np.float32)})
-        files = {
-            key: {"name": f.name, "bytes": f.stat().st_size, "sha256": sha256_file(f)}
-            for key, f in (("tflite", tmp / f"{name}.tflite"), ("mel_filterbank", tmp / f"{name}.mel.npz"))
-        }
+        written = [("tflite", tmp / f"{name}.tflite"), ("mel_filterbank", tmp / f"{name}.mel.npz")]
+        for key, (suffix, content) in (extra_files or {}).items():
+            (tmp / f"{name}{suffix}").write_bytes(content)
+            written.append((key, tmp / f"{name}{suffix}"))
+        files = {key: {"name": f.name, "bytes": f.stat().st_size, "sha256": sha256_file(f)} for key, f in written}
         doc = {"spec_version": SPEC_VERSION, "name": name, **spec, "files": files}
         (tmp / f"{name}.json").write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
         os.chmod(tmp, 0o755)

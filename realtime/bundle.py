@@ -30,7 +30,17 @@ section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
                         (absolute paths made relative), metrics, commit, created,
                         versions (python and packages); never an absolute path
     files               {"tflite": {...}, "mel_filterbank": {...}}, each
-                        {"name", "bytes", "sha256"}
+                        {"name", "bytes", "sha256"}; "strings_tflite" too if
+                        the bundle has a digit-string model
+    strings             optional: the digit-string (CTC) model that reads
+                        utterances longer than one window (see StringModelSpec):
+                        output_kind "ctc_logits", labels (digits, then the
+                        blank), blank_index, decoding "greedy", max_frames (the
+                        fixed log-mel input, padded with -top_db), time_stride
+                        (log-mel frames per output frame), min_speech_ms (the
+                        route: longer utterances go to this model), threshold
+                        (minimum confidence of a string's least sure digit),
+                        quantization, input, output
 
 ``NAME.mel.npz`` holds ``mel_basis`` [shape=(n_mels, 1 + n_fft // 2), float32],
 computed by ``librosa.filters.mel`` at export; the runtime never rebuilds it.
@@ -136,6 +146,99 @@ class TensorSpec:
             raise BundleError(f"{where}: malformed '{what}' entry ({e!r})") from None
 
 
+#: Output kinds of a digit-string model: per-frame logits of the labels and the CTC blank.
+STRING_OUTPUT_KINDS = ("ctc_logits",)
+#: Decodings the runtime implements (:func:`realtime.ctc.greedy_decode`).
+STRING_DECODINGS = ("greedy",)
+
+
+@dataclass(frozen=True)
+class StringModelSpec:
+    """The digit-string (CTC) model of a bundle, as recorded under ``strings``.
+
+    Attributes
+    ----------
+    tflite_path : Path
+        ``NAME.strings.tflite`` (checksum verified).
+    labels : tuple of str
+        Output classes, the digits and the blank at ``blank_index``.
+    blank_index : int
+    max_frames : int
+        Log-mel frames of the fixed input (the longest utterance it reads:
+        ``(max_frames - 1) * hop_length / sample_rate_hz`` seconds).
+    time_stride : int
+        Log-mel frames per output frame.
+    min_speech_ms : float (ms)
+        Utterances with more speech than this are read by this model, shorter ones by the
+        window classifier.
+    threshold : float in [0, 1] or None
+        Minimum confidence of a string's least sure digit (None: every string is accepted).
+    decoding : str
+        ``"greedy"`` (best path).
+    quantization : str
+    input, output : TensorSpec
+    """
+
+    tflite_path: Path
+    labels: tuple[str, ...]
+    blank_index: int
+    max_frames: int
+    time_stride: int
+    min_speech_ms: float
+    threshold: float | None
+    decoding: str
+    quantization: str
+    input: TensorSpec
+    output: TensorSpec
+
+    def output_frames(self, n_frames: int) -> int:
+        """Output frames that cover ``n_frames`` log-mel frames."""
+        return -(-int(n_frames) // self.time_stride)
+
+
+def _string_spec(spec: dict, base: Path, json_path: Path) -> StringModelSpec | None:
+    doc = spec.get("strings")
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        raise BundleError(f"{json_path}: 'strings' must be an object")
+    missing = [k for k in ("output_kind", "labels", "blank_index", "max_frames", "time_stride", "min_speech_ms",
+                           "decoding", "input", "output") if k not in doc]
+    if missing:
+        raise BundleError(f"{json_path}: 'strings' lacks {', '.join(missing)}")
+    if doc["output_kind"] not in STRING_OUTPUT_KINDS:
+        raise BundleError(f"{json_path}: strings.output_kind {doc['output_kind']!r} is not one of "
+                          f"{', '.join(STRING_OUTPUT_KINDS)}; upgrade spoken-digits")
+    if doc["decoding"] not in STRING_DECODINGS:
+        raise BundleError(f"{json_path}: strings.decoding {doc['decoding']!r} is not one of {', '.join(STRING_DECODINGS)}")
+    path = _check_file(base, spec["files"].get("strings_tflite"), "strings_tflite", json_path)
+    labels = doc["labels"]
+    blank = doc["blank_index"]
+    if (not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels)
+            or len(set(labels)) != len(labels) or not isinstance(blank, int) or not 0 <= blank < len(labels)):
+        raise BundleError(f"{json_path}: strings.labels must be distinct names and blank_index one of their positions")
+    for k in ("max_frames", "time_stride"):
+        if isinstance(doc[k], bool) or not isinstance(doc[k], int) or doc[k] < 1:
+            raise BundleError(f"{json_path}: strings.{k} must be a positive integer, got {doc[k]!r}")
+    thr = doc.get("threshold")
+    if thr is not None and (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 <= thr <= 1):
+        raise BundleError(f"{json_path}: strings.threshold must be a number in [0, 1], got {thr!r}")
+    out = StringModelSpec(
+        tflite_path=path, labels=tuple(labels), blank_index=blank, max_frames=doc["max_frames"],
+        time_stride=doc["time_stride"], min_speech_ms=float(doc["min_speech_ms"]),
+        threshold=None if thr is None else float(thr), decoding=doc["decoding"],
+        quantization=str(doc.get("quantization", "")), input=TensorSpec.from_dict(doc["input"], "strings.input", json_path),
+        output=TensorSpec.from_dict(doc["output"], "strings.output", json_path))
+    n_mels = spec["front_end"]["n_mels"]
+    if out.input.shape != (1, n_mels, out.max_frames):
+        raise BundleError(f"{json_path}: strings.input shape {out.input.shape} is not (1, n_mels, max_frames) = "
+                          f"{(1, n_mels, out.max_frames)}")
+    if out.output.shape != (1, out.output_frames(out.max_frames), len(labels)):
+        raise BundleError(f"{json_path}: strings.output shape {out.output.shape} does not match max_frames, "
+                          f"time_stride and {len(labels)} labels")
+    return out
+
+
 @dataclass(frozen=True)
 class Bundle:
     """A verified bundle.
@@ -155,6 +258,8 @@ class Bundle:
     mel_path: Path
     spec: dict
     mel_basis: np.ndarray
+    #: The digit-string model, if the bundle has one (``strings`` in ``NAME.json``).
+    strings: StringModelSpec | None = None
 
     @property
     def name(self) -> str:
@@ -358,7 +463,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     thr = spec.get("threshold")
     if thr is not None and (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 <= thr <= 1):
         raise BundleError(f"{json_path}: threshold must be a number in [0, 1], got {thr!r}")
-    bundle = Bundle(json_path, tflite_path, mel_path, spec, mel_basis)
+    bundle = Bundle(json_path, tflite_path, mel_path, spec, mel_basis, _string_spec(spec, base, json_path))
     inp, out = bundle.input, bundle.output
     if inp.shape[1:] != bundle.log_mel_shape:
         raise BundleError(f"{json_path}: model input shape {inp.shape} does not match the front end's {bundle.log_mel_shape}")
@@ -367,6 +472,6 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     return bundle
 
 
-__all__ = ["Bundle", "DEFAULT_BUNDLE", "FRONT_END_KEYS", "OUTPUT_KINDS", "QUANTIZATIONS", "READABLE_SPEC_VERSIONS",
+__all__ = ["Bundle", "DEFAULT_BUNDLE", "STRING_DECODINGS", "STRING_OUTPUT_KINDS", "StringModelSpec", "FRONT_END_KEYS", "OUTPUT_KINDS", "QUANTIZATIONS", "READABLE_SPEC_VERSIONS",
            "REJECT_LABELS", "SPEC_VERSION", "TensorSpec", "find_bundle_json",
            "front_end_spec", "load_bundle", "sha256_file"]

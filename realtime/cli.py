@@ -50,6 +50,23 @@ def _load_classifier(model: Path | None):
     return Classifier(model, interpreter=name)
 
 
+_NO_STRINGS_HELP = ("Do not use the bundle's digit-string model: every utterance goes to the 0.8 s digit classifier "
+                    "(utterances over 1.5 s of speech are then dropped).")
+
+
+def _string_options(clf, no_strings: bool) -> dict:
+    """The :class:`realtime.pipeline.Recognizer` options of the bundle's digit-string model, if it has one."""
+    if no_strings or clf.bundle.strings is None:
+        return {}
+    from .strings import StringReader
+
+    reader = StringReader(clf.bundle, interpreter=clf.interpreter_name)
+    spec = clf.bundle.strings
+    rolls_ms = C.PRE_ROLL_MS + C.POST_ROLL_MS
+    return {"read_string": reader.read, "string_min_speech_ms": spec.min_speech_ms, "string_threshold": spec.threshold,
+            "string_max_speech_ms": min(C.STRING_MAX_SPEECH_MS, reader.max_samples / reader.sample_rate_hz * 1000 - rolls_ms)}
+
+
 def _print_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
@@ -72,14 +89,17 @@ def _reader_gone() -> None:
                    "probabilities of every class); a file that cannot be read gives {file, error}.")
 @click.option("--verbose", is_flag=True, help=_VERBOSE_HELP)
 @click.option("--min-digit-speech-ms", type=click.FloatRange(min=0), default=None, metavar="MS", help=_MIN_SPEECH_HELP)
+@click.option("--no-strings", is_flag=True, help=_NO_STRINGS_HELP)
 def recognize(files: tuple[Path, ...], model: Path | None, threshold: float | None, as_json: bool,
-              verbose: bool, min_digit_speech_ms: float | None) -> None:
+              verbose: bool, min_digit_speech_ms: float | None, no_strings: bool) -> None:
     """Recognize the digits spoken in WAV FILES (any rate, channel count and bit depth).
 
     Prints one line per file: its name and the digits found, in order ('?' is
     speech that is not a digit, a digit below --threshold or shorter than
     --min-digit-speech-ms; '·', with
-    --verbose, a noise). Files are segmented and classified exactly
+    --verbose, a noise). With a bundle that has a digit-string model, digits said
+    in a row without pauses ("four one seven two") come out as one string
+    (4172). Files are segmented and classified exactly
     as the microphone stream of 'listen'. A file that cannot be read (missing,
     empty, not audio) is reported on stderr and the others are still recognized;
     the exit code is then 1.
@@ -88,7 +108,7 @@ def recognize(files: tuple[Path, ...], model: Path | None, threshold: float | No
 
     try:
         with filter_native_stderr():
-            failed = _recognize(files, model, threshold, as_json, verbose, min_digit_speech_ms)
+            failed = _recognize(files, model, threshold, as_json, verbose, min_digit_speech_ms, no_strings)
     except BrokenPipeError:
         _reader_gone()
         return
@@ -102,7 +122,7 @@ def _shown(decisions, verbose: bool) -> list:
 
 
 def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float | None, as_json: bool,
-               verbose: bool = False, min_digit_speech_ms: float | None = None) -> int:
+               verbose: bool = False, min_digit_speech_ms: float | None = None, no_strings: bool = False) -> int:
     """Recognize every file; returns how many could not be read.
 
     An unusable bundle raises at once (nothing can be recognized); an unreadable file
@@ -114,12 +134,13 @@ def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float | N
 
     clf = _load_classifier(model)
     threshold, _ = resolve_threshold(threshold, clf.bundle)
+    strings = _string_options(clf, no_strings)
     failed = 0
     for path in files:
         try:
             decisions = recognize_file(path, clf.predict, model_rate_hz=clf.sample_rate_hz,
                                        window_samples=clf.window_samples, labels=clf.labels, threshold=threshold,
-                                       min_digit_speech_ms=min_digit_speech_ms)
+                                       min_digit_speech_ms=min_digit_speech_ms, **strings)
         except AudioInputError as e:
             failed += 1
             click.echo(f"Error: {e}", err=True)
@@ -241,6 +262,7 @@ class ListenSettings:
     stats: bool = False
     verbose: bool = False
     min_digit_speech_ms: float | None = None
+    no_strings: bool = False
 
 
 @click.command()
@@ -264,15 +286,17 @@ class ListenSettings:
 @click.option("--stats", is_flag=True,
               help="At exit, print to stderr the latency (median, p95), CPU use and peak memory of the session.")
 @click.option("--min-digit-speech-ms", type=click.FloatRange(min=0), default=None, metavar="MS", help=_MIN_SPEECH_HELP)
+@click.option("--no-strings", is_flag=True, help=_NO_STRINGS_HELP)
 def listen(model: Path | None, device: str | None, threshold: float | None, as_json: bool, verbose: bool,
            duration: float | None, device_rate: int | None, block_ms: float, stats: bool,
-           min_digit_speech_ms: float | None) -> None:
+           min_digit_speech_ms: float | None, no_strings: bool) -> None:
     """Recognize digits live from a microphone.
 
     Each utterance (a pause of 300 ms or more separates two) gives one
     decision: its digit and confidence, '?' for speech that is not a digit
     (or a digit below --threshold, or shorter than --min-digit-speech-ms), '·'
-    for a noise (shown with --verbose).
+    for a noise (shown with --verbose). With a bundle that has a digit-string
+    model, digits said in a row without pauses come out as one string (4172).
     Ctrl-C quits.
     """
     _single_threaded_blas()
@@ -283,7 +307,8 @@ def listen(model: Path | None, device: str | None, threshold: float | None, as_j
         with filter_native_stderr():
             _listen(st, ListenSettings(model=model, device=device, threshold=threshold, as_json=as_json,
                                        duration_s=duration, device_rate_hz=device_rate, block_ms=block_ms,
-                                       stats=stats, verbose=verbose, min_digit_speech_ms=min_digit_speech_ms))
+                                       stats=stats, verbose=verbose, min_digit_speech_ms=min_digit_speech_ms,
+                                       no_strings=no_strings))
     except KeyboardInterrupt:  # Ctrl-C: a clean exit, code 0
         pass
     except BrokenPipeError:
@@ -302,7 +327,7 @@ def _listen(st: _Stats, cfg: ListenSettings) -> None:
     rate = choose_capture_rate(dev, clf.sample_rate_hz, cfg.device_rate_hz)
     rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
                      labels=clf.labels, threshold=threshold, input_rate_hz=rate,
-                     min_digit_speech_ms=cfg.min_digit_speech_ms)
+                     min_digit_speech_ms=cfg.min_digit_speech_ms, **_string_options(clf, cfg.no_strings))
     limit = None if cfg.duration_s is None else int(round(cfg.duration_s * rate))
     mic = Microphone(dev, rate, block_ms=cfg.block_ms)
     interactive = not cfg.as_json and sys.stdout.isatty()

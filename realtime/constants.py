@@ -60,6 +60,12 @@ MIN_SPEECH_MS = 100.0
 #: "Speech" longer than this (onset to last active frame) is steady noise, music or talk,
 #: not a digit: no decision (ms).
 MAX_SPEECH_MS = 1500.0
+#: With a digit-string model: utterances up to this long (ms of speech) are kept and read whole
+#: (issue 27: strings of up to 8 s), instead of being dropped over :data:`MAX_SPEECH_MS`.
+STRING_MAX_SPEECH_MS = 7800.0
+#: With a digit-string model: utterances with more speech than this (ms) are read by it; shorter
+#: ones go to the 0.8 s window classifier, which holds one digit (bundles record their own).
+STRING_MIN_SPEECH_MS = 800.0
 #: A digit on top of an utterance with less speech than this (speech start to the end of the last
 #: active frame, ms), per digit, is not accepted: it becomes ``_unknown_``. Syllables that the
 #: segmenter cuts out of running speech were most of the false digits in read passages (median

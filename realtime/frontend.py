@@ -195,7 +195,46 @@ class FrontEnd:
                 y = np.pad(wave.astype(np.float32, copy=False), self._pad, mode=self.pad_mode)
         else:
             y = wave.astype(np.float32, copy=False)
-        frames = np.lib.stride_tricks.sliding_window_view(y, self.n_fft)[:: self.hop_length][: self.n_frames]
+        return self._log_mel_of_padded(y, self.n_frames)
+
+    def utterance_frames(self, n_samples: int) -> int:
+        """STFT frames of ``n_samples`` samples (``1 + n // hop_length`` when centred)."""
+        return n_stft_frames(int(n_samples), self.n_fft, self.hop_length, self.center)
+
+    def log_mel_utterance(self, wave: np.ndarray) -> np.ndarray:
+        """Log-mel spectrogram of a whole utterance of any length (the digit-string model's input).
+
+        The same computation as :meth:`log_mel` (and ``trainer.data.features.log_mel_frames``),
+        on ``n`` samples instead of one window: dB relative to the utterance's loudest bin.
+
+        Parameters
+        ----------
+        wave : np.ndarray [shape=(n,), float]
+            Mono audio at the bundle's ``sample_rate_hz`` (Hz), in [-1, 1]; ``n >= 1`` (and
+            ``n >= n_fft`` without centring).
+
+        Returns
+        -------
+        log_mel : np.ndarray [shape=(n_mels, utterance_frames(n)), dtype=float32]
+
+        Raises
+        ------
+        ValueError
+            If ``wave`` is empty, not 1-D, too short or holds non-finite values.
+        """
+        wave = np.asarray(wave)
+        if wave.ndim != 1 or wave.size == 0:
+            raise ValueError(f"expected non-empty mono audio of shape (n,), got {wave.shape}")
+        if not np.all(np.isfinite(wave)):
+            raise ValueError("the audio holds non-finite samples (NaN or inf)")
+        n_frames = self.utterance_frames(wave.size)
+        y = wave.astype(np.float32, copy=False)
+        if self.center:
+            y = np.pad(y, self._pad, mode=self.pad_mode)
+        return self._log_mel_of_padded(y, n_frames)
+
+    def _log_mel_of_padded(self, y: np.ndarray, n_frames: int) -> np.ndarray:
+        frames = np.lib.stride_tricks.sliding_window_view(y, self.n_fft)[:: self.hop_length][: n_frames]
         spectrum = np.fft.rfft(frames * self._stft_window, axis=-1)[:, self._lo:self._hi]
         if self.power == 2.0:
             S = spectrum.real ** 2 + spectrum.imag ** 2

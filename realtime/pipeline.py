@@ -2,6 +2,8 @@
 
 blocks at any rate ──> :class:`~realtime.audiofile.StreamResampler` ──> :class:`~realtime.segmenter.Segmenter`
 ──> 0.8 s window ──> ``classify(window) -> probabilities`` ──> :class:`Decision`
+             └─> (speech longer than ``string_min_speech_ms``, with a string model) the whole utterance
+                 ──> ``read_string(audio) -> StringReading`` ──> :class:`Decision` with the digit string
 
 The classifier is any callable, so the pipeline is tested without a model;
 ``realtime.classifier.Classifier.predict`` is the real one. For live input, an
@@ -13,7 +15,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -22,8 +24,13 @@ from .audiofile import StreamResampler, read_wav, resample
 from .bundle import REJECT_LABELS
 from .segmenter import Segmenter, SegmenterConfig, Utterance, estimate_noise_floor_dbfs, frame_levels_dbfs
 
+if TYPE_CHECKING:
+    from .strings import StringReading
+
 #: ``classify(window)``: window float32 ``(window_samples,)`` -> probabilities float32 ``(n_classes,)``.
 ClassifyFn = Callable[[np.ndarray], np.ndarray]
+#: ``read_string(audio)``: a whole utterance float32 ``(n,)`` -> :class:`realtime.strings.StringReading`.
+ReadStringFn = Callable[[np.ndarray], "StringReading"]
 
 
 #: Label of an utterance whose top class is a digit below the threshold: not trusted, so unknown.
@@ -66,6 +73,10 @@ class Decision:
     too_short : bool
         A digit was on top at or above the threshold, but the utterance was shorter than
         the recognizer's ``min_digit_speech_ms``: rejected as ``_unknown_``.
+    reading : StringReading or None
+        For an utterance read by the digit-string model: what it read. ``label`` is then the
+        string (``"4172"``) if accepted, else ``"_unknown_"``; ``top_label`` the string read
+        (``"_unknown_"`` if empty), ``confidence`` its least sure digit's, ``probabilities`` empty.
     """
 
     utterance: Utterance
@@ -75,38 +86,56 @@ class Decision:
     confidence: float
     latency_ms: float | None = None
     too_short: bool = False
+    reading: "StringReading | None" = field(default=None, repr=False)
 
     @property
     def accepted(self) -> bool:
-        """True if the decision is a digit."""
+        """True if the decision is a digit or a digit string."""
         return self.label not in REJECT_LABELS
 
     @property
+    def is_string(self) -> bool:
+        """True if the digit-string model read this utterance."""
+        return self.reading is not None
+
+    @property
     def digit(self) -> int | str | None:
-        """The accepted label (an int for digit labels), or None for a rejection."""
-        if not self.accepted:
+        """The accepted label of the window classifier (an int for digit labels); None for a rejection
+        and for a string (see :attr:`digits`)."""
+        if not self.accepted or self.is_string:
             return None
         return int(self.label) if self.label.isdigit() else self.label
 
     @property
+    def digits(self) -> str:
+        """The accepted digits, in order: ``"7"`` for a digit, ``"4172"`` for a string, ``""`` for a rejection."""
+        return self.label if self.accepted else ""
+
+    @property
     def symbol(self) -> str:
-        """The digit, ``?`` for unknown speech, ``·`` for silence/noise."""
+        """The digit or the string, ``?`` for unknown speech, ``·`` for silence/noise."""
         return REJECT_SYMBOLS.get(self.label, self.label)
 
     def to_json(self, labels: Sequence[str], **extra) -> dict:
-        """One JSON-ready object: time_s (utterance start, s), end_s, digit (int, or null when rejected),
-        label (the digit or ``_silence_``/``_unknown_``), top, confidence, probabilities (label ->
-        probability, every class), speech_ms (speech length of the utterance), too_short (a digit
-        rejected by the length gate), steady_noise (heard in a steady noise: no length gate,
-        :attr:`realtime.segmenter.Utterance.in_steady_noise`), latency_ms (null for files), plus ``extra``."""
+        """One JSON-ready object: kind (``"digit"``: the 0.8 s window classifier; ``"string"``: the
+        digit-string model), digits (the accepted digits as a string: ``"7"``, ``"4172"``, or ``""``),
+        time_s (utterance start, s), end_s, digit (int, or null when rejected or a string), label
+        (the digit or string, or ``_silence_``/``_unknown_``), top, confidence, probabilities (label ->
+        probability, every class; empty for a string), speech_ms (speech length of the utterance),
+        too_short (a digit rejected by the length gate), steady_noise (heard in a steady noise: no
+        length gate, :attr:`realtime.segmenter.Utterance.in_steady_noise`), latency_ms (null for
+        files); for a string also ``digit_times``: per digit read, its label, start_s and end_s in the
+        stream and confidence. Plus ``extra``."""
         u = self.utterance
-        return {
+        out = {
             **extra,
-            "time_s": round(u.start_s, 3),
+            "kind": "string" if self.is_string else "digit",
+            "digits": self.digits,
+            "time_s": round(u.start_s if not self.is_string else u.audio_start_sample / u.sample_rate_hz, 3),
             "end_s": round(u.end_s, 3),
             "digit": self.digit,
             "label": self.label,
-            "top": int(self.top_label) if self.top_label.isdigit() else self.top_label,
+            "top": int(self.top_label) if self.top_label.isdigit() and not self.is_string else self.top_label,
             "confidence": round(float(self.confidence), 4),
             "probabilities": {str(k): round(float(p), 4) for k, p in zip(labels, self.probabilities)},
             "speech_ms": round(u.speech_ms, 1),
@@ -114,6 +143,12 @@ class Decision:
             "steady_noise": u.in_steady_noise,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
         }
+        if self.reading is not None:
+            offset = u.audio_start_sample / u.sample_rate_hz
+            out["digit_times"] = [
+                {"digit": t.label, "start_s": round(a, 3), "end_s": round(b, 3), "confidence": round(t.confidence, 4)}
+                for t, (a, b) in zip(self.reading.tokens, self.reading.digit_times_s(offset))]
+        return out
 
 
 def decide(probabilities: np.ndarray, labels: Sequence[str], threshold: float, *,
@@ -189,6 +224,17 @@ class ArrivalClock:
         return None
 
 
+def string_segmenter_config(sample_rate_hz: int, window_samples: int, max_speech_ms: float | None = None,
+                            **overrides) -> SegmenterConfig:
+    """The segmenter of a recognizer with a digit-string model: utterances up to ``max_speech_ms``
+    (default :data:`realtime.constants.STRING_MAX_SPEECH_MS`) are kept, and the history floor holds
+    within an utterance (:class:`realtime.segmenter.SegmenterConfig`), so that a string said in one
+    breath stays one utterance."""
+    return SegmenterConfig(sample_rate_hz=sample_rate_hz, window_samples=window_samples,
+                           max_speech_ms=float(max_speech_ms or C.STRING_MAX_SPEECH_MS),
+                           hold_history_floor_in_speech=True, **overrides)
+
+
 class Recognizer:
     """Streaming recognizer: feed audio blocks, get decisions.
 
@@ -213,6 +259,17 @@ class Recognizer:
     min_digit_speech_ms : float >= 0, mapping label -> float, or None (ms)
         Digits of shorter utterances are rejected (:func:`decide`): one value for every digit
         (0: no gate), one per label, or None: :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`.
+    read_string : callable or None
+        The digit-string model (:meth:`realtime.strings.StringReader.read`): utterances with more
+        than ``string_min_speech_ms`` of speech are read whole by it instead of classified.
+    string_min_speech_ms : float >= 0 (ms)
+        The route to ``read_string``.
+    string_threshold : float in [0, 1] or None
+        A string is accepted if its least sure digit's confidence is at least this (None: always).
+    string_max_speech_ms : float or None (ms)
+        With ``read_string`` and no ``config``: the segmenter keeps utterances up to this long
+        (default :data:`realtime.constants.STRING_MAX_SPEECH_MS`) instead of dropping those over
+        :data:`realtime.constants.MAX_SPEECH_MS`.
 
     Raises
     ------
@@ -223,9 +280,16 @@ class Recognizer:
     def __init__(self, classify: ClassifyFn, *, sample_rate_hz: int, window_samples: int, labels: Sequence[str],
                  threshold: float = C.DEFAULT_THRESHOLD, input_rate_hz: int | None = None,
                  initial_floor_dbfs: float | None = None, config: SegmenterConfig | None = None,
-                 min_digit_speech_ms: DigitGate | None = None) -> None:
+                 min_digit_speech_ms: DigitGate | None = None, read_string: ReadStringFn | None = None,
+                 string_min_speech_ms: float = C.STRING_MIN_SPEECH_MS, string_threshold: float | None = None,
+                 string_max_speech_ms: float | None = None) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        if string_threshold is not None and not 0.0 <= string_threshold <= 1.0:
+            raise ValueError(f"string_threshold must be in [0, 1], got {string_threshold}")
+        self.read_string = read_string
+        self.string_min_speech_ms = float(string_min_speech_ms)
+        self.string_threshold = string_threshold
         gate = C.MIN_DIGIT_SPEECH_MS if min_digit_speech_ms is None else min_digit_speech_ms
         values = list(gate.values()) if isinstance(gate, Mapping) else [gate]
         if not all(float(v) >= 0.0 for v in values):
@@ -236,6 +300,8 @@ class Recognizer:
         self.threshold = float(threshold)
         self.sample_rate_hz = int(sample_rate_hz)
         self.input_rate_hz = int(input_rate_hz or sample_rate_hz)
+        if config is None and read_string is not None:
+            config = string_segmenter_config(self.sample_rate_hz, int(window_samples), string_max_speech_ms)
         cfg = config or SegmenterConfig(sample_rate_hz=self.sample_rate_hz, window_samples=int(window_samples))
         if cfg.sample_rate_hz != self.sample_rate_hz or cfg.window_samples != int(window_samples):
             raise ValueError("config.sample_rate_hz / window_samples differ from the classifier's")
@@ -275,18 +341,27 @@ class Recognizer:
     def _decide(self, utterances: list[Utterance], *, live: bool) -> list[Decision]:
         out = []
         for u in utterances:
-            probs = np.asarray(self.classify(u.window), dtype=np.float32).reshape(-1)
-            label, top, conf = decide(probs, self.labels, self.threshold, speech_ms=u.speech_ms,
-                                      min_digit_speech_ms=self.min_digit_speech_ms,
-                                      steady_noise=u.in_steady_noise)
-            too_short = label != top and top not in REJECT_LABELS and conf >= self.threshold
+            reading = None
+            if self.read_string is not None and u.audio is not None and u.speech_ms > self.string_min_speech_ms:
+                reading = self.read_string(u.audio)
+                probs = np.zeros(0, np.float32)
+                top = reading.digits or UNKNOWN_LABEL
+                conf = float(reading.confidence)
+                ok = bool(reading.digits) and (self.string_threshold is None or conf >= self.string_threshold)
+                label, too_short = (top if ok else UNKNOWN_LABEL), False
+            else:
+                probs = np.asarray(self.classify(u.window), dtype=np.float32).reshape(-1)
+                label, top, conf = decide(probs, self.labels, self.threshold, speech_ms=u.speech_ms,
+                                          min_digit_speech_ms=self.min_digit_speech_ms,
+                                          steady_noise=u.in_steady_noise)
+                too_short = label != top and top not in REJECT_LABELS and conf >= self.threshold
             latency = None
             if live:
                 # The utterance's last sample, as an index of the input (capture-rate) stream.
                 t_end = self.clock.time_of(u.end_sample * self.input_rate_hz / self.sample_rate_hz)
                 if t_end is not None:
                     latency = (time.monotonic() - t_end) * 1000.0
-            out.append(Decision(u, probs, label, top, conf, latency, too_short))
+            out.append(Decision(u, probs, label, top, conf, latency, too_short, reading))
         return out
 
     # -- state for a display ---------------------------------------------------
@@ -353,8 +428,8 @@ def file_noise_floor_dbfs(samples: np.ndarray, sample_rate_hz: int) -> float:
 
 def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: ClassifyFn, *, model_rate_hz: int,
                       window_samples: int, labels: Sequence[str], threshold: float = C.DEFAULT_THRESHOLD,
-                      block_samples: int = 4096, min_digit_speech_ms: DigitGate | None = None
-                      ) -> list[Decision]:
+                      block_samples: int = 4096, min_digit_speech_ms: DigitGate | None = None,
+                      **string_options) -> list[Decision]:
     """Recognize the digits in a recording known in advance (the ``recognize`` path).
 
     The recording is streamed through the same :class:`Recognizer` as the
@@ -373,6 +448,9 @@ def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: Classi
         See :class:`Recognizer` (``model_rate_hz`` is its ``sample_rate_hz``).
     block_samples : int > 0
         Block size used to stream the recording, at ``model_rate_hz`` (decisions do not depend on it).
+    **string_options
+        ``read_string``, ``string_min_speech_ms``, ``string_threshold``, ``string_max_speech_ms`` of
+        :class:`Recognizer` (the digit-string model).
 
     Returns
     -------
@@ -384,13 +462,13 @@ def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: Classi
     x = resample(np.asarray(samples, dtype=np.float32).reshape(-1), sample_rate_hz, model_rate_hz)
     rec = Recognizer(classify, sample_rate_hz=model_rate_hz, window_samples=window_samples, labels=labels,
                      threshold=threshold, initial_floor_dbfs=file_noise_floor_dbfs(x, model_rate_hz),
-                     min_digit_speech_ms=min_digit_speech_ms)
+                     min_digit_speech_ms=min_digit_speech_ms, **string_options)
     return list(run_blocks(rec, iter_blocks(x, block_samples)))
 
 
 def recognize_file(path, classify: ClassifyFn, *, model_rate_hz: int, window_samples: int, labels: Sequence[str],
                    threshold: float = C.DEFAULT_THRESHOLD,
-                   min_digit_speech_ms: DigitGate | None = None) -> list[Decision]:
+                   min_digit_speech_ms: DigitGate | None = None, **string_options) -> list[Decision]:
     """Read a WAV file (any rate, channels, bit depth) and recognize its digits.
 
     Raises
@@ -404,4 +482,5 @@ def recognize_file(path, classify: ClassifyFn, *, model_rate_hz: int, window_sam
     """
     samples, rate = read_wav(path)
     return recognize_samples(samples, rate, classify, model_rate_hz=model_rate_hz, window_samples=window_samples,
-                             labels=labels, threshold=threshold, min_digit_speech_ms=min_digit_speech_ms)
+                             labels=labels, threshold=threshold, min_digit_speech_ms=min_digit_speech_ms,
+                             **string_options)

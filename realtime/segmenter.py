@@ -55,6 +55,11 @@ class SegmenterConfig:
     initial_floor_percentile : float in [0, 100]
     floor_history_percentile : float in [0, 100]; floor_history_ms : float >= 0 (ms, 0 = off)
         The floor is at least this percentile of the levels of the last ``floor_history_ms``.
+    hold_history_floor_in_speech : bool
+        Within an utterance (up to ``max_speech_ms``), the history percentile keeps the value it
+        had at the onset (the levels are still recorded): a string of digits said without pauses
+        fills most of ``floor_history_ms`` with speech, and the percentile would climb into it and
+        cut the string. On with a digit-string model; off for the window classifier alone.
     """
 
     sample_rate_hz: int
@@ -77,6 +82,7 @@ class SegmenterConfig:
     initial_floor_percentile: float = C.INITIAL_FLOOR_PERCENTILE
     floor_history_percentile: float = C.NOISE_FLOOR_HISTORY_PERCENTILE
     floor_history_ms: float = C.NOISE_FLOOR_HISTORY_MS
+    hold_history_floor_in_speech: bool = False
 
     def __post_init__(self) -> None:
         if self.sample_rate_hz <= 0 or self.window_samples <= 0:
@@ -180,6 +186,11 @@ class Utterance:
         25th minus 10th percentile of the same levels: under 1-2 dB in a steady noise, several dB
         in babble, more in running speech (its pauses). NaN (with ``background_dbfs``) without a
         floor history.
+    audio : np.ndarray [shape=(m,), dtype=float32] or None
+        The whole utterance, pre-roll to post-roll (``window`` holds its loudest
+        ``window_samples`` when it is longer): what the digit-string model reads.
+    audio_start_sample : int
+        Stream index of ``audio[0]``.
     """
 
     start_sample: int
@@ -194,6 +205,8 @@ class Utterance:
     floor_dbfs: float = math.nan
     background_dbfs: float = math.nan
     background_spread_db: float = math.nan
+    audio: np.ndarray | None = field(default=None, repr=False)
+    audio_start_sample: int = 0
 
     @property
     def start_s(self) -> float:
@@ -483,6 +496,9 @@ class Segmenter:
         if cfg.floor_history_ms <= 0:
             return
         self._history.append(level)
+        if (cfg.hold_history_floor_in_speech and self.in_speech
+                and self._last_active - self._speech_start + 1 <= cfg.max_speech_frames):
+            return
         if k % self._HISTORY_EVERY == 0 and len(self._history) * 2 >= self._history.maxlen:
             self._history_floor = float(np.percentile(self._history, cfg.floor_history_percentile))
             self.noise_floor_dbfs = max(self._tracked_floor, self._history_floor)
@@ -555,6 +571,7 @@ class Segmenter:
         start = max(speech_start - cfg.pre_roll_samples, 0)
         stop = min(end + cfg.post_roll_samples, available)
         window = np.zeros(cfg.window_samples, dtype=np.float32)
+        audio_start = start
         if stop - start > cfg.window_samples:
             span = np.empty(stop - start, dtype=np.float32)
             self._read_ring(start, span.shape[0], span)
@@ -565,6 +582,7 @@ class Segmenter:
         else:
             n = stop - start
             self._read_ring(start, n, window)
+            span = window[:n].copy()
         if self._history:
             background, q25 = np.percentile(np.fromiter(self._history, np.float64, len(self._history)), [10.0, 25.0])
             spread = float(q25 - background)
@@ -576,4 +594,5 @@ class Segmenter:
             active_ms=self._active * cfg.frame_ms, sample_rate_hz=cfg.sample_rate_hz,
             peak_dbfs=float(self._peak), floor_dbfs=float(self.noise_floor_dbfs),
             background_dbfs=float(background), background_spread_db=spread,
+            audio=span, audio_start_sample=audio_start,
         ))

@@ -28,20 +28,29 @@ def read(logits, ctc):
     return ["".join(t.label for t in greedy_decode(z, ctc.CTC_LABELS, blank=ctc.BLANK)) for z in logits]
 
 
-def test_ctc_crnn_learns_strings_and_converts_to_builtin_ops():
+@pytest.fixture(scope="module")
+def toy():
+    """A small CTC CRNN trained on the toy strings, with its training and test sets."""
     import keras
 
-    from export.convert import FUSED_LSTM_OP, convert, model_ops
     from trainer.models import ctc
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x, y = toy_strings(512, rng)
     xt, yt = toy_strings(64, rng)
-    truth = ["".join(str(v) for v in row if v >= 0) for row in yt]
     model = ctc.build_ctc_model(conv_filters=8, units=32)
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=ctc.ctc_loss())
     hist = model.fit(x, y, batch_size=32, epochs=20, verbose=0)
+    return model, hist, x, xt, yt
+
+
+def test_ctc_crnn_learns_strings_and_converts_to_builtin_ops(toy):
+    from export.convert import FUSED_LSTM_OP, convert, model_ops
+    from trainer.models import ctc
+
+    model, hist, _, xt, yt = toy
+    truth = ["".join(str(v) for v in row if v >= 0) for row in yt]
     assert hist.history["loss"][-1] < 0.2 * hist.history["loss"][0]
     logits = model.predict(xt, verbose=0)
     assert logits.shape == (64, ctc.output_frames(FRAMES), len(ctc.CTC_LABELS))
@@ -64,3 +73,45 @@ def test_ctc_crnn_learns_strings_and_converts_to_builtin_ops():
         interp.invoke()
         edge.append(interp.get_tensor(out["index"])[0])
     assert read(np.stack(edge), ctc) == got[:16]
+
+
+def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp_path):
+    """export-strings: the bundle gains NAME.strings.tflite and its ``strings`` record; the numpy
+    runtime (StringReader) reads the same strings as the Keras model, float32 and int8."""
+    import json
+
+    from export.strings import export_strings
+    from realtime.bundle import DEFAULT_BUNDLE, load_bundle
+    from realtime.errors import BundleError
+    from realtime.strings import StringReader
+    from trainer.models import ctc
+
+    model, _, x, xt, _ = toy
+    keras_read = read(model.predict(xt, verbose=0), ctc)
+    seconds = (FRAMES - 1) * 512 / 22050
+    for quantization, need in (("float32", 1.0), ("int8", 0.9)):
+        out = tmp_path / f"toy_{quantization}"
+        path = export_strings(tmp_path, DEFAULT_BUNDLE, out, quantization=quantization, max_s=seconds,
+                              min_speech_ms=700.0, threshold=0.6, keras_model=model, calibration=x[:64])
+        bundle = load_bundle(path)
+        spec = bundle.strings
+        assert spec is not None and spec.max_frames == FRAMES and spec.labels == ctc.CTC_LABELS
+        assert (spec.blank_index, spec.min_speech_ms, spec.threshold, spec.quantization) == (10, 700.0, 0.6, quantization)
+        assert spec.tflite_path.name == f"toy_{quantization}.strings.tflite"
+        assert bundle.labels == load_bundle(DEFAULT_BUNDLE).labels  # the window classifier is kept as it was
+        reader = StringReader(bundle)
+        edge = ["".join(t.label for t in read_posteriors(reader.posteriors_log_mel(z), ctc)) for z in xt]
+        assert np.mean([a == b for a, b in zip(edge, keras_read)]) >= need, quantization
+    # a changed string model is caught before it runs
+    doc = json.loads(path.read_text())
+    spec_path = path.parent / doc["files"]["strings_tflite"]["name"]
+    spec_path.write_bytes(spec_path.read_bytes()[:-8])
+    with pytest.raises(BundleError, match="checksum"):
+        load_bundle(path)
+    # a bundle without a string model gives a clear error to the reader
+    with pytest.raises(BundleError, match="no digit-string model"):
+        StringReader(DEFAULT_BUNDLE)
+
+
+def read_posteriors(post, ctc):
+    return greedy_decode(post, ctc.CTC_LABELS, blank=ctc.BLANK)

@@ -88,7 +88,7 @@ class SpecAugment(keras.layers.Layer):
     def _band(self, batch: int, size: int, width: int):
         u = keras.random.uniform((batch, 3), seed=self.seed_generator)
         w = ops.floor(u[:, 0] * (width + 1))
-        start = ops.floor(u[:, 1] * ops.maximum(size - w, 1.0))
+        start = ops.floor(u[:, 1] * ops.maximum(ops.cast(size, "float32") - w, 1.0))
         w = ops.where(u[:, 2] < self.p, w, 0.0)
         idx = ops.cast(ops.arange(size), "float32")[None, :]
         return (idx >= start[:, None]) & (idx < (start + w)[:, None])  # (b, size) True = masked
@@ -97,7 +97,9 @@ class SpecAugment(keras.layers.Layer):
         if not training:
             return x
         b = ops.shape(x)[0]
-        n_mels, n_frames = x.shape[1], x.shape[2]
+        # the static sizes where known; a batch of any length (the string model) has its frames at run time
+        n_mels = x.shape[1] if x.shape[1] is not None else ops.shape(x)[1]
+        n_frames = x.shape[2] if x.shape[2] is not None else ops.shape(x)[2]
         f = self._band(b, n_mels, self.freq_mask_bins)[:, :, None]
         t = self._band(b, n_frames, self.time_mask_frames)[:, None, :]
         return ops.where(f | t, ops.zeros_like(x), x)

@@ -220,6 +220,41 @@ def length_batches(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0)
     return _Batches()
 
 
+def batch_dataset(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0):
+    """The batches of :func:`length_batches` as a ``tf.data.Dataset`` whose frames axis is left open.
+
+    (A ``PyDataset`` given to ``fit`` gets the shape of its first batches as its signature, and
+    a later, longer batch then fails.) A new batch order every epoch when ``shuffle``.
+    """
+    import tensorflow as tf
+
+    batches = length_batches(data, batch_size, shuffle=shuffle, seed=seed)
+    first = [True]
+
+    def gen():
+        if shuffle and not first[0]:
+            batches.on_epoch_end()
+        first[0] = False
+        for i in range(len(batches)):
+            yield batches[i]
+
+    n_mels, width = data["log_mel"].shape[1], data["targets"].shape[1]
+    signature = (tf.TensorSpec((None, n_mels, None), tf.float32), tf.TensorSpec((None, width), tf.int32))
+    return tf.data.Dataset.from_generator(gen, output_signature=signature).prefetch(2)
+
+
+def save_representative(data: dict, out: Path, *, size: int = 200, seed: int = 0) -> Path:
+    """Write ``out/representative.npz``: ``size`` training utterances (``log_mel``, ``frames``) at random,
+    the int8 exporter's calibration data (:mod:`export.strings`). Written to a temporary file, then renamed."""
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(data["frames"]), size=min(size, len(data["frames"])), replace=False))
+    width = int(data["frames"][idx].max())
+    path = Path(out) / "representative.npz"
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, log_mel=data["log_mel"][idx, :, :width], frames=data["frames"][idx])
+    return path
+
+
 def decode(logits: np.ndarray, frames: np.ndarray) -> list[str]:
     """Greedy CTC strings of a batch of logits (``frames``: real log-mel frames of each)."""
     from realtime.ctc import greedy_decode
@@ -292,12 +327,13 @@ def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
     ]
     t1 = time.monotonic()
-    hist = model.fit(length_batches(train, batch_size, shuffle=True, seed=seed),
-                     validation_data=length_batches(val, batch_size, shuffle=False),
+    hist = model.fit(batch_dataset(train, batch_size, shuffle=True, seed=seed),
+                     validation_data=batch_dataset(val, batch_size, shuffle=False),
                      epochs=epochs, callbacks=callbacks, verbose=2)
     t_train = time.monotonic() - t1
     with atomic_path(out / "model.keras") as tmp:
         model.save(tmp)
+    save_representative(train, out, seed=seed)
     results = {
         "settings": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "conv_filters": conv_filters,
                      "units": units, "train_sizes": asdict(train_sizes), "eval_sizes": asdict(eval_sizes)},
@@ -335,5 +371,5 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["EVAL_SIZES", "MAX_S", "SET_VERSION", "StringSetSizes", "TRAIN_SIZES", "build_string_set", "decode", "length_batches",
+__all__ = ["EVAL_SIZES", "MAX_S", "SET_VERSION", "StringSetSizes", "TRAIN_SIZES", "build_string_set", "batch_dataset", "decode", "length_batches", "save_representative",
            "main", "score_set", "train_strings"]

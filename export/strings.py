@@ -1,0 +1,158 @@
+"""Add a digit-string (CTC) model to a bundle: ``spoken-digits export-strings``.
+
+The string recipe's model (``python -m trainer.recipes.strings``, ``RUN/model.keras``) reads log-mels
+of any length; on the edge it gets a fixed input of ``max_frames`` frames (an utterance of up to
+``max_s`` seconds, padded with silence), so that the converter emits a fused
+``UNIDIRECTIONAL_SEQUENCE_LSTM`` with builtin ops only (:func:`export.convert.convert`, logits
+output). The new bundle is the isolated-digit bundle it starts from (same files, same front end,
+same threshold) plus ``NAME.strings.tflite`` and the ``strings`` entry of ``NAME.json``
+(:class:`realtime.bundle.StringModelSpec`): utterances with more than ``min_speech_ms`` of speech
+go to the string model, the others to the window classifier.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from realtime.bundle import QUANTIZATIONS, load_bundle
+from trainer.errors import RunError
+
+log = logging.getLogger(__name__)
+
+#: Longest utterance the exported string model reads whole (s).
+DEFAULT_MAX_S = 8.0
+#: Utterances with more speech than this (ms) go to the string model: a 0.8 s window holds one digit.
+DEFAULT_MIN_SPEECH_MS = 800.0
+#: File of a string run: training log-mels for int8 calibration (written by the recipe).
+REPRESENTATIVE_FILE = "representative.npz"
+
+
+def max_frames_of(max_s: float, *, sample_rate_hz: int, hop_length: int, time_stride: int = 2) -> int:
+    """Log-mel frames of ``max_s`` seconds (centred STFT: ``1 + n // hop_length``), rounded up to a
+    multiple of ``time_stride``.
+
+    The multiple matters: a strided ``"same"`` convolution pads ``(out - 1) * stride + kernel - in``
+    frames, half of them before the first frame, so inputs of odd and even length place the
+    convolution one frame apart; the recipe trains on widths that are multiples of 32.
+    """
+    n = 1 + int(round(max_s * sample_rate_hz)) // hop_length
+    return -(-n // time_stride) * time_stride
+
+
+def fixed_input(log_mels: np.ndarray, frames: np.ndarray, max_frames: int, top_db: float) -> np.ndarray:
+    """Log-mels [shape=(n, n_mels, T)] cut or padded with ``-top_db`` to ``max_frames`` frames, real frames kept."""
+    x = np.full((len(log_mels), log_mels.shape[1], max_frames), -top_db, np.float32)
+    for i, (m, f) in enumerate(zip(log_mels, frames)):
+        k = min(int(f), max_frames)
+        x[i, :, :k] = m[:, :k]
+    return x
+
+
+def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: str | os.PathLike, *,
+                   quantization: str = "int8", max_s: float = DEFAULT_MAX_S,
+                   min_speech_ms: float = DEFAULT_MIN_SPEECH_MS, threshold: float | None = None,
+                   force: bool = False, keras_model=None, calibration: np.ndarray | None = None) -> Path:
+    """Write bundle ``out``: ``bundle`` plus the string model of ``run_dir``.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run of the string recipe (``model.keras``; ``representative.npz`` for int8).
+    bundle : path
+        The isolated-digit bundle to extend (its files are copied; it is not changed).
+    out : path
+        New bundle directory ``.../NAME``.
+    quantization : {"int8", "float16", "dynamic", "float32"}
+    max_s : float > 0 (s)
+        Longest utterance read whole; fixes the model's input frames.
+    min_speech_ms : float >= 0 (ms)
+        Route: utterances with more speech go to the string model.
+    threshold : float in [0, 1] or None
+        Minimum confidence of a string's least sure digit; None accepts every string.
+    keras_model, calibration : optional
+        An already loaded model / calibration log-mels ``(n, n_mels, max_frames)`` (tests).
+
+    Returns
+    -------
+    json_path : Path
+
+    Raises
+    ------
+    RunError
+        If the run has no model, or no calibration data for int8.
+    ValueError
+        Unknown quantization, ``max_s <= 0`` or ``threshold`` outside [0, 1].
+    FileExistsError
+        If ``out`` exists and not ``force``.
+    BundleError
+        If ``bundle`` is not a valid bundle.
+    """
+    import keras
+
+    from trainer.models import ctc
+    from trainer.models.layers import SpecAugment  # noqa: F401 (registers the layer for load_model)
+
+    from .convert import convert
+    from .exporter import command_line, portable_path, tflite_io, write_bundle
+
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
+    if not max_s > 0:
+        raise ValueError(f"max_s must be > 0, got {max_s}")
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    run_dir, out = Path(run_dir), Path(out)
+    base = load_bundle(bundle)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+    fe = base.front_end
+    max_frames = max_frames_of(max_s, sample_rate_hz=fe["sample_rate_hz"], hop_length=fe["hop_length"],
+                               time_stride=ctc.TIME_STRIDE)
+    if keras_model is None:
+        path = run_dir / "model.keras"
+        if not path.is_file():
+            raise RunError(f"{run_dir}: no model.keras (train it with 'python -m trainer.recipes.strings')")
+        keras_model = keras.models.load_model(path, compile=False)
+    n_mels = int(keras_model.inputs[0].shape[1])
+    if n_mels != fe["n_mels"]:
+        raise RunError(f"{run_dir}: the string model reads {n_mels} mel bands, the bundle's front end {fe['n_mels']}")
+    conv = keras_model.get_layer("conv")
+    lstm = keras_model.get_layer("lstm")
+    fixed = ctc.build_ctc_model(max_frames=max_frames, conv_filters=int(conv.filters), units=int(lstm.units))
+    fixed.set_weights(keras_model.get_weights())
+    if quantization == "int8" and calibration is None:
+        rep = run_dir / REPRESENTATIVE_FILE
+        if not rep.is_file():
+            raise RunError(f"{rep}: missing; int8 needs training log-mels (rerun the recipe, or --quantize float32)")
+        with np.load(rep, allow_pickle=False) as z:
+            calibration = fixed_input(z["log_mel"], z["frames"], max_frames, float(fe["top_db"]))
+    tflite = convert(fixed, quantization, calibration=calibration, logits=True)
+    inp, outp = tflite_io(tflite)
+    results = {}
+    if (run_dir / "results.json").is_file():
+        results = json.loads((run_dir / "results.json").read_text())
+    spec = {k: v for k, v in base.spec.items() if k not in ("spec_version", "name", "files")}
+    spec["strings"] = {
+        "model": keras_model.name, "output_kind": "ctc_logits", "labels": list(ctc.CTC_LABELS),
+        "blank_index": ctc.BLANK, "decoding": "greedy", "max_frames": max_frames, "max_s": max_s,
+        "time_stride": ctc.TIME_STRIDE, "min_speech_ms": float(min_speech_ms), "threshold": threshold,
+        "quantization": quantization, "input": inp, "output": outp,
+        "representative_dataset": None if quantization != "int8" else {
+            "source": "training utterances of the string recipe", "samples": int(len(calibration))},
+        "provenance": {"run": portable_path(run_dir, out), "command": command_line(),
+                       "settings": results.get("settings"), "params": results.get("params"),
+                       "val": results.get("val")},
+    }
+    json_path = write_bundle(out, tflite=base.tflite_path.read_bytes(), mel_basis=base.mel_basis, spec=spec,
+                             force=force, extra_files={"strings_tflite": (".strings.tflite", tflite)})
+    load_bundle(json_path)  # every check realtime makes
+    log.info("wrote %s (%d bytes of string model)", out, len(tflite))
+    return json_path
+
+
+__all__ = ["DEFAULT_MAX_S", "DEFAULT_MIN_SPEECH_MS", "REPRESENTATIVE_FILE", "export_strings", "fixed_input",
+           "max_frames_of"]

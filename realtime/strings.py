@@ -1,0 +1,175 @@
+"""Read digit strings ("four one seven two" in one breath) from whole utterances: a bundle's CTC model.
+
+The bundle's ``strings`` model (:class:`realtime.bundle.StringModelSpec`) takes the log-mel of a
+whole utterance (:meth:`realtime.frontend.FrontEnd.log_mel_utterance`), padded with silence
+(``-top_db``) to its fixed ``max_frames``, and gives per-frame logits of the ten digits and the CTC
+blank. The string is read off by best-path decoding (:func:`realtime.ctc.greedy_decode`); each digit
+keeps its frames (times) and its confidence (the highest posterior of its run), the string its
+least sure digit's confidence. The model's LSTM runs forwards only, so the padding after the
+utterance never changes what it says about the utterance.
+
+numpy and a TFLite interpreter only (no TensorFlow, no librosa).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bundle import Bundle, load_bundle
+from .classifier import dequantize, load_interpreter_class, quantize, softmax
+from .ctc import CtcToken, greedy_decode, string_confidence
+from .errors import BundleError
+from .frontend import FrontEnd
+
+
+@dataclass(frozen=True)
+class StringReading:
+    """What the string model heard in one utterance.
+
+    Attributes
+    ----------
+    digits : str
+        The decoded string (``"4172"``; ``""`` if every frame is blank).
+    tokens : tuple of CtcToken
+        One per digit, with its output frames and confidence.
+    confidence : float in [0, 1]
+        The lowest digit confidence (1.0 for an empty string).
+    frame_s : float (s)
+        Duration of one output frame (``hop_length * time_stride / sample_rate_hz``).
+    truncated : bool
+        The utterance was longer than the model's input; only its first ``max_frames`` frames were read.
+    """
+
+    digits: str
+    tokens: tuple[CtcToken, ...]
+    confidence: float
+    frame_s: float
+    truncated: bool = False
+
+    def digit_times_s(self, offset_s: float = 0.0) -> list[tuple[float, float]]:
+        """Start and end (s) of each digit's run of frames, from ``offset_s`` (the audio's start)."""
+        return [t.times_s(self.frame_s, offset_s) for t in self.tokens]
+
+
+class StringReader:
+    """A bundle's digit-string model, ready to read one utterance at a time.
+
+    Parameters
+    ----------
+    bundle : Bundle or path
+        A bundle with a ``strings`` model.
+    num_threads : int >= 1
+    interpreter : str or None
+        As :class:`realtime.classifier.Classifier`.
+
+    Attributes
+    ----------
+    spec : StringModelSpec
+    max_samples : int
+        Longest utterance read whole (samples at the bundle's rate).
+
+    Raises
+    ------
+    BundleError
+        If the bundle has no string model, or the model does not load or does not match its record.
+    InterpreterMissingError
+        If no TFLite interpreter is installed.
+    """
+
+    def __init__(self, bundle: Bundle | str | os.PathLike, *, num_threads: int = 1, interpreter: str | None = None):
+        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+        if self.bundle.strings is None:
+            raise BundleError(f"{self.bundle.json_path}: this bundle has no digit-string model "
+                              "(export one with 'spoken-digits export-strings')")
+        self.spec = spec = self.bundle.strings
+        self.front_end = FrontEnd.from_bundle(self.bundle)
+        fe = self.bundle.front_end
+        self.sample_rate_hz = int(fe["sample_rate_hz"])
+        self.top_db = float(fe["top_db"])
+        self.frame_s = int(fe["hop_length"]) * spec.time_stride / self.sample_rate_hz
+        self.max_samples = (spec.max_frames - 1) * int(fe["hop_length"])
+        self.interpreter_name, cls = load_interpreter_class(interpreter)
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated", category=UserWarning)
+                self._interpreter = cls(model_path=str(spec.tflite_path), num_threads=num_threads)
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise BundleError(f"{spec.tflite_path}: {self.interpreter_name} cannot load this model ({why})") from None
+        self._in = self._interpreter.get_input_details()[0]
+        self._out = self._interpreter.get_output_details()[0]
+        for what, detail, rec in (("input", self._in, spec.input), ("output", self._out, spec.output)):
+            if tuple(detail["shape"]) != rec.shape or np.dtype(detail["dtype"]).name != rec.dtype:
+                raise BundleError(f"{spec.tflite_path}: model {what} is {tuple(detail['shape'])} "
+                                  f"{np.dtype(detail['dtype']).name}, the bundle records {rec.shape} {rec.dtype}")
+        self._in_dtype = np.dtype(self._in["dtype"])
+
+    def posteriors_log_mel(self, log_mel: np.ndarray) -> np.ndarray:
+        """Per-frame class probabilities of one utterance's log-mel.
+
+        Parameters
+        ----------
+        log_mel : np.ndarray [shape=(n_mels, n), float]
+            dB relative to the utterance's maximum (``-top_db .. 0``); ``n <= max_frames``.
+
+        Returns
+        -------
+        posteriors : np.ndarray [shape=(output_frames(n), n_labels), float32]
+            Softmax of the dequantized logits, only the frames that cover the utterance.
+
+        Raises
+        ------
+        ValueError
+            If the shape does not fit the model or the values are not finite.
+        """
+        spec = self.spec
+        x = np.asarray(log_mel, dtype=np.float32)
+        n_mels = spec.input.shape[1]
+        if x.ndim != 2 or x.shape[0] != n_mels or not 1 <= x.shape[1] <= spec.max_frames:
+            raise ValueError(f"expected a log-mel of shape ({n_mels}, 1..{spec.max_frames}), got {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("the log-mel holds non-finite values (NaN or inf)")
+        full = np.full((n_mels, spec.max_frames), -self.top_db, np.float32)
+        full[:, : x.shape[1]] = x
+        if spec.input.quantized:
+            full = quantize(full, spec.input.scale, spec.input.zero_point, self._in_dtype)
+        it = self._interpreter
+        it.reset_all_variables()
+        it.set_tensor(self._in["index"], full[np.newaxis].astype(self._in_dtype, copy=False))
+        it.invoke()
+        y = it.get_tensor(self._out["index"])[0]
+        y = dequantize(y, spec.output.scale, spec.output.zero_point) if spec.output.quantized else np.asarray(y, np.float32)
+        return softmax(y[: spec.output_frames(x.shape[1])])
+
+    def read(self, audio: np.ndarray) -> StringReading:
+        """The digit string of one utterance.
+
+        Parameters
+        ----------
+        audio : np.ndarray [shape=(n,), float32]
+            Mono samples at the bundle's rate (Hz), in [-1, 1]; the utterance with a little silence
+            around it (as the segmenter cuts it). Beyond :attr:`max_samples` only the start is read.
+
+        Returns
+        -------
+        reading : StringReading
+
+        Raises
+        ------
+        ValueError
+            If ``audio`` is empty, not 1-D or holds non-finite values.
+        """
+        y = np.asarray(audio, dtype=np.float32)
+        truncated = y.ndim == 1 and y.size > self.max_samples
+        if truncated:
+            y = y[: self.max_samples]
+        post = self.posteriors_log_mel(self.front_end.log_mel_utterance(y))
+        tokens = tuple(greedy_decode(post, self.spec.labels, blank=self.spec.blank_index))
+        return StringReading("".join(t.label for t in tokens), tokens, string_confidence(tokens), self.frame_s, truncated)
+
+
+__all__ = ["StringReader", "StringReading"]

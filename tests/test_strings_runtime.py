@@ -1,0 +1,105 @@
+"""The edge path of digit strings without a model: the whole-utterance front end, the segmenter's
+utterance audio, and the recognizer's route (long utterances to the string model)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from realtime import constants as C
+from realtime.bundle import DEFAULT_BUNDLE, load_bundle
+from realtime.ctc import CtcToken
+from realtime.frontend import FrontEnd
+from realtime.pipeline import Recognizer, iter_blocks, run_blocks
+from realtime.strings import StringReading
+
+RATE_HZ = 22050
+WINDOW = 17640
+LABELS = tuple(str(d) for d in range(10))
+
+
+def syllables(n: int, *, on_s: float = 0.25, off_s: float = 0.03, seed: int = 0) -> np.ndarray:
+    """``n`` tone bursts with short gaps (shorter than the hangover): one utterance of connected "digits"."""
+    rng = np.random.default_rng(seed)
+    parts = [np.zeros(int(0.8 * RATE_HZ), np.float32)]
+    for i in range(n):
+        t = np.arange(int(on_s * RATE_HZ)) / RATE_HZ
+        parts.append((0.3 * np.sin(2 * np.pi * (200 + 50 * i) * t)).astype(np.float32))
+        parts.append(np.zeros(int(off_s * RATE_HZ), np.float32))
+    parts.append(np.zeros(int(0.8 * RATE_HZ), np.float32))
+    x = np.concatenate(parts)
+    return x + (rng.standard_normal(x.size) * 10 ** (-65 / 20)).astype(np.float32)
+
+
+def sure_classify(window):
+    p = np.full(10, 0.01, np.float32)
+    p[7] = 0.91
+    return p
+
+
+def test_whole_utterance_log_mel_is_the_training_front_end():
+    from trainer.data.strings import string_log_mel
+
+    fe = FrontEnd.from_bundle(load_bundle(DEFAULT_BUNDLE))
+    y = syllables(5)
+    got = fe.log_mel_utterance(y)
+    assert got.shape == (64, fe.utterance_frames(y.size)) == string_log_mel(y).shape
+    np.testing.assert_allclose(got, string_log_mel(y), atol=1e-3)
+    # one window through either method is the same computation
+    w = y[:WINDOW]
+    np.testing.assert_allclose(fe.log_mel_utterance(w), fe.log_mel(w), atol=1e-5)
+    with pytest.raises(ValueError, match="non-empty mono"):
+        fe.log_mel_utterance(np.zeros(0, np.float32))
+
+
+def test_long_utterances_go_to_the_string_model_whole_and_short_ones_to_the_classifier():
+    read = []
+
+    def read_string(audio):
+        read.append(audio.copy())
+        tokens = (CtcToken("4", 10, 12, 0.97), CtcToken("1", 20, 22, 0.88))
+        return StringReading("41", tokens, 0.88, 512 * 2 / RATE_HZ)
+
+    x = np.concatenate([syllables(8), syllables(1, seed=1)])  # a 2.2 s "string", then one short "digit"
+    rec = Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.5,
+                     read_string=read_string, string_min_speech_ms=800.0, string_threshold=0.8,
+                     initial_floor_dbfs=-65.0)
+    decisions = list(run_blocks(rec, iter_blocks(x, 1024)))
+    assert [d.label for d in decisions] == ["41", "7"]
+    s, d = decisions
+    assert s.is_string and s.digits == "41" and s.digit is None and s.symbol == "41"
+    assert not d.is_string and d.digits == "7" and d.digit == 7
+    # the string model got the whole utterance (8 x 0.28 s) with its rolls, not a 0.8 s window
+    assert len(read) == 1 and 8 * 0.28 - 0.05 < read[0].size / RATE_HZ < 8 * 0.28 + 0.3
+    u = s.utterance
+    np.testing.assert_array_equal(read[0], x[u.audio_start_sample: u.audio_start_sample + read[0].size])
+    doc = s.to_json(LABELS)
+    assert doc["kind"] == "string" and doc["digits"] == "41" and doc["digit"] is None and doc["probabilities"] == {}
+    offset = u.audio_start_sample / RATE_HZ
+    assert [t["digit"] for t in doc["digit_times"]] == ["4", "1"]
+    assert doc["digit_times"][0]["start_s"] == pytest.approx(offset + 10 * 1024 / RATE_HZ, abs=1e-3)
+    assert doc["digit_times"][1]["confidence"] == 0.88
+    assert d.to_json(LABELS)["kind"] == "digit" and d.to_json(LABELS)["digits"] == "7"
+
+
+def test_an_unsure_or_empty_string_is_unknown():
+    for digits, conf in (("41", 0.5), ("", 1.0)):
+        tokens = tuple(CtcToken(c, 0, 1, conf) for c in digits)
+        rec = Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.5,
+                         read_string=lambda a, t=tokens, s=digits, c=conf: StringReading(s, t, c, 0.046),
+                         string_threshold=0.8, initial_floor_dbfs=-65.0)
+        (d,) = run_blocks(rec, iter_blocks(syllables(6), 4096))
+        assert d.label == "_unknown_" and d.symbol == "?" and d.digits == "" and d.is_string
+
+
+def test_without_a_string_model_long_utterances_are_dropped_as_before():
+    rec = Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.5,
+                     initial_floor_dbfs=-65.0)
+    assert syllables(8).size / RATE_HZ - 1.6 > C.MAX_SPEECH_MS / 1000
+    assert list(run_blocks(rec, iter_blocks(syllables(8), 1024))) == []
+    # with one, an utterance up to STRING_MAX_SPEECH_MS is kept; a longer one is still dropped
+    got = []
+    rec = Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.5,
+                     read_string=lambda a: got.append(a) or StringReading("", (), 1.0, 0.046),
+                     initial_floor_dbfs=-65.0)
+    list(run_blocks(rec, iter_blocks(np.concatenate([syllables(20), syllables(40, seed=2)]), 4096)))
+    assert len(got) == 1 and got[0].size / RATE_HZ == pytest.approx(20 * 0.28 + 0.1, abs=0.15)
