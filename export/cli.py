@@ -154,8 +154,16 @@ def bench(bundle, run_dir, variants, interpreters, max_windows, data_dir, cache_
                    "shorter ones by the 0.8 s window classifier.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None,
               help="Minimum confidence (0-1) of a string's least sure digit; default: accept every string.")
+@click.option("--hangover-ms", type=click.FloatRange(50, 1000), default=None,
+              help="Silence (ms) that ends an utterance with the string model: longer joins digits said with "
+                   "short pauses into one string, and delays every decision by as much. Default: the segmenter's "
+                   "150 ms.")
+@click.option("--min-digits-per-s", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="A string needs at least this many digits per second of speech (a false digit in a sentence "
+                   "sits among seconds of other words); 0: no such rule.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle directory.")
-def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, threshold, force):
+def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, threshold, hangover_ms,
+                       min_digits_per_s, force):
     """Add the digit-string (CTC) model of RUN to a bundle, for digits said in a row without pauses.
 
     RUN is a run of 'python -m trainer.recipes.strings'. The string model is converted with a fixed
@@ -169,5 +177,6 @@ def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, t
     from .strings import export_strings
 
     path = export_strings(run_dir, base, out, quantization=quantization, max_s=max_s, min_speech_ms=min_speech_ms,
-                          threshold=threshold, force=force)
+                          threshold=threshold, hangover_ms=hangover_ms, min_digits_per_s=min_digits_per_s,
+                          force=force)
     click.echo(f"wrote {path}")

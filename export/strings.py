@@ -55,7 +55,7 @@ def fixed_input(log_mels: np.ndarray, frames: np.ndarray, max_frames: int, top_d
 def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: str | os.PathLike, *,
                    quantization: str = "int8", max_s: float = DEFAULT_MAX_S,
                    min_speech_ms: float = DEFAULT_MIN_SPEECH_MS, threshold: float | None = None,
-                   force: bool = False, keras_model=None, calibration: np.ndarray | None = None) -> Path:
+                   hangover_ms: float | None = None, min_digits_per_s: float = 0.0, force: bool = False, keras_model=None, calibration: np.ndarray | None = None) -> Path:
     """Write bundle ``out``: ``bundle`` plus the string model of ``run_dir``.
 
     Parameters
@@ -73,6 +73,11 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         Route: utterances with more speech go to the string model.
     threshold : float in [0, 1] or None
         Minimum confidence of a string's least sure digit; None accepts every string.
+    hangover_ms : float or None (ms)
+        Silence that ends an utterance when the string model is used; None: the segmenter's default.
+    min_digits_per_s : float >= 0 (1/s)
+        A string needs at least this many digits per second of speech
+        (:func:`realtime.pipeline.string_accepted`).
     keras_model, calibration : optional
         An already loaded model / calibration log-mels ``(n, n_mels, max_frames)`` (tests).
 
@@ -140,6 +145,7 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         "model": keras_model.name, "output_kind": "ctc_logits", "labels": list(ctc.CTC_LABELS),
         "blank_index": ctc.BLANK, "decoding": "greedy", "max_frames": max_frames, "max_s": max_s,
         "time_stride": ctc.TIME_STRIDE, "min_speech_ms": float(min_speech_ms), "threshold": threshold,
+        "hangover_ms": hangover_ms, "min_digits_per_s": float(min_digits_per_s),
         "quantization": quantization, "input": inp, "output": outp,
         "representative_dataset": None if quantization != "int8" else {
             "source": "training utterances of the string recipe", "samples": int(len(calibration))},

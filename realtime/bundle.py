@@ -40,7 +40,11 @@ section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
                         (log-mel frames per output frame), min_speech_ms (the
                         route: longer utterances go to this model), threshold
                         (minimum confidence of a string's least sure digit),
-                        quantization, input, output
+                        min_digits_per_s (a string needs at least this many
+                        digits per second of speech), hangover_ms (optional:
+                        silence that ends an utterance when the string model
+                        is used), quantization, input,
+                        output
 
 ``NAME.mel.npz`` holds ``mel_basis`` [shape=(n_mels, 1 + n_fft // 2), float32],
 computed by ``librosa.filters.mel`` at export; the runtime never rebuilds it.
@@ -173,6 +177,10 @@ class StringModelSpec:
         window classifier.
     threshold : float in [0, 1] or None
         Minimum confidence of a string's least sure digit (None: every string is accepted).
+    hangover_ms : float or None (ms)
+        Silence that ends an utterance with this model (None: the segmenter's default).
+    min_digits_per_s : float (1/s)
+        A string needs at least this many digits per second of speech (0: no such rule).
     decoding : str
         ``"greedy"`` (best path).
     quantization : str
@@ -186,6 +194,8 @@ class StringModelSpec:
     time_stride: int
     min_speech_ms: float
     threshold: float | None
+    hangover_ms: float | None
+    min_digits_per_s: float
     decoding: str
     quantization: str
     input: TensorSpec
@@ -226,7 +236,9 @@ def _string_spec(spec: dict, base: Path, json_path: Path) -> StringModelSpec | N
     out = StringModelSpec(
         tflite_path=path, labels=tuple(labels), blank_index=blank, max_frames=doc["max_frames"],
         time_stride=doc["time_stride"], min_speech_ms=float(doc["min_speech_ms"]),
-        threshold=None if thr is None else float(thr), decoding=doc["decoding"],
+        threshold=None if thr is None else float(thr),
+        hangover_ms=None if doc.get("hangover_ms") is None else float(doc["hangover_ms"]),
+        min_digits_per_s=float(doc.get("min_digits_per_s") or 0.0), decoding=doc["decoding"],
         quantization=str(doc.get("quantization", "")), input=TensorSpec.from_dict(doc["input"], "strings.input", json_path),
         output=TensorSpec.from_dict(doc["output"], "strings.output", json_path))
     n_mels = spec["front_end"]["n_mels"]
@@ -326,8 +338,18 @@ class Bundle:
         return TensorSpec.from_dict(self.spec["output"], "output", self.json_path)
 
 
+#: Where the bundles shipped in the package live; ``--model NAME`` picks ``NAME`` among them.
+PACKAGED_BUNDLES = DEFAULT_BUNDLE.parent
+
+
+def packaged_bundle_names() -> list[str]:
+    """Names of the bundles shipped in the package (``default``, ``strings``)."""
+    return sorted(p.name for p in PACKAGED_BUNDLES.iterdir() if p.is_dir() and any(p.glob("*.json")))
+
+
 def find_bundle_json(path: str | os.PathLike) -> Path:
-    """The ``NAME.json`` of a bundle given as its directory or as the JSON file itself.
+    """The ``NAME.json`` of a bundle given as its directory, the JSON file itself, or the name of a
+    bundle shipped in the package (:func:`packaged_bundle_names`) when no such path exists.
 
     Raises
     ------
@@ -335,8 +357,11 @@ def find_bundle_json(path: str | os.PathLike) -> Path:
         If ``path`` does not exist, or the directory holds no ``*.json`` or several.
     """
     p = Path(path)
+    if not p.exists() and len(p.parts) == 1 and (PACKAGED_BUNDLES / p.name).is_dir():
+        p = PACKAGED_BUNDLES / p.name
     if not p.exists():
-        raise BundleError(f"model bundle {p} does not exist (create one with 'spoken-digits export')")
+        raise BundleError(f"model bundle {p} does not exist (create one with 'spoken-digits export'; the package "
+                          f"ships {', '.join(packaged_bundle_names())})")
     if p.is_file():
         if p.suffix != ".json":
             raise BundleError(f"{p}: give the bundle directory or its .json file, not a {p.suffix or 'suffix-less'} file")
@@ -472,6 +497,6 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     return bundle
 
 
-__all__ = ["Bundle", "DEFAULT_BUNDLE", "STRING_DECODINGS", "STRING_OUTPUT_KINDS", "StringModelSpec", "FRONT_END_KEYS", "OUTPUT_KINDS", "QUANTIZATIONS", "READABLE_SPEC_VERSIONS",
+__all__ = ["Bundle", "DEFAULT_BUNDLE", "PACKAGED_BUNDLES", "packaged_bundle_names", "STRING_DECODINGS", "STRING_OUTPUT_KINDS", "StringModelSpec", "FRONT_END_KEYS", "OUTPUT_KINDS", "QUANTIZATIONS", "READABLE_SPEC_VERSIONS",
            "REJECT_LABELS", "SPEC_VERSION", "TensorSpec", "find_bundle_json",
            "front_end_spec", "load_bundle", "sha256_file"]

@@ -20,7 +20,9 @@ from . import constants as C
 from .errors import AudioInputError
 from .resources import peak_rss_mb
 
-_MODEL_HELP = ("Model bundle: a directory or its NAME.json. Default: the bundle shipped in the package. "
+_MODEL_HELP = ("Model bundle: a directory or its NAME.json, or the name of a bundle shipped in the package: "
+               "'default' (digits one at a time), 'strings' (experimental: also digits said in a row, "
+               "\"four one seven two\" -> 4172; more false digits in conversation). Default: 'default'. "
                "The TFLite package: the first installed of tflite_runtime, ai_edge_litert, tensorflow, or the one "
                "named by the environment variable SPOKEN_DIGITS_INTERPRETER.")
 _THRESHOLD_HELP = ("Minimum probability (0-1) of the top digit; below it the utterance is rejected as unknown, "
@@ -64,6 +66,7 @@ def _string_options(clf, no_strings: bool) -> dict:
     spec = clf.bundle.strings
     rolls_ms = C.PRE_ROLL_MS + C.POST_ROLL_MS
     return {"read_string": reader.read, "string_min_speech_ms": spec.min_speech_ms, "string_threshold": spec.threshold,
+            "string_hangover_ms": spec.hangover_ms, "string_min_digits_per_s": spec.min_digits_per_s,
             "string_max_speech_ms": min(C.STRING_MAX_SPEECH_MS, reader.max_samples / reader.sample_rate_hz * 1000 - rolls_ms)}
 
 

@@ -74,9 +74,12 @@ class Decision:
         A digit was on top at or above the threshold, but the utterance was shorter than
         the recognizer's ``min_digit_speech_ms``: rejected as ``_unknown_``.
     reading : StringReading or None
-        For an utterance read by the digit-string model: what it read. ``label`` is then the
-        string (``"4172"``) if accepted, else ``"_unknown_"``; ``top_label`` the string read
-        (``"_unknown_"`` if empty), ``confidence`` its least sure digit's, ``probabilities`` empty.
+        What the digit-string model read in this utterance, if it read it.
+    from_string : bool
+        The decision is the string model's: ``label`` is the string (``"4172"``) if accepted, else
+        ``"_unknown_"``; ``top_label`` the string read (``"_unknown_"`` if empty), ``confidence`` its
+        least sure digit's, ``probabilities`` empty. False: the window classifier's decision (also
+        for an utterance the string model read but did not claim, :meth:`Recognizer._decide`).
     """
 
     utterance: Utterance
@@ -87,6 +90,7 @@ class Decision:
     latency_ms: float | None = None
     too_short: bool = False
     reading: "StringReading | None" = field(default=None, repr=False)
+    from_string: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -95,8 +99,8 @@ class Decision:
 
     @property
     def is_string(self) -> bool:
-        """True if the digit-string model read this utterance."""
-        return self.reading is not None
+        """True if the decision is the digit-string model's."""
+        return self.from_string
 
     @property
     def digit(self) -> int | str | None:
@@ -143,7 +147,7 @@ class Decision:
             "steady_noise": u.in_steady_noise,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
         }
-        if self.reading is not None:
+        if self.from_string and self.reading is not None:
             offset = u.audio_start_sample / u.sample_rate_hz
             out["digit_times"] = [
                 {"digit": t.label, "start_s": round(a, 3), "end_s": round(b, 3), "confidence": round(t.confidence, 4)}
@@ -224,6 +228,24 @@ class ArrivalClock:
         return None
 
 
+def string_accepted(digits: str, confidence: float, speech_ms: float, *, threshold: float | None,
+                    min_digits_per_s: float = 0.0) -> bool:
+    """The acceptance rule of a digit string read by the string model.
+
+    Accepted if it is not empty, its least sure digit's confidence is at least ``threshold`` (None:
+    any), and it holds at least ``min_digits_per_s`` digits per second of speech (``speech_ms``,
+    :attr:`realtime.segmenter.Utterance.speech_ms`). The rate rule: people say 2-4 digits per second
+    in a string, pauses included; a CTC model that hears a digit-like syllable in a sentence emits
+    one digit among several seconds of speech. Both limits are chosen on validation speech
+    (``export-strings``, docs/results.md).
+    """
+    if not digits:
+        return False
+    if threshold is not None and confidence < threshold:
+        return False
+    return len(digits) >= min_digits_per_s * speech_ms / 1000.0
+
+
 def string_segmenter_config(sample_rate_hz: int, window_samples: int, max_speech_ms: float | None = None,
                             **overrides) -> SegmenterConfig:
     """The segmenter of a recognizer with a digit-string model: utterances up to ``max_speech_ms``
@@ -261,15 +283,26 @@ class Recognizer:
         (0: no gate), one per label, or None: :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`.
     read_string : callable or None
         The digit-string model (:meth:`realtime.strings.StringReader.read`): utterances with more
-        than ``string_min_speech_ms`` of speech are read whole by it instead of classified.
+        than ``string_min_speech_ms`` of speech are read whole by it; its decision stands if it
+        accepts two digits or more (:func:`string_accepted`), or if the utterance is longer than the
+        window classifier takes (:data:`realtime.constants.MAX_SPEECH_MS`); otherwise the window
+        classifier decides, as without a string model.
     string_min_speech_ms : float >= 0 (ms)
         The route to ``read_string``.
     string_threshold : float in [0, 1] or None
         A string is accepted if its least sure digit's confidence is at least this (None: always).
+    string_min_digits_per_s : float >= 0 (1/s)
+        ... and if it holds at least this many digits per second of the utterance's speech: a digit
+        string is digits from end to end, while a false digit in a sentence sits among seconds of
+        other words (:func:`string_accepted`).
     string_max_speech_ms : float or None (ms)
         With ``read_string`` and no ``config``: the segmenter keeps utterances up to this long
         (default :data:`realtime.constants.STRING_MAX_SPEECH_MS`) instead of dropping those over
         :data:`realtime.constants.MAX_SPEECH_MS`.
+    string_hangover_ms : float or None (ms)
+        With ``read_string`` and no ``config``: an utterance ends after this much time without speech
+        (default :data:`realtime.constants.HANGOVER_MS`): longer joins digits said with short pauses
+        into one string, at the cost of latency.
 
     Raises
     ------
@@ -282,7 +315,8 @@ class Recognizer:
                  initial_floor_dbfs: float | None = None, config: SegmenterConfig | None = None,
                  min_digit_speech_ms: DigitGate | None = None, read_string: ReadStringFn | None = None,
                  string_min_speech_ms: float = C.STRING_MIN_SPEECH_MS, string_threshold: float | None = None,
-                 string_max_speech_ms: float | None = None) -> None:
+                 string_max_speech_ms: float | None = None, string_hangover_ms: float | None = None,
+                 string_min_digits_per_s: float = 0.0) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
         if string_threshold is not None and not 0.0 <= string_threshold <= 1.0:
@@ -290,6 +324,7 @@ class Recognizer:
         self.read_string = read_string
         self.string_min_speech_ms = float(string_min_speech_ms)
         self.string_threshold = string_threshold
+        self.string_min_digits_per_s = float(string_min_digits_per_s or 0.0)
         gate = C.MIN_DIGIT_SPEECH_MS if min_digit_speech_ms is None else min_digit_speech_ms
         values = list(gate.values()) if isinstance(gate, Mapping) else [gate]
         if not all(float(v) >= 0.0 for v in values):
@@ -301,7 +336,8 @@ class Recognizer:
         self.sample_rate_hz = int(sample_rate_hz)
         self.input_rate_hz = int(input_rate_hz or sample_rate_hz)
         if config is None and read_string is not None:
-            config = string_segmenter_config(self.sample_rate_hz, int(window_samples), string_max_speech_ms)
+            config = string_segmenter_config(self.sample_rate_hz, int(window_samples), string_max_speech_ms,
+                                             hangover_ms=float(string_hangover_ms or C.HANGOVER_MS))
         cfg = config or SegmenterConfig(sample_rate_hz=self.sample_rate_hz, window_samples=int(window_samples))
         if cfg.sample_rate_hz != self.sample_rate_hz or cfg.window_samples != int(window_samples):
             raise ValueError("config.sample_rate_hz / window_samples differ from the classifier's")
@@ -340,14 +376,20 @@ class Recognizer:
 
     def _decide(self, utterances: list[Utterance], *, live: bool) -> list[Decision]:
         out = []
+        max_window_ms = C.MAX_SPEECH_MS  # the longest utterance the window classifier decides
         for u in utterances:
-            reading = None
+            reading, from_string = None, False
             if self.read_string is not None and u.audio is not None and u.speech_ms > self.string_min_speech_ms:
                 reading = self.read_string(u.audio)
+                conf = float(reading.confidence)
+                ok = string_accepted(reading.digits, conf, u.speech_ms, threshold=self.string_threshold,
+                                     min_digits_per_s=self.string_min_digits_per_s)
+                # The string model claims the utterance if it accepts two digits or more, or if the utterance
+                # is too long for the window classifier; else the classifier decides, as without it.
+                from_string = (ok and len(reading.digits) >= 2) or u.speech_ms > max_window_ms
+            if from_string:
                 probs = np.zeros(0, np.float32)
                 top = reading.digits or UNKNOWN_LABEL
-                conf = float(reading.confidence)
-                ok = bool(reading.digits) and (self.string_threshold is None or conf >= self.string_threshold)
                 label, too_short = (top if ok else UNKNOWN_LABEL), False
             else:
                 probs = np.asarray(self.classify(u.window), dtype=np.float32).reshape(-1)
@@ -361,7 +403,7 @@ class Recognizer:
                 t_end = self.clock.time_of(u.end_sample * self.input_rate_hz / self.sample_rate_hz)
                 if t_end is not None:
                     latency = (time.monotonic() - t_end) * 1000.0
-            out.append(Decision(u, probs, label, top, conf, latency, too_short, reading))
+            out.append(Decision(u, probs, label, top, conf, latency, too_short, reading, from_string))
         return out
 
     # -- state for a display ---------------------------------------------------
@@ -449,8 +491,8 @@ def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: Classi
     block_samples : int > 0
         Block size used to stream the recording, at ``model_rate_hz`` (decisions do not depend on it).
     **string_options
-        ``read_string``, ``string_min_speech_ms``, ``string_threshold``, ``string_max_speech_ms`` of
-        :class:`Recognizer` (the digit-string model).
+        ``read_string``, ``string_min_speech_ms``, ``string_threshold``, ``string_max_speech_ms``,
+        ``string_hangover_ms``, ``string_min_digits_per_s`` of :class:`Recognizer` (the digit-string model).
 
     Returns
     -------

@@ -16,6 +16,10 @@ listening and the peak RSS of the listening process. Not collected by pytest.
     python tests/bench_listen.py --digits 100 --noise-db 10           # the test-split noise recordings mixed in
     python tests/bench_listen.py --digits 300 --negatives-s 600 --synth DIR   # soak: digits, then 10 min of
                                                                       # non-digit read speech (held-out TTS voices)
+    python tests/bench_listen.py --digits 60 --source strings --synth data/synth --model bundles/strings8
+                                      # digit strings said without pauses: held-out TTS voices' and held-out
+                                      # real speakers' (speechocean762 test) strings; exact strings, digit
+                                      # error rate, latency from the end of each string to its decision
 
 Babble: 5 held-out Speech Commands talkers (test split), its RMS set ``--babble-db`` below the
 speech RMS of the digit recordings. With babble, every recording is first set to one speech
@@ -51,9 +55,10 @@ SPEECH_RMS_DBFS = -25.0
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--digits", type=int, default=30, help="recordings played")
-    ap.add_argument("--source", choices=("fsdd", "speech_commands"), default="fsdd",
+    ap.add_argument("--source", choices=("fsdd", "speech_commands", "strings"), default="fsdd",
                     help="fsdd: FSDD official test recordings; speech_commands: digit clips of held-out real "
-                         "Speech Commands speakers (every digit copy in --data-root)")
+                         "Speech Commands speakers (every digit copy in --data-root); strings: digit strings of "
+                         "held-out TTS voices (--synth, 'data synth --strings') and held-out real speakers")
     ap.add_argument("--rate", type=int, default=22050, help="virtual microphone rate (Hz)")
     ap.add_argument("--device-rate", type=int, default=None, help="passed to listen --device-rate (Hz)")
     ap.add_argument("--gap-s", type=float, default=0.6, help="silence between recordings (s)")
@@ -73,7 +78,10 @@ def main() -> int:
         ap.error("give --babble-db or --noise-db, not both")
     noisy = args.babble_db is not None or args.noise_db is not None
 
-    clips, expected = held_out_clips(args.source, args.digits, args.seed, args.data_root)
+    if args.source == "strings":
+        clips, expected = held_out_strings(args.digits, args.seed, args.data_root, args.synth)
+    else:
+        clips, expected = held_out_clips(args.source, args.digits, args.seed, args.data_root)
     with tempfile.TemporaryDirectory(prefix="vmicb") as tmp:
         tmp = Path(tmp)
         mic = VirtualMic(tmp / "v", args.rate).start()
@@ -101,6 +109,8 @@ def main() -> int:
         print(err, file=sys.stderr)
         return 1
     decisions = parse_json_lines(out)
+    if args.source == "strings":
+        return _report_strings(decisions, clips, expected, args, err)
     in_digits = [d for d in decisions if d["time_s"] < digits_end_s]
     heard = [d["digit"] for d in in_digits if d["digit"] is not None]
     false = [d for d in decisions if d["time_s"] >= digits_end_s and d["digit"] is not None]
@@ -125,6 +135,61 @@ def main() -> int:
         "rejections_during_negatives": sum(1 for d in decisions if d["time_s"] >= digits_end_s and d["digit"] is None),
         "rate_hz": args.rate, "device_rate_hz": args.device_rate,
         **stats,
+    }, indent=1))
+    return 0
+
+
+def held_out_strings(n: int, seed: int, data_root: Path, synth: Path | None) -> tuple[list[Path], list[str]]:
+    """Digit strings said without pauses: the held-out speechocean762 speakers' (test split, every one)
+    and ``n`` minus those of the held-out TTS voices (``synth/strings.csv``, split test), seeded."""
+    from trainer.data.corpus import DIGIT_STRING_LABEL, CorpusPaths, read_corpus
+    from trainer.data.strings import digits_of_transcript
+
+    if synth is None:
+        raise SystemExit("--source strings needs --synth (a 'data synth --strings' folder)")
+    rows = read_corpus(CorpusPaths.shared(data_root, synth=synth))
+    strings = sorted((r for r in rows if r.label == DIGIT_STRING_LABEL and r.split == "test"), key=lambda r: str(r.path))
+    real = [r for r in strings if r.source == "speechocean762"]
+    tts = [r for r in strings if r.source == "synth"]
+    picked = real + random.Random(seed).sample(tts, max(0, n - len(real)))
+    return [r.path for r in picked], [digits_of_transcript(r.word) for r in picked]
+
+
+def _report_strings(decisions: list[dict], clips: list[Path], expected: list[str], args, err: str) -> int:
+    """Each decision belongs to the recording it falls in (build_clip_wav's layout); per recording, the
+    digits of its decisions in order are its reading."""
+    import soundfile as sf
+
+    from trainer.evaluation.strings import string_scores
+
+    pos, spans = 1.0, []  # build_clip_wav: 1 s of lead-in silence
+    for i, c in enumerate(clips):
+        if i:
+            pos += args.gap_s
+        d = sf.info(str(c)).duration
+        spans.append((pos, pos + d))
+        pos += d
+    reads = [""] * len(clips)
+    latencies = []
+    for d in decisions:
+        mid = (d["time_s"] + d["end_s"]) / 2
+        for i, (a, b) in enumerate(spans):
+            if a - args.gap_s / 2 <= mid < b + args.gap_s / 2:
+                reads[i] += d.get("digits") or ""
+                if d.get("kind") == "string" and d.get("latency_ms") is not None:
+                    latencies.append(d["latency_ms"])
+                break
+    stats = next(json.loads(line)["stats"] for line in err.splitlines() if line.startswith('{"stats"'))
+    real = [i for i, c in enumerate(clips) if "speechocean" in str(c)]
+    tts = [i for i in range(len(clips)) if i not in real]
+    scores = {name: string_scores([expected[i] for i in idx], [reads[i] for i in idx]) for name, idx in
+              (("tts_held_out_voices", tts), ("real_held_out_speakers", real)) if idx}
+    print(json.dumps({
+        "source": "strings", "played": len(clips), **scores,
+        "string_decisions": len(latencies),
+        "string_latency_ms_median": None if not latencies else round(float(sorted(latencies)[len(latencies) // 2]), 1),
+        "readings": [{"said": e, "read": r} for e, r in zip(expected, reads)],
+        "rate_hz": args.rate, **stats,
     }, indent=1))
     return 0
 

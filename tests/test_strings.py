@@ -213,3 +213,37 @@ def test_the_string_model_trains_on_batches_of_any_length_with_spec_augment():
     hist = model.fit(batch_dataset(data, 16, shuffle=True), epochs=2, verbose=0,
                      validation_data=batch_dataset(data, 16, shuffle=False))
     assert np.all(np.isfinite(hist.history["loss"]))
+
+
+def test_string_robustness_replays_the_string_rule_and_scores_strings_digits_and_false_digits():
+    from trainer.evaluation.string_robustness import StringRule, rescore, summarize
+
+    def item(kind, digits, utterances, seconds=3.0):
+        return {"id": "x", "kind": kind, "source": "s", "speaker": "p", "condition": "clean", "digits": digits,
+                "seconds": seconds, "utterances": utterances}
+
+    # [string read, its confidence, speech ms, window classifier's label]
+    results = [
+        item("real", "4172", [["4172", 0.95, 2000.0, "_unknown_"]]),
+        item("real", "0351", [["351", 0.6, 2000.0, "_unknown_"]]),  # a deletion, and unsure
+        item("real", "58", [["5", 0.9, 400.0, "5"], ["8", 0.9, 420.0, "8"]]),  # said with a pause: the classifier
+        item("isolated", "7", [["77", 0.4, 900.0, "7"]]),  # an unsure double read: the classifier decides
+        item("isolated", "3", [["3", 0.9, 500.0, "_unknown_"]]),
+        item("speech", "", [["12", 0.85, 3000.0, "_unknown_"]], seconds=1801.0),  # 0.67 digits/s
+        item("speech", "", [["9", 0.99, 1000.0, "9"]], seconds=1801.0),  # the classifier's false digit
+    ]
+    rule = StringRule(threshold=0.5, min_digits_per_s=0.0, min_speech_ms=800.0)
+    table = summarize(rescore(results, rule))
+    real = table["real:s:clean"]
+    assert (real["strings"], real["exact"], real["deletions"]) == (3, round(2 / 3, 4), 1)
+    assert table["isolated:s:clean"] == {"items": 2, "right": 0.5, "wrong": 0, "nothing": 1}
+    speech = table["speech:s:clean"]
+    assert (speech["false_digits"], speech["minutes"], speech["false_digits_per_hour"]) == (3, 60.0, 3.0)
+    # the digit-rate rule drops the sentence's "12" (0.67 digits per second) and keeps the strings
+    strict = summarize(rescore(results, StringRule(0.5, 1.0, 800.0)))
+    assert strict["speech:s:clean"]["false_digits"] == 1 and strict["real:s:clean"]["exact"] == round(2 / 3, 4)
+    # a high threshold rejects the unsure string: "0351" read as nothing (4 deletions)
+    assert summarize(rescore(results, StringRule(0.7, 0.0, 800.0)))["real:s:clean"]["deletions"] == 4
+    # without a string model, utterances over 1.5 s are dropped and the rest is the classifier's
+    alone = summarize(rescore(results, None))
+    assert alone["real:s:clean"]["exact"] == round(1 / 3, 4) and alone["speech:s:clean"]["false_digits"] == 1

@@ -103,3 +103,60 @@ def test_without_a_string_model_long_utterances_are_dropped_as_before():
                      initial_floor_dbfs=-65.0)
     list(run_blocks(rec, iter_blocks(np.concatenate([syllables(20), syllables(40, seed=2)]), 4096)))
     assert len(got) == 1 and got[0].size / RATE_HZ == pytest.approx(20 * 0.28 + 0.1, abs=0.15)
+
+
+def test_the_packaged_strings_bundle_reads_fsdd_test_digits_said_without_pauses(fsdd_dir):
+    """``--model strings``: four FSDD official-test digits of one speaker joined with -50..+100 ms gaps
+    are read as one string (measured 14 of these 20 when the bundle was made); the window classifier
+    alone reads none of them whole (one utterance, one window)."""
+    from realtime.bundle import load_bundle, packaged_bundle_names
+    from realtime.classifier import Classifier
+    from realtime.cli import _string_options
+    from realtime.pipeline import recognize_samples
+    from trainer.data.fsdd import load_audio
+    from trainer.data.strings import assemble_string
+
+    assert {"default", "strings"} <= set(packaged_bundle_names())
+    assert load_bundle("strings").strings is not None and load_bundle("default").strings is None
+    clf = Classifier("strings")
+    options = _string_options(clf, False)
+    rng = np.random.default_rng(0)
+    speakers = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
+    with_strings = alone = 0
+    for i in range(20):
+        digits = "".join(str(d) for d in rng.integers(0, 10, 4))
+        clips = [load_audio(fsdd_dir / f"{d}_{speakers[i % 6]}_{int(rng.integers(0, 5))}.wav") for d in digits]
+        s = assemble_string(clips, digits, sample_rate_hz=RATE_HZ, rng=rng, gap_ms=(-50.0, 100.0))
+        y = np.concatenate([np.zeros(RATE_HZ // 2, np.float32), s.audio, np.zeros(RATE_HZ // 2, np.float32)])
+        run = dict(model_rate_hz=RATE_HZ, window_samples=clf.window_samples, labels=clf.labels,
+                   threshold=clf.bundle.threshold)
+        with_strings += "".join(d.digits for d in recognize_samples(y, RATE_HZ, clf.predict, **run, **options)) == digits
+        alone += "".join(d.digits for d in recognize_samples(y, RATE_HZ, clf.predict, **run)) == digits
+    assert with_strings >= 12 and alone <= 2, (with_strings, alone)
+
+
+def test_the_classifier_decides_what_the_string_model_does_not_claim():
+    from realtime.pipeline import string_accepted
+
+    # the rule: not empty, least sure digit >= threshold, at least min_digits_per_s digits per second of speech
+    assert string_accepted("41", 0.9, 1500.0, threshold=0.5, min_digits_per_s=1.0)
+    assert not string_accepted("41", 0.4, 1500.0, threshold=0.5, min_digits_per_s=1.0)
+    assert not string_accepted("41", 0.9, 2500.0, threshold=0.5, min_digits_per_s=1.0)  # 0.8 digits/s
+    assert not string_accepted("", 1.0, 900.0, threshold=None)
+
+    def one_digit(audio):
+        return StringReading("3", (CtcToken("3", 5, 7, 0.99),), 0.99, 0.046)
+
+    # a 1.1 s utterance read as one digit: the window classifier decides (its "7"), as without a string model
+    rec = Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.5,
+                     read_string=one_digit, string_min_speech_ms=800.0, string_threshold=0.5,
+                     initial_floor_dbfs=-65.0)
+    (d,) = run_blocks(rec, iter_blocks(syllables(4), 4096))
+    assert 800 < d.utterance.speech_ms < C.MAX_SPEECH_MS
+    assert not d.is_string and d.label == "7" and d.reading is not None and d.reading.digits == "3"
+    # over 1.5 s the classifier never decides: the string model's reading stands (here rejected by the rate rule)
+    rec = Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.5,
+                     read_string=one_digit, string_threshold=0.5, string_min_digits_per_s=1.0,
+                     initial_floor_dbfs=-65.0)
+    (d,) = run_blocks(rec, iter_blocks(syllables(8), 4096))
+    assert d.utterance.speech_ms > C.MAX_SPEECH_MS and d.is_string and d.label == "_unknown_"

@@ -13,7 +13,8 @@ Items, all of held-out speakers or voices unless ``split="val"`` (:mod:`trainer.
                     (``data synth --strings``)
 ``assembled``       strings assembled from isolated digit clips of held-out Speech Commands speakers
                     (every copy) and FSDD's official test clips (:func:`trainer.data.strings.assemble_string`)
-``isolated``        isolated digit clips of held-out Speech Commands speakers: the single digit must come out
+``isolated``        isolated digit clips of held-out Speech Commands speakers, and FSDD's official test clips
+                    (every one): the single digit must come out
 ``speech``          speechocean762 sentences without number words: every digit is a false one
 ==================  ==========================================================================
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -89,6 +90,7 @@ def select_items(rows, *, split: str = "test", n_tts: int = 200, n_assembled: in
             items.append(StringItem(f"{group}-{i}", "assembled", group, plan.speaker, plan.digits, s.audio))
     iso = [r for r in rows if r.split == split and r.is_digit and r.source in SPEECH_COMMANDS_SOURCES]
     iso = [iso[i] for i in sorted(rng.permutation(len(iso))[:n_isolated])]
+    iso += [r for r in rows if r.split == split and r.is_digit and r.source == "fsdd"]  # the official test clips
     items += [StringItem(r.path.stem, "isolated", r.source, r.speaker, r.label, load(r.path)) for r in iso]
     speech = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL and r.source == "speechocean762"]
     items += [StringItem(r.path.stem, "speech", r.source, r.speaker, "", load(r.path)) for r in speech]
@@ -114,48 +116,106 @@ def embed(item: StringItem, condition: str, babble: Sequence[np.ndarray], rng: n
     return y.astype(np.float32)
 
 
+@dataclass(frozen=True)
+class StringRule:
+    """The settings of the string model that can be replayed on recorded readings (:func:`rescore`)."""
+
+    threshold: float | None = None
+    min_digits_per_s: float = 0.0
+    min_speech_ms: float = 800.0
+
+    @classmethod
+    def of_bundle(cls, spec) -> "StringRule":
+        """The rule a bundle's :class:`realtime.bundle.StringModelSpec` records."""
+        return cls(spec.threshold, spec.min_digits_per_s, spec.min_speech_ms)
+
+
 def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] = ("clean", "babble_10"),
               babble: Sequence[np.ndarray] = (), use_strings: bool = True, threshold: float | None = None,
-              string_threshold: float | None = None, string_min_speech_ms: float | None = None,
-              seed: int = 0, progress: bool = False) -> list[dict]:
-    """Recognize every item (strings in every condition; isolated digits and speech clean only).
+              string_hangover_ms: float | None = None, seed: int = 0, progress: bool = False) -> list[dict]:
+    """Recognize every item (strings in every condition; isolated digits and speech clean only), recording
+    enough to replay any :class:`StringRule` (:func:`rescore`).
 
-    Returns one dict per (item, condition): id, kind, source, speaker, condition, digits (said),
-    read (the digits of every decision, in order), seconds (audio length), decisions (kind and label of each).
-    ``threshold``/``string_threshold``/``string_min_speech_ms`` override the bundle's.
+    With a string model each item runs twice through the same segmenter (the string model's, its
+    ``hangover_ms`` or ``string_hangover_ms``): once with the string model reading every utterance,
+    once with the window classifier deciding every utterance. Without one (or ``use_strings=False``),
+    once, as ``recognize --no-strings``.
+
+    Returns
+    -------
+    results : list of dict
+        Per (item, condition): id, kind, source, speaker, condition, digits (said), seconds (audio
+        length), utterances: ``[string read or None, its confidence or None, speech ms, window
+        classifier's label]`` per utterance (silence rejections left out).
     """
+    from realtime import constants as C
     from realtime.classifier import Classifier
-    from realtime.pipeline import recognize_samples
+    from realtime.pipeline import recognize_samples, string_segmenter_config
     from rich.progress import Progress
 
     clf = Classifier(bundle)
-    options: dict = {}
-    if use_strings and clf.bundle.strings is not None:
+    strings = use_strings and clf.bundle.strings is not None
+    window_opts: dict = {}
+    string_opts: dict = {}
+    if strings:
         from realtime.cli import _string_options
 
-        options = _string_options(clf, False)
-        if string_threshold is not None:
-            options["string_threshold"] = string_threshold
-        if string_min_speech_ms is not None:
-            options["string_min_speech_ms"] = string_min_speech_ms
+        opts = _string_options(clf, False)
+        hangover = string_hangover_ms or opts["string_hangover_ms"] or C.HANGOVER_MS
+        cfg = string_segmenter_config(clf.sample_rate_hz, clf.window_samples, opts["string_max_speech_ms"],
+                                      hangover_ms=hangover)
+        window_opts = {"config": cfg}
+        string_opts = {"config": cfg, "read_string": opts["read_string"], "string_min_speech_ms": 0.0,
+                       "string_threshold": None, "string_min_digits_per_s": 0.0}
     thr = clf.bundle.threshold if threshold is None else threshold
     rng = np.random.default_rng(seed)
     todo = [(it, c) for it in items for c in (conditions if it.kind in ("real", "tts", "assembled") else ("clean",))
             if c == "clean" or babble]
     out = []
+
+    def run(y, options):
+        return recognize_samples(y, clf.sample_rate_hz, clf.predict, model_rate_hz=clf.sample_rate_hz,
+                                 window_samples=clf.window_samples, labels=clf.labels, threshold=thr, **options)
+
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("strings", total=len(todo))
         for it, cond in todo:
             y = embed(it, cond, babble, rng, clf.sample_rate_hz)
-            ds = recognize_samples(y, clf.sample_rate_hz, clf.predict, model_rate_hz=clf.sample_rate_hz,
-                                   window_samples=clf.window_samples, labels=clf.labels, threshold=thr, **options)
+            window = run(y, window_opts)
+            read = run(y, string_opts) if strings else [None] * len(window)
+            if strings and [d.utterance.start_sample for d in read] != [d.utterance.start_sample for d in window]:
+                raise RuntimeError(f"{it.id}: the two runs cut different utterances")
+            rows = [[None if s is None else s.reading.digits, None if s is None else round(s.reading.confidence, 4),
+                     round(w.utterance.speech_ms, 1), w.label]
+                    for s, w in zip(read, window) if w.label != "_silence_" or (s is not None and s.reading.digits)]
             out.append({"id": it.id, "kind": it.kind, "source": it.source, "speaker": it.speaker, "condition": cond,
-                        "digits": it.digits, "read": "".join(d.digits for d in ds),
-                        "seconds": round(y.size / clf.sample_rate_hz, 3),
-                        "decisions": [[d.is_string, d.label, round(d.confidence, 4), round(d.utterance.speech_ms)]
-                                      for d in ds if d.label != "_silence_"]})
+                        "digits": it.digits, "seconds": round(y.size / clf.sample_rate_hz, 3), "utterances": rows})
             bar.advance(task)
     return out
+
+
+def reading_of(utterances: Sequence[list], rule: StringRule | None) -> str:
+    """The digits a user sees for one item under ``rule`` (None: no string model), as
+    :meth:`realtime.pipeline.Recognizer._decide` decides them."""
+    from realtime import constants as C
+    from realtime.pipeline import string_accepted
+
+    out = []
+    for read, conf, ms, window_label in utterances:
+        if rule is not None and read is not None and ms > rule.min_speech_ms:
+            ok = string_accepted(read, conf, ms, threshold=rule.threshold, min_digits_per_s=rule.min_digits_per_s)
+            if (ok and len(read) >= 2) or ms > C.MAX_SPEECH_MS:
+                out.append(read if ok else "")
+                continue
+        if rule is None and ms > C.MAX_SPEECH_MS:
+            continue  # without a string model the segmenter drops it
+        out.append(window_label if window_label not in ("_unknown_", "_silence_") else "")
+    return "".join(out)
+
+
+def rescore(results: Sequence[dict], rule: StringRule | None) -> list[dict]:
+    """Every result with ``read``: its digits under ``rule`` (:func:`reading_of`)."""
+    return [{**r, "read": reading_of(r["utterances"], rule)} for r in results]
 
 
 def summarize(results: Sequence[dict]) -> dict:
@@ -205,5 +265,97 @@ def write_json(doc: dict, path: str | Path) -> None:
         Path(tmp).write_text(json.dumps(doc, indent=1))
 
 
-__all__ = ["BABBLE_SNR_DB", "CONTEXT_S", "StringItem", "babble_tracks", "embed", "run_items", "select_items",
-           "summarize", "write_json"]
+def rich_table(table: dict, title: str):
+    """The :func:`summarize` table as a ``rich`` table (one row per kind, source and condition)."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in ("items", "kind", "source", "condition", "exact / right", "digit error rate (S/D/I)", "false digits / h"):
+        t.add_column(col, justify="right" if col in ("items", "exact / right") else "left")
+    for name, v in table.items():
+        kind, source, cond = name.split(":")
+        if kind == "speech":
+            t.add_row(str(v["items"]), kind, source, cond, "", "",
+                      f"{v['false_digits_per_hour']} ({v['false_digits']} in {v['minutes']} min)")
+        elif kind == "isolated":
+            t.add_row(str(v["items"]), kind, source, cond, f"{v['right']:.3f}", f"{v['wrong']} wrong, {v['nothing']} none", "")
+        else:
+            t.add_row(str(v["items"]), kind, source, cond, f"{v['exact']:.3f}",
+                      f"{v['digit_error_rate']:.3f} ({v['substitutions']}/{v['deletions']}/{v['insertions']})", "")
+    return t
+
+
+def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out,
+                     seed, progress) -> dict:
+    import time
+
+    from ..data.corpus import CorpusPaths, read_corpus
+    from ..data.dataset import default_cache_dir
+
+    t0 = time.monotonic()
+    rows = read_corpus(CorpusPaths.shared(data_root, synth=synth_dir))
+    items = select_items(rows, split=split, n_tts=size, n_assembled=size, n_isolated=size, seed=seed)
+    babble = babble_tracks(rows, Path(default_cache_dir()) / "strings-eval", seed=seed)
+    from realtime.bundle import load_bundle
+
+    spec = load_bundle(bundle).strings
+    rule = None
+    if spec is not None and not no_strings:
+        rule = StringRule.of_bundle(spec)
+        rule = StringRule(rule.threshold if string_threshold is None else string_threshold, rule.min_digits_per_s,
+                          rule.min_speech_ms if min_speech_ms is None else min_speech_ms)
+    results = rescore(run_items(bundle, items, babble=babble, use_strings=rule is not None, seed=seed,
+                                progress=progress), rule)
+    doc = {"bundle": str(bundle), "split": split, "string_rule": None if rule is None else asdict(rule), "seed": seed,
+           "seconds": round(time.monotonic() - t0, 1), "table": summarize(results), "items": results}
+    if out:
+        write_json(doc, out)
+    return doc
+
+
+def _click_command():
+    import click
+
+    @click.command("strings")
+    @click.argument("bundle", type=click.Path(path_type=Path), required=False)
+    @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), required=True,
+                  help="Folder laid out like ../shared/data (speechocean762, Speech Commands copies, fsdd, noise).")
+    @click.option("--synth-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="'data synth --strings' output: the held-out voices' strings.")
+    @click.option("--split", type=click.Choice(("test", "val")), default="test", show_default=True,
+                  help="test: held-out speakers and voices; val: the validation speakers (used to choose settings).")
+    @click.option("--size", type=click.IntRange(1), default=200, show_default=True,
+                  help="Synthetic-voice strings, assembled strings per source group, and isolated digits.")
+    @click.option("--no-strings", is_flag=True, help="Ignore the bundle's string model (the window classifier alone).")
+    @click.option("--string-threshold", type=click.FloatRange(0, 1), default=None,
+                  help="Override the bundle's string threshold (0-1, least sure digit).")
+    @click.option("--min-speech-ms", type=click.FloatRange(0), default=None,
+                  help="Override the bundle's route (ms of speech above which the string model reads).")
+    @click.option("--json", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Write the table and every item's reading here.")
+    @click.option("--seed", type=int, default=0, show_default=True)
+    def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out, seed):
+        """Digit strings, isolated digits and running speech through BUNDLE (default: the shipped one), as 'recognize' reads files.
+
+        Rows: real speechocean762 strings, held-out synthetic voices' strings and strings assembled from
+        held-out speakers' digits (clean and babble 10 dB: exact strings, digit error rate with
+        substitutions/deletions/insertions); held-out Speech Commands digits one by one (share right);
+        held-out speechocean762 sentences (false digits per hour).
+        """
+        from rich.console import Console
+
+        from realtime.bundle import DEFAULT_BUNDLE
+
+        doc = strings_cmd_impl(bundle or DEFAULT_BUNDLE, data_root, synth_dir, split, size, no_strings,
+                               string_threshold, min_speech_ms, out, seed, progress=True)
+        Console().print(rich_table(doc["table"], f"{bundle or 'default bundle'}, {split} split ({doc['seconds']:.0f} s)"))
+
+    return strings_cmd
+
+
+strings_cmd = _click_command()
+
+
+__all__ = ["BABBLE_SNR_DB", "CONTEXT_S", "StringItem", "StringRule", "babble_tracks", "embed", "reading_of", "rescore",
+           "rich_table", "run_items",
+           "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "write_json"]

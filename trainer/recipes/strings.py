@@ -243,7 +243,7 @@ def batch_dataset(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0):
     return tf.data.Dataset.from_generator(gen, output_signature=signature).prefetch(2)
 
 
-def save_representative(data: dict, out: Path, *, size: int = 200, seed: int = 0) -> Path:
+def save_representative(data: dict, out: Path, *, size: int = 600, seed: int = 0) -> Path:
     """Write ``out/representative.npz``: ``size`` training utterances (``log_mel``, ``frames``) at random,
     the int8 exporter's calibration data (:mod:`export.strings`). Written to a temporary file, then renamed."""
     rng = np.random.default_rng(seed)
