@@ -11,9 +11,8 @@ Every utterance of a split (speaker-disjoint, the splits of :mod:`trainer.data.c
   repeated ``real_repeat`` times in training with different noise and speed;
 - ``tts``: digit strings said as one utterance by the synthetic voices (``data synth --strings``:
   coarticulated, as people say them), once each;
-- ``negative``: a real reader's whole sentence (speechocean762 ``nondigit/``), 1-8 s of a synthetic
-  passage, a Speech Commands non-digit word, or 2-5 of them in a row: an empty target (the model
-  must say nothing).
+- ``negative``: 1-4 s of real read sentences (speechocean762 ``nondigit/``), synthetic passages,
+  or a Speech Commands non-digit word: an empty target (the model must say nothing).
 
 In training, a share of the utterances is speed-perturbed (0.85-1.15, :func:`trainer.data.strings.speed_perturb`)
 and on a share a training noise recording (split by file) is mixed in at 0-25 dB SNR.
@@ -43,7 +42,7 @@ from ..config import FRONT_END, FrontEndConfig
 log = logging.getLogger(__name__)
 
 #: Bump when the content of a cached set changes.
-SET_VERSION = 3
+SET_VERSION = 2
 #: Longest utterance (s); longer real strings are left out, negative pieces are shorter.
 MAX_S = 8.0
 #: Sources of isolated digit clips for the assembled strings.
@@ -63,11 +62,9 @@ class StringSetSizes:
     #: Share of utterances played faster or slower, and the speed factor's range.
     speed_share: float = 0.0
     speed_range: tuple[float, float] = (0.85, 1.15)
-    #: Length (s) of the pieces of long readings used as negatives (a real reader's sentence is taken whole).
-    negative_s: tuple[float, float] = (1.0, 8.0)
 
 
-TRAIN_SIZES = StringSetSizes(assembled=5000, negatives=4500, real_repeat=20, speed_share=0.7)
+TRAIN_SIZES = StringSetSizes(assembled=5000, negatives=2500, real_repeat=20, speed_share=0.7)
 EVAL_SIZES = StringSetSizes(assembled=600, negatives=300, real_repeat=1, noise_share=0.0)
 
 
@@ -116,8 +113,7 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
         If the split has no digit clips.
     """
     from ..data.corpus import DIGIT_STRING_LABEL, NOISE_LABEL, PASSAGE_LABEL, UNKNOWN_LABEL
-    from ..data.strings import (assemble_string, digits_of_transcript, plan_strings, speed_perturb, string_log_mel,
-                                trim_speech)
+    from ..data.strings import assemble_string, digits_of_transcript, plan_strings, speed_perturb, string_log_mel
 
     key = hashlib.sha256(json.dumps([SET_VERSION, split, asdict(sizes), seed, asdict(config),
                                      sorted(str(r.path) for r in rows if r.split == split)]).encode()).hexdigest()[:16]
@@ -147,23 +143,13 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
     passages = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL]
     words = [r for r in rows if r.split == split and r.label == UNKNOWN_LABEL and r.source == "speech_commands"]
     for i in range(sizes.negatives):
-        if words and (i % 4 in (2, 3) or not passages):
-            if i % 4 == 3:  # non-digit words in a row, as in talk: 2-5 words, 50-300 ms apart
-                picked = [words[int(rng.integers(len(words)))] for _ in range(int(rng.integers(2, 6)))]
-                gap = lambda: np.zeros(int(rng.uniform(0.05, 0.3) * sr), np.float32)  # noqa: E731
-                y = np.concatenate([part for r in picked for part in (trim_speech(audio(r.path)), gap())])
-                items.append(("negative", "speech_commands_run", y[: int(MAX_S * sr)], ""))
-            else:
-                r = words[int(rng.integers(len(words)))]
-                items.append(("negative", r.source, audio(r.path), ""))
+        if words and (i % 3 == 2 or not passages):
+            r = words[int(rng.integers(len(words)))]
+            items.append(("negative", r.source, audio(r.path), ""))
         elif passages:
             r = passages[int(rng.integers(len(passages)))]
             y = audio(r.path)
-            # a real reader's whole sentence (as the segmenter hands it over), or 1-8 s of a long reading
-            longest = sizes.negative_s[1] if r.source != "speechocean762" else MAX_S
-            n = min(y.size, int(rng.uniform(sizes.negative_s[0], longest) * sr))
-            if r.source == "speechocean762" and y.size <= MAX_S * sr:
-                n = y.size
+            n = min(y.size, int(rng.uniform(1.0, 4.0) * sr))
             start = int(rng.integers(0, y.size - n + 1))
             items.append(("negative", r.source, y[start:start + n], ""))
     if not any(k != "negative" for k, *_ in items):
