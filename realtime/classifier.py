@@ -125,6 +125,56 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
+def open_interpreter(model_path, input_spec, output_spec, *, num_threads: int = 1, interpreter: str | None = None):
+    """Load a TFLite model with the first installed interpreter and check it against the bundle's record.
+
+    Parameters
+    ----------
+    model_path : Path
+        A ``.tflite`` file of a bundle (its checksum already verified by :func:`realtime.bundle.load_bundle`).
+    input_spec, output_spec : TensorSpec
+        What the bundle records for the model's single input and output (shape, dtype).
+    num_threads : int >= 1
+    interpreter : str or None
+        As :func:`load_interpreter_class`.
+
+    Returns
+    -------
+    name : str
+        The interpreter package in use.
+    interpreter : object
+        The interpreter, tensors allocated.
+    input_detail, output_detail : dict
+        The interpreter's details of the input and output tensor.
+
+    Raises
+    ------
+    BundleError
+        If the interpreter cannot load the model, it has not exactly one input and one output,
+        or their shape or dtype differ from the record.
+    InterpreterMissingError
+        If no TFLite interpreter is installed.
+    """
+    name, cls = load_interpreter_class(interpreter)
+    try:
+        with warnings.catch_warnings():
+            # tf.lite.Interpreter's deprecation notice (the last fallback); other warnings still show
+            warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated", category=UserWarning)
+            it = cls(model_path=str(model_path), num_threads=num_threads)
+        it.allocate_tensors()
+    except (ValueError, RuntimeError) as e:
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BundleError(f"{model_path}: {name} cannot load this model ({why})") from None
+    inputs, outputs = it.get_input_details(), it.get_output_details()
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise BundleError(f"{model_path}: expected one input and one output tensor")
+    for what, detail, spec in (("input", inputs[0], input_spec), ("output", outputs[0], output_spec)):
+        if tuple(detail["shape"]) != spec.shape or np.dtype(detail["dtype"]).name != spec.dtype:
+            raise BundleError(f"{model_path}: model {what} is {tuple(detail['shape'])} "
+                              f"{np.dtype(detail['dtype']).name}, the bundle records {spec.shape} {spec.dtype}")
+    return name, it, inputs[0], outputs[0]
+
+
 class Classifier:
     """A bundle's model, ready to classify one window at a time.
 
@@ -171,29 +221,10 @@ class Classifier:
         self.window_samples = self.bundle.window_samples
         self.labels = self.bundle.labels
         self.front_end = FrontEnd.from_bundle(self.bundle)
-        self.interpreter_name, cls = load_interpreter_class(interpreter)
-        try:
-            with warnings.catch_warnings():
-                # tf.lite.Interpreter's deprecation notice (the last fallback); other warnings still show
-                warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated", category=UserWarning)
-                self._interpreter = cls(model_path=str(self.bundle.tflite_path), num_threads=num_threads)
-            self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as e:
-            why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise BundleError(f"{self.bundle.tflite_path}: {self.interpreter_name} cannot load this model ({why})") from None
-        inputs = self._interpreter.get_input_details()
-        outputs = self._interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise BundleError(f"{self.bundle.tflite_path}: expected one input and one output tensor")
-        self._in, self._out = inputs[0], outputs[0]
-        spec_in, spec_out = self.bundle.input, self.bundle.output
-        for what, detail, spec in (("input", self._in, spec_in), ("output", self._out, spec_out)):
-            if tuple(detail["shape"]) != spec.shape or np.dtype(detail["dtype"]).name != spec.dtype:
-                raise BundleError(
-                    f"{self.bundle.tflite_path}: model {what} is {tuple(detail['shape'])} {np.dtype(detail['dtype']).name}, "
-                    f"the bundle records {spec.shape} {spec.dtype}"
-                )
-        self._in_spec, self._out_spec = spec_in, spec_out
+        self.interpreter_name, self._interpreter, self._in, self._out = open_interpreter(
+            self.bundle.tflite_path, self.bundle.input, self.bundle.output, num_threads=num_threads,
+            interpreter=interpreter)
+        self._in_spec, self._out_spec = self.bundle.input, self.bundle.output
         self._logits = self.bundle.output_kind == "logits"
         self._temperature = self.bundle.temperature
         self._in_dtype = np.dtype(self._in["dtype"])
@@ -275,4 +306,4 @@ class Classifier:
 
 
 __all__ = ["Classifier", "INSTALL_HINT", "INTERPRETERS", "dequantize", "installed_interpreters",
-           "load_interpreter_class", "quantize", "softmax"]
+           "load_interpreter_class", "open_interpreter", "quantize", "softmax"]

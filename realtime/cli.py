@@ -57,17 +57,12 @@ _NO_STRINGS_HELP = ("Do not use the bundle's digit-string model: every utterance
 
 
 def _string_options(clf, no_strings: bool) -> dict:
-    """The :class:`realtime.pipeline.Recognizer` options of the bundle's digit-string model, if it has one."""
-    if no_strings or clf.bundle.strings is None:
+    """The recognizer options of the bundle's digit-string model, unless ``--no-strings``."""
+    if no_strings:
         return {}
-    from .strings import StringReader
+    from .strings import recognizer_options
 
-    reader = StringReader(clf.bundle, interpreter=clf.interpreter_name)
-    spec = clf.bundle.strings
-    rolls_ms = C.PRE_ROLL_MS + C.POST_ROLL_MS
-    return {"read_string": reader.read, "string_min_speech_ms": spec.min_speech_ms, "string_threshold": spec.threshold,
-            "string_hangover_ms": spec.hangover_ms, "string_min_digits_per_s": spec.min_digits_per_s,
-            "string_max_speech_ms": min(C.STRING_MAX_SPEECH_MS, reader.max_samples / reader.sample_rate_hz * 1000 - rolls_ms)}
+    return recognizer_options(clf)
 
 
 def _print_json(obj: dict) -> None:

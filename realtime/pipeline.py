@@ -75,7 +75,7 @@ class Decision:
         the recognizer's ``min_digit_speech_ms``: rejected as ``_unknown_``.
     reading : StringReading or None
         What the digit-string model read in this utterance, if it read it.
-    from_string : bool
+    is_string : bool
         The decision is the string model's: ``label`` is the string (``"4172"``) if accepted, else
         ``"_unknown_"``; ``top_label`` the string read (``"_unknown_"`` if empty), ``confidence`` its
         least sure digit's, ``probabilities`` empty. False: the window classifier's decision (also
@@ -90,17 +90,12 @@ class Decision:
     latency_ms: float | None = None
     too_short: bool = False
     reading: "StringReading | None" = field(default=None, repr=False)
-    from_string: bool = False
+    is_string: bool = False
 
     @property
     def accepted(self) -> bool:
         """True if the decision is a digit or a digit string."""
         return self.label not in REJECT_LABELS
-
-    @property
-    def is_string(self) -> bool:
-        """True if the decision is the digit-string model's."""
-        return self.from_string
 
     @property
     def digit(self) -> int | str | None:
@@ -147,7 +142,7 @@ class Decision:
             "steady_noise": u.in_steady_noise,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
         }
-        if self.from_string and self.reading is not None:
+        if self.is_string and self.reading is not None:
             offset = u.audio_start_sample / u.sample_rate_hz
             out["digit_times"] = [
                 {"digit": t.label, "start_s": round(a, 3), "end_s": round(b, 3), "confidence": round(t.confidence, 4)}

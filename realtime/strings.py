@@ -13,13 +13,13 @@ numpy and a TFLite interpreter only (no TensorFlow, no librosa).
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import constants as C
 from .bundle import Bundle, load_bundle
-from .classifier import dequantize, load_interpreter_class, quantize, softmax
+from .classifier import dequantize, open_interpreter, quantize, softmax
 from .ctc import CtcToken, greedy_decode, string_confidence
 from .errors import BundleError
 from .frontend import FrontEnd
@@ -91,21 +91,8 @@ class StringReader:
         self.top_db = float(fe["top_db"])
         self.frame_s = int(fe["hop_length"]) * spec.time_stride / self.sample_rate_hz
         self.max_samples = (spec.max_frames - 1) * int(fe["hop_length"])
-        self.interpreter_name, cls = load_interpreter_class(interpreter)
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated", category=UserWarning)
-                self._interpreter = cls(model_path=str(spec.tflite_path), num_threads=num_threads)
-            self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as e:
-            why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise BundleError(f"{spec.tflite_path}: {self.interpreter_name} cannot load this model ({why})") from None
-        self._in = self._interpreter.get_input_details()[0]
-        self._out = self._interpreter.get_output_details()[0]
-        for what, detail, rec in (("input", self._in, spec.input), ("output", self._out, spec.output)):
-            if tuple(detail["shape"]) != rec.shape or np.dtype(detail["dtype"]).name != rec.dtype:
-                raise BundleError(f"{spec.tflite_path}: model {what} is {tuple(detail['shape'])} "
-                                  f"{np.dtype(detail['dtype']).name}, the bundle records {rec.shape} {rec.dtype}")
+        self.interpreter_name, self._interpreter, self._in, self._out = open_interpreter(
+            spec.tflite_path, spec.input, spec.output, num_threads=num_threads, interpreter=interpreter)
         self._in_dtype = np.dtype(self._in["dtype"])
 
     def posteriors_log_mel(self, log_mel: np.ndarray) -> np.ndarray:
@@ -172,4 +159,23 @@ class StringReader:
         return StringReading("".join(t.label for t in tokens), tokens, string_confidence(tokens), self.frame_s, truncated)
 
 
-__all__ = ["StringReader", "StringReading"]
+def recognizer_options(classifier) -> dict:
+    """The :class:`realtime.pipeline.Recognizer` keyword arguments of a classifier's bundle's string model
+    (``read_string`` and the rule its bundle records); ``{}`` if the bundle has none.
+
+    Parameters
+    ----------
+    classifier : realtime.classifier.Classifier
+        Its bundle and interpreter package are used for the string model too.
+    """
+    spec = classifier.bundle.strings
+    if spec is None:
+        return {}
+    reader = StringReader(classifier.bundle, interpreter=classifier.interpreter_name)
+    longest_ms = reader.max_samples / reader.sample_rate_hz * 1000 - (C.PRE_ROLL_MS + C.POST_ROLL_MS)
+    return {"read_string": reader.read, "string_min_speech_ms": spec.min_speech_ms, "string_threshold": spec.threshold,
+            "string_hangover_ms": spec.hangover_ms, "string_min_digits_per_s": spec.min_digits_per_s,
+            "string_max_speech_ms": min(C.STRING_MAX_SPEECH_MS, longest_ms)}
+
+
+__all__ = ["StringReader", "StringReading", "recognizer_options"]

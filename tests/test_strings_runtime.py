@@ -111,7 +111,7 @@ def test_the_packaged_strings_bundle_reads_fsdd_test_digits_said_without_pauses(
     alone reads none of them whole (one utterance, one window)."""
     from realtime.bundle import load_bundle, packaged_bundle_names
     from realtime.classifier import Classifier
-    from realtime.cli import _string_options
+    from realtime.strings import recognizer_options
     from realtime.pipeline import recognize_samples
     from trainer.data.fsdd import load_audio
     from trainer.data.strings import assemble_string
@@ -119,7 +119,7 @@ def test_the_packaged_strings_bundle_reads_fsdd_test_digits_said_without_pauses(
     assert {"default", "strings"} <= set(packaged_bundle_names())
     assert load_bundle("strings").strings is not None and load_bundle("default").strings is None
     clf = Classifier("strings")
-    options = _string_options(clf, False)
+    options = recognizer_options(clf)
     rng = np.random.default_rng(0)
     speakers = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
     with_strings = alone = 0

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
+import click
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -158,9 +159,9 @@ def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] 
     window_opts: dict = {}
     string_opts: dict = {}
     if strings:
-        from realtime.cli import _string_options
+        from realtime.strings import recognizer_options
 
-        opts = _string_options(clf, False)
+        opts = recognizer_options(clf)
         hangover = string_hangover_ms or opts["string_hangover_ms"] or C.HANGOVER_MS
         cfg = string_segmenter_config(clf.sample_rate_hz, clf.window_samples, opts["string_max_speech_ms"],
                                       hangover_ms=hangover)
@@ -313,47 +314,39 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
     return doc
 
 
-def _click_command():
-    import click
+@click.command("strings")
+@click.argument("bundle", type=click.Path(path_type=Path), required=False)
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder laid out like ../shared/data (speechocean762, Speech Commands copies, fsdd, noise).")
+@click.option("--synth-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="'data synth --strings' output: the held-out voices' strings.")
+@click.option("--split", type=click.Choice(("test", "val")), default="test", show_default=True,
+              help="test: held-out speakers and voices; val: the validation speakers (used to choose settings).")
+@click.option("--size", type=click.IntRange(1), default=200, show_default=True,
+              help="Synthetic-voice strings, assembled strings per source group, and isolated digits.")
+@click.option("--no-strings", is_flag=True, help="Ignore the bundle's string model (the window classifier alone).")
+@click.option("--string-threshold", type=click.FloatRange(0, 1), default=None,
+              help="Override the bundle's string threshold (0-1, least sure digit).")
+@click.option("--min-speech-ms", type=click.FloatRange(0), default=None,
+              help="Override the bundle's route (ms of speech above which the string model reads).")
+@click.option("--json", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the table and every item's reading here.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out, seed):
+    """Digit strings, isolated digits and running speech through BUNDLE (default: the shipped one), as 'recognize' reads files.
 
-    @click.command("strings")
-    @click.argument("bundle", type=click.Path(path_type=Path), required=False)
-    @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), required=True,
-                  help="Folder laid out like ../shared/data (speechocean762, Speech Commands copies, fsdd, noise).")
-    @click.option("--synth-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                  help="'data synth --strings' output: the held-out voices' strings.")
-    @click.option("--split", type=click.Choice(("test", "val")), default="test", show_default=True,
-                  help="test: held-out speakers and voices; val: the validation speakers (used to choose settings).")
-    @click.option("--size", type=click.IntRange(1), default=200, show_default=True,
-                  help="Synthetic-voice strings, assembled strings per source group, and isolated digits.")
-    @click.option("--no-strings", is_flag=True, help="Ignore the bundle's string model (the window classifier alone).")
-    @click.option("--string-threshold", type=click.FloatRange(0, 1), default=None,
-                  help="Override the bundle's string threshold (0-1, least sure digit).")
-    @click.option("--min-speech-ms", type=click.FloatRange(0), default=None,
-                  help="Override the bundle's route (ms of speech above which the string model reads).")
-    @click.option("--json", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="Write the table and every item's reading here.")
-    @click.option("--seed", type=int, default=0, show_default=True)
-    def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out, seed):
-        """Digit strings, isolated digits and running speech through BUNDLE (default: the shipped one), as 'recognize' reads files.
+    Rows: real speechocean762 strings, held-out synthetic voices' strings and strings assembled from
+    held-out speakers' digits (clean and babble 10 dB: exact strings, digit error rate with
+    substitutions/deletions/insertions); held-out Speech Commands digits one by one (share right);
+    held-out speechocean762 sentences (false digits per hour).
+    """
+    from rich.console import Console
 
-        Rows: real speechocean762 strings, held-out synthetic voices' strings and strings assembled from
-        held-out speakers' digits (clean and babble 10 dB: exact strings, digit error rate with
-        substitutions/deletions/insertions); held-out Speech Commands digits one by one (share right);
-        held-out speechocean762 sentences (false digits per hour).
-        """
-        from rich.console import Console
+    from realtime.bundle import DEFAULT_BUNDLE
 
-        from realtime.bundle import DEFAULT_BUNDLE
-
-        doc = strings_cmd_impl(bundle or DEFAULT_BUNDLE, data_root, synth_dir, split, size, no_strings,
-                               string_threshold, min_speech_ms, out, seed, progress=True)
-        Console().print(rich_table(doc["table"], f"{bundle or 'default bundle'}, {split} split ({doc['seconds']:.0f} s)"))
-
-    return strings_cmd
-
-
-strings_cmd = _click_command()
+    doc = strings_cmd_impl(bundle or DEFAULT_BUNDLE, data_root, synth_dir, split, size, no_strings,
+                           string_threshold, min_speech_ms, out, seed, progress=True)
+    Console().print(rich_table(doc["table"], f"{bundle or 'default bundle'}, {split} split ({doc['seconds']:.0f} s)"))
 
 
 __all__ = ["BABBLE_SNR_DB", "CONTEXT_S", "StringItem", "StringRule", "babble_tracks", "embed", "reading_of", "rescore",

@@ -179,45 +179,49 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
     return data
 
 
-def length_batches(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0):
-    """A ``keras.utils.PyDataset`` of batches of utterances of similar length.
+class LengthBatches:
+    """Batches of utterances of similar length (see :func:`length_batches`); ``batches[i]`` is
+    ``(log_mel [b, n_mels, width], targets [b, L])``, ``on_epoch_end()`` draws a new order."""
+
+    #: Widths are rounded up to a multiple of this many frames: few distinct shapes, few traces of the step.
+    STEP_FRAMES = 32
+
+    def __init__(self, data: dict, batch_size: int, *, shuffle: bool, seed: int = 0):
+        self.data, self.batch_size, self.shuffle = data, int(batch_size), shuffle
+        self.frames = np.asarray(data["frames"])
+        self.rng = np.random.default_rng(seed)
+        self._plan()
+
+    def _plan(self) -> None:
+        jitter = self.rng.random(self.frames.size) if self.shuffle else np.zeros(self.frames.size)
+        order = np.lexsort((jitter, self.frames))
+        self.batches = [order[i:i + self.batch_size] for i in range(0, order.size, self.batch_size)]
+        if self.shuffle:
+            self.rng.shuffle(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.sort(self.batches[i])
+        step = self.STEP_FRAMES
+        width = min(self.data["log_mel"].shape[2], -(-int(self.frames[idx].max()) // step) * step)
+        return self.data["log_mel"][idx, :, :width], self.data["targets"][idx]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._plan()
+
+
+def length_batches(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0) -> LengthBatches:
+    """Batches of utterances of similar length.
 
     Utterances are sorted by ``frames`` (with a random tie order when ``shuffle``), cut into
     batches, and each batch's ``log_mel`` is cropped to its longest utterance (rounded up to 32 frames):
     a 1 s string is not padded to the 8 s of the longest one. ``shuffle`` reshuffles the order of
-    the batches every epoch (and the members of equal-length runs).
+    the batches every epoch (:meth:`LengthBatches.on_epoch_end`, and the members of equal-length runs).
     """
-    import keras
-
-    frames = np.asarray(data["frames"])
-
-    class _Batches(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__()
-            self.rng = np.random.default_rng(seed)
-            self._plan()
-
-        def _plan(self):
-            jitter = self.rng.random(frames.size) if shuffle else np.zeros(frames.size)
-            order = np.lexsort((jitter, frames))
-            self.batches = [order[i:i + batch_size] for i in range(0, order.size, batch_size)]
-            if shuffle:
-                self.rng.shuffle(self.batches)
-
-        def __len__(self):
-            return len(self.batches)
-
-        def __getitem__(self, i):
-            idx = np.sort(self.batches[i])
-            step = 32  # few distinct shapes: the compiled step is traced once per width
-            width = min(data["log_mel"].shape[2], -(-int(frames[idx].max()) // step) * step)
-            return data["log_mel"][idx, :, :width], data["targets"][idx]
-
-        def on_epoch_end(self):
-            if shuffle:
-                self._plan()
-
-    return _Batches()
+    return LengthBatches(data, batch_size, shuffle=shuffle, seed=seed)
 
 
 def batch_dataset(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0):
@@ -371,5 +375,5 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["EVAL_SIZES", "MAX_S", "SET_VERSION", "StringSetSizes", "TRAIN_SIZES", "build_string_set", "batch_dataset", "decode", "length_batches", "save_representative",
+__all__ = ["EVAL_SIZES", "MAX_S", "SET_VERSION", "StringSetSizes", "TRAIN_SIZES", "build_string_set", "batch_dataset", "LengthBatches", "decode", "length_batches", "save_representative",
            "main", "score_set", "train_strings"]
