@@ -48,7 +48,7 @@ def _layer_copy(L, layer, kind: str, cfg: dict, *, logits_here: bool):
     """The ``tf_keras`` twin of one Keras 3 layer (same arguments, no weights yet), or None to skip it."""
     if kind in ("InputLayer", "Dropout", "SpecAugment"):
         return None
-    name = layer.name
+    name = layer.name if layer is not None else cfg["name"]
     if kind == "Rescaling":
         return L.Rescaling(scale=cfg["scale"], offset=cfg["offset"], name=name)
     if kind == "BandMeanNormalization":  # trainer.models.layers: x - mean over the frames -> TFLite MEAN + SUB
@@ -62,6 +62,13 @@ def _layer_copy(L, layer, kind: str, cfg: dict, *, logits_here: bool):
             raise ConversionError(f"layer {name!r}: go_backwards/stateful LSTMs are not exported")
         return L.LSTM(cfg["units"], activation=cfg["activation"], recurrent_activation=cfg["recurrent_activation"],
                       use_bias=cfg["use_bias"], return_sequences=cfg["return_sequences"], name=name)
+    if kind == "Bidirectional":
+        inner = cfg["layer"]
+        inner_cfg = inner.get("config", inner)
+        if inner.get("class_name", "LSTM") != "LSTM" or cfg.get("merge_mode", "concat") != "concat":
+            raise ConversionError(f"layer {name!r}: only Bidirectional(LSTM) with concatenated outputs is exported")
+        lstm = _layer_copy(L, None, "LSTM", inner_cfg, logits_here=False)
+        return L.Bidirectional(lstm, merge_mode="concat", name=name)
     if kind == "GlobalAveragePooling1D":
         return L.GlobalAveragePooling1D(name=name)
     if kind == "GlobalAveragePooling2D":

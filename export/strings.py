@@ -2,8 +2,9 @@
 
 The string recipe's model (``python -m trainer.recipes.strings``, ``RUN/model.keras``) reads log-mels
 of any length; on the edge it gets a fixed input of ``max_frames`` frames (an utterance of up to
-``max_s`` seconds, padded with silence), so that the converter emits a fused
-``UNIDIRECTIONAL_SEQUENCE_LSTM`` with builtin ops only (:func:`export.convert.convert`, logits
+``max_s`` seconds, padded with silence), so that the converter emits fused
+``UNIDIRECTIONAL_SEQUENCE_LSTM`` ops with builtin ops only (a bidirectional model: one per direction,
+the backward one between two ``REVERSE_V2``) (:func:`export.convert.convert`, logits
 output). The new bundle is the isolated-digit bundle it starts from (same files, same front end,
 same threshold) plus ``NAME.strings.tflite`` and the ``strings`` entry of ``NAME.json``
 (:class:`realtime.bundle.StringModelSpec`): utterances with more than ``min_speech_ms`` of speech
@@ -126,8 +127,11 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     if n_mels != fe["n_mels"]:
         raise RunError(f"{run_dir}: the string model reads {n_mels} mel bands, the bundle's front end {fe['n_mels']}")
     conv = keras_model.get_layer("conv")
-    lstm = keras_model.get_layer("lstm")
-    fixed = ctc.build_ctc_model(max_frames=max_frames, conv_filters=int(conv.filters), units=int(lstm.units))
+    names = {layer.name for layer in keras_model.layers}
+    bidirectional = "bilstm" in names
+    lstm = keras_model.get_layer("bilstm").forward_layer if bidirectional else keras_model.get_layer("lstm")
+    fixed = ctc.build_ctc_model(max_frames=max_frames, conv_filters=int(conv.filters), units=int(lstm.units),
+                                bidirectional=bidirectional)
     fixed.set_weights(keras_model.get_weights())
     if quantization == "int8" and calibration is None:
         rep = run_dir / REPRESENTATIVE_FILE
@@ -142,7 +146,8 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         results = json.loads((run_dir / "results.json").read_text())
     spec = {k: v for k, v in base.spec.items() if k not in ("spec_version", "name", "files")}
     spec["strings"] = {
-        "model": keras_model.name, "output_kind": "ctc_logits", "labels": list(ctc.CTC_LABELS),
+        "model": keras_model.name, "recurrent": "bidirectional_lstm" if bidirectional else "lstm",
+        "output_kind": "ctc_logits", "labels": list(ctc.CTC_LABELS),
         "blank_index": ctc.BLANK, "decoding": "greedy", "max_frames": max_frames, "max_s": max_s,
         "time_stride": ctc.TIME_STRIDE, "min_speech_ms": float(min_speech_ms), "threshold": threshold,
         "hangover_ms": hangover_ms, "min_digits_per_s": float(min_digits_per_s),

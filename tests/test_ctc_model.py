@@ -115,3 +115,35 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
 
 def read_posteriors(post, ctc):
     return greedy_decode(post, ctc.CTC_LABELS, blank=ctc.BLANK)
+
+
+def test_a_bidirectional_string_model_exports_with_builtin_ops_and_reads_as_keras(tmp_path):
+    """A backward LSTM beside the forward one: export-strings finds it, the edge model has a fused
+    LSTM per direction (builtin ops only) and gives the Keras model's posteriors for the padded input."""
+    import json
+
+    import keras
+
+    from export.convert import FUSED_LSTM_OP, model_ops
+    from export.strings import export_strings
+    from realtime.bundle import DEFAULT_BUNDLE, load_bundle
+    from realtime.strings import StringReader
+    from trainer.models import ctc
+
+    keras.utils.set_random_seed(1)
+    model = ctc.build_ctc_model(conv_filters=4, units=8, bidirectional=True)
+    assert model.get_layer("bilstm").forward_layer.units == 8
+    x, _ = toy_strings(8, np.random.default_rng(1))
+    seconds = (FRAMES - 1) * 512 / 22050
+    path = export_strings(tmp_path, DEFAULT_BUNDLE, tmp_path / "bi", quantization="float32", max_s=seconds,
+                          keras_model=model)
+    bundle = load_bundle(path)
+    assert json.loads(path.read_text())["strings"]["recurrent"] == "bidirectional_lstm"
+    ops = model_ops(bundle.strings.tflite_path.read_bytes())
+    assert FUSED_LSTM_OP in ops and not any(op.startswith("Flex") or op == "CUSTOM" for op in ops)
+    reader = StringReader(bundle)
+    logits = model.predict(x, verbose=0)
+    want = np.exp(logits - logits.max(-1, keepdims=True))
+    want /= want.sum(-1, keepdims=True)
+    for z, w in zip(x, want):
+        np.testing.assert_allclose(reader.posteriors_log_mel(z), w, atol=1e-4)

@@ -193,6 +193,33 @@ def test_length_batches_group_similar_lengths_and_crop_padding():
     assert [tuple(batches[i][1][:, 0]) for i in range(len(batches))] != order  # a new order each epoch
 
 
+def test_a_share_of_training_batches_gets_more_silence_after_the_utterances():
+    """pad_share: some training batches are padded further (as the edge input pads every utterance),
+    with silence only; evaluation batches never are."""
+    from trainer.recipes.strings import length_batches
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(10, 60, size=64).astype(np.int32)
+    data = {"log_mel": np.full((64, 64, 320), -80.0, np.float32), "frames": frames,
+            "targets": np.arange(64, dtype=np.int32)[:, None]}
+    for i, f in enumerate(frames):
+        data["log_mel"][i, :, :f] = 0.0
+    widths = []
+    for _ in range(5):
+        batches = length_batches(data, 4, shuffle=True, seed=len(widths), pad_share=0.5)
+        for i in range(len(batches)):
+            x, y = batches[i]
+            idx = y[:, 0]
+            assert np.array_equal(x, data["log_mel"][idx, :, : x.shape[2]])  # the padding is the set's silence
+            widths.append(x.shape[2] - frames[idx].max())
+    widths = np.array(widths)
+    assert 0.2 < np.mean(widths >= 32) < 0.8 and widths.max() > 160
+    plain = length_batches(data, 4, shuffle=False, pad_share=0.5)
+    assert all(plain[i][0].shape[2] - frames[plain[i][1][:, 0]].max() < 32 for i in range(len(plain)))
+    with pytest.raises(ValueError, match="pad_share"):
+        length_batches(data, 4, shuffle=True, pad_share=1.5)
+
+
 def test_the_string_model_trains_on_batches_of_any_length_with_spec_augment():
     import keras
 

@@ -12,7 +12,9 @@ front          ``x / top_db + 1`` -> (optional SpecAugment) -> frames first (b, 
                ``Conv2D(C, (5, 16), strides=(2, 8))`` -> BatchNorm -> ReLU: every second frame
                (46 ms at hop 512 / 22,050 Hz), 64 bands -> 8 positions of C features (the CRNN
                front of :mod:`trainer.models.lstm`, strided in time as well)
-core           ``LSTM(units, return_sequences=True)``, unidirectional (it can run chunk by chunk)
+core           ``LSTM(units, return_sequences=True)``, unidirectional (it can run chunk by chunk), or
+               ``Bidirectional(LSTM(units))`` over the whole utterance (Graves & Schmidhuber 2005:
+               each frame sees the digits after it too; outputs of both directions concatenated)
 head           ``Dense(11)``: logits of "0"-"9" and the blank (index :data:`BLANK`)
 =============  ==============================================================================
 
@@ -43,7 +45,7 @@ def output_frames(n_frames: int) -> int:
 
 def build_ctc_model(*, config: FrontEndConfig = FRONT_END, max_frames: int | None = None,
                     conv_filters: int = CONV_FILTERS, units: int = LSTM_UNITS, spec_augment: bool = False,
-                    name: str = "ctc_crnn"):
+                    bidirectional: bool = False, name: str = "ctc_crnn"):
     """Build (uncompiled) the digit-string CRNN; its output is logits [shape=(b, ceil(T / 2), 11)].
 
     Parameters
@@ -54,9 +56,13 @@ def build_ctc_model(*, config: FrontEndConfig = FRONT_END, max_frames: int | Non
         Log-mel frames of the input; None for any length (training on batches of any length; the
         TFLite export fixes it).
     conv_filters, units : int >= 1
-        Width of the convolution and of the LSTM.
+        Width of the convolution and of the LSTM (of each direction when ``bidirectional``).
     spec_augment : bool
         Time and frequency masks in training (:class:`~trainer.models.layers.SpecAugment`).
+    bidirectional : bool
+        A backward LSTM beside the forward one (``keras.layers.Bidirectional``, outputs
+        concatenated). It reads the padding after an utterance before the utterance, so it must be
+        trained with padding of the lengths the edge input adds (the recipe pads batches at random).
 
     Raises
     ------
@@ -79,7 +85,10 @@ def build_ctc_model(*, config: FrontEndConfig = FRONT_END, max_frames: int | Non
         x = SpecAugment(name="spec_augment")(x)
     x = layers.Permute((2, 1), name="frames_first")(x)
     x = conv_front(x, n_mels=n_mels, conv_filters=conv_filters, kernel=CONV_KERNEL, strides=CONV_STRIDES)
-    x = layers.LSTM(units, return_sequences=True, name="lstm")(x)
+    if bidirectional:
+        x = layers.Bidirectional(layers.LSTM(units, return_sequences=True), name="bilstm")(x)
+    else:
+        x = layers.LSTM(units, return_sequences=True, name="lstm")(x)
     out = layers.Dense(len(CTC_LABELS), name="logits")(x)
     return keras.Model(inp, out, name=name)
 

@@ -186,8 +186,10 @@ class LengthBatches:
     #: Widths are rounded up to a multiple of this many frames: few distinct shapes, few traces of the step.
     STEP_FRAMES = 32
 
-    def __init__(self, data: dict, batch_size: int, *, shuffle: bool, seed: int = 0):
-        self.data, self.batch_size, self.shuffle = data, int(batch_size), shuffle
+    def __init__(self, data: dict, batch_size: int, *, shuffle: bool, seed: int = 0, pad_share: float = 0.0):
+        if not 0.0 <= pad_share <= 1.0:
+            raise ValueError(f"pad_share must be in [0, 1], got {pad_share}")
+        self.data, self.batch_size, self.shuffle, self.pad_share = data, int(batch_size), shuffle, float(pad_share)
         self.frames = np.asarray(data["frames"])
         self.rng = np.random.default_rng(seed)
         self._plan()
@@ -196,8 +198,13 @@ class LengthBatches:
         jitter = self.rng.random(self.frames.size) if self.shuffle else np.zeros(self.frames.size)
         order = np.lexsort((jitter, self.frames))
         self.batches = [order[i:i + self.batch_size] for i in range(0, order.size, self.batch_size)]
+        full = self.data["log_mel"].shape[2]
+        #: Per batch, frames of extra padding (silence) after the longest utterance; 0 for most.
+        self.extra = np.zeros(len(self.batches), np.int64)
         if self.shuffle:
             self.rng.shuffle(self.batches)
+            padded = self.rng.random(len(self.batches)) < self.pad_share
+            self.extra[padded] = self.rng.integers(0, full + 1, int(padded.sum()))
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -205,7 +212,8 @@ class LengthBatches:
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         idx = np.sort(self.batches[i])
         step = self.STEP_FRAMES
-        width = min(self.data["log_mel"].shape[2], -(-int(self.frames[idx].max()) // step) * step)
+        width = -(-(int(self.frames[idx].max()) + int(self.extra[i])) // step) * step
+        width = min(self.data["log_mel"].shape[2], width)
         return self.data["log_mel"][idx, :, :width], self.data["targets"][idx]
 
     def on_epoch_end(self) -> None:
@@ -213,18 +221,27 @@ class LengthBatches:
             self._plan()
 
 
-def length_batches(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0) -> LengthBatches:
+def length_batches(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0,
+                   pad_share: float = 0.0) -> LengthBatches:
     """Batches of utterances of similar length.
 
     Utterances are sorted by ``frames`` (with a random tie order when ``shuffle``), cut into
     batches, and each batch's ``log_mel`` is cropped to its longest utterance (rounded up to 32 frames):
     a 1 s string is not padded to the 8 s of the longest one. ``shuffle`` reshuffles the order of
     the batches every epoch (:meth:`LengthBatches.on_epoch_end`, and the members of equal-length runs).
+    With ``shuffle``, a ``pad_share`` of the batches is padded further, by 0 to all of the set's
+    frames (uniform), as the edge model's fixed input pads every utterance: a backward LSTM reads
+    that padding before the utterance and must have seen it in training.
+
+    Raises
+    ------
+    ValueError
+        If ``pad_share`` is outside [0, 1].
     """
-    return LengthBatches(data, batch_size, shuffle=shuffle, seed=seed)
+    return LengthBatches(data, batch_size, shuffle=shuffle, seed=seed, pad_share=pad_share)
 
 
-def batch_dataset(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0):
+def batch_dataset(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0, pad_share: float = 0.0):
     """The batches of :func:`length_batches` as a ``tf.data.Dataset`` whose frames axis is left open.
 
     (A ``PyDataset`` given to ``fit`` gets the shape of its first batches as its signature, and
@@ -232,7 +249,7 @@ def batch_dataset(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0):
     """
     import tensorflow as tf
 
-    batches = length_batches(data, batch_size, shuffle=shuffle, seed=seed)
+    batches = length_batches(data, batch_size, shuffle=shuffle, seed=seed, pad_share=pad_share)
     first = [True]
 
     def gen():
@@ -300,10 +317,13 @@ def score_set(model, data: dict, config: FrontEndConfig = FRONT_END) -> dict:
 def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None, epochs: int = 30,
                   batch_size: int = 32, seed: int = 7, train_sizes: StringSetSizes = TRAIN_SIZES,
                   eval_sizes: StringSetSizes = EVAL_SIZES, cache_dir: Path | None = None,
-                  conv_filters: int = 16, units: int = 96) -> dict:
+                  conv_filters: int = 16, units: int = 96, bidirectional: bool = False,
+                  pad_share: float | None = None) -> dict:
     """Build the sets, train the CTC CRNN, score it; writes ``model.keras``, ``history.csv`` and
     ``results.json`` under ``out`` and returns the results. Resumes an interrupted training
-    (``keras.callbacks.BackupAndRestore`` in ``out/backup``)."""
+    (``keras.callbacks.BackupAndRestore`` in ``out/backup``). ``bidirectional``: see
+    :func:`trainer.models.ctc.build_ctc_model`; ``pad_share`` (default 0.25 with a backward LSTM,
+    else 0): see :func:`length_batches`."""
     import keras
 
     from ..data.corpus import CorpusPaths, read_corpus
@@ -322,7 +342,9 @@ def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None
     t_data = time.monotonic() - t0
     log.info("sets: train %s, val %s, test %s (%.0f s)", train["log_mel"].shape, val["log_mel"].shape,
              test["log_mel"].shape, t_data)
-    model = build_ctc_model(conv_filters=conv_filters, units=units, spec_augment=True)
+    if pad_share is None:
+        pad_share = 0.25 if bidirectional else 0.0
+    model = build_ctc_model(conv_filters=conv_filters, units=units, spec_augment=True, bidirectional=bidirectional)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc_loss())
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup")),
@@ -331,7 +353,7 @@ def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
     ]
     t1 = time.monotonic()
-    hist = model.fit(batch_dataset(train, batch_size, shuffle=True, seed=seed),
+    hist = model.fit(batch_dataset(train, batch_size, shuffle=True, seed=seed, pad_share=pad_share),
                      validation_data=batch_dataset(val, batch_size, shuffle=False),
                      epochs=epochs, callbacks=callbacks, verbose=2)
     t_train = time.monotonic() - t1
@@ -340,7 +362,7 @@ def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None
     save_representative(train, out, seed=seed)
     results = {
         "settings": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "conv_filters": conv_filters,
-                     "units": units, "train_sizes": asdict(train_sizes), "eval_sizes": asdict(eval_sizes)},
+                     "units": units, "bidirectional": bidirectional, "pad_share": pad_share, "train_sizes": asdict(train_sizes), "eval_sizes": asdict(eval_sizes)},
         "params": int(model.count_params()), "epochs_run": len(hist.history["loss"]),
         "best_val_loss": round(float(min(hist.history["val_loss"])), 4),
         "train_utterances": int(len(train["targets"])), "data_s": round(t_data, 1), "train_s": round(t_train, 1),
@@ -361,13 +383,20 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--assembled", type=int, default=TRAIN_SIZES.assembled, help="assembled training strings")
     p.add_argument("--negatives", type=int, default=TRAIN_SIZES.negatives, help="training utterances without digits")
+    p.add_argument("--units", type=int, default=96, help="LSTM units (of each direction with --bidirectional)")
+    p.add_argument("--bidirectional", action="store_true",
+                   help="a backward LSTM beside the forward one, over the whole utterance")
+    p.add_argument("--pad-share", type=float, default=None,
+                   help="share of training batches padded with 0-8 s more silence (default 0.25 with "
+                        "--bidirectional, else 0)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from dataclasses import replace
 
     sizes = replace(TRAIN_SIZES, assembled=a.assembled, negatives=a.negatives)
     res = train_strings(a.corpus_root, a.out, synth_dir=a.synth_dir, epochs=a.epochs, batch_size=a.batch_size,
-                        seed=a.seed, train_sizes=sizes)
+                        seed=a.seed, train_sizes=sizes, units=a.units, bidirectional=a.bidirectional,
+                        pad_share=a.pad_share)
     print(json.dumps({k: res[k] for k in ("val", "test")}, indent=1))
 
 
