@@ -5,8 +5,9 @@ whole utterance (:meth:`realtime.frontend.FrontEnd.log_mel_utterance`), padded w
 (``-top_db``) to its fixed ``max_frames``, and gives per-frame logits of the ten digits and the CTC
 blank. The string is read off by best-path decoding (:func:`realtime.ctc.greedy_decode`); each digit
 keeps its frames (times) and its confidence (the highest posterior of its run), the string its
-least sure digit's confidence. The model's LSTM runs forwards only, so the padding after the
-utterance never changes what it says about the utterance.
+least sure digit's confidence. A forward-only LSTM never lets the padding after the utterance
+change what it says about the utterance; a bidirectional one (the bundle's ``recurrent``) reads the
+padding first and was trained with such padding (``trainer.recipes.strings``, ``pad_share``).
 
 numpy and a TFLite interpreter only (no TensorFlow, no librosa).
 """
