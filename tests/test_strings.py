@@ -274,3 +274,33 @@ def test_string_robustness_replays_the_string_rule_and_scores_strings_digits_and
     # without a string model, utterances over 1.5 s are dropped and the rest is the classifier's
     alone = summarize(rescore(results, None))
     assert alone["real:s:clean"]["exact"] == round(1 / 3, 4) and alone["speech:s:clean"]["false_digits"] == 1
+
+
+def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_false_digits():
+    from trainer.evaluation.string_robustness import StringRule, rule_scores, sweep_rules
+
+    def item(kind, digits, utterances, seconds=3.0):
+        return {"id": "x", "kind": kind, "source": "s", "speaker": "p", "condition": "clean", "digits": digits,
+                "seconds": seconds, "utterances": utterances}
+
+    results = [
+        item("real", "4172", [["4172", 0.95, 2000.0, "_unknown_"]]),
+        item("tts", "0351", [["0351", 0.6, 1600.0, "_unknown_"]]),  # right, but its least sure digit is 0.6
+        item("assembled", "58", [["58", 0.9, 700.0, "5"]]),  # short: only a route under 700 ms reads it
+        item("isolated", "3", [["3", 0.9, 500.0, "3"]]),
+        item("speech", "", [["12", 0.65, 3000.0, "_unknown_"]], seconds=3601.0),  # 0.67 digits per second
+        item("speech", "", [["9", 0.99, 1000.0, "9"]], seconds=3601.0),  # the classifier's own false digit
+        item("tts", "11", [["11", 0.9, 1200.0, "_unknown_"]], seconds=3.0),
+    ]
+    alone = rule_scores(results, None)
+    assert (alone["false_digits"], alone["false_digits_per_hour"], alone["isolated"]) == (1, 0.5, 1.0)
+    loose = rule_scores(results, StringRule(None, 0.0, 500.0))
+    assert loose["false_digits"] == 3 and (loose["real"], loose["tts"], loose["assembled"]) == (1.0, 1.0, 1.0)
+    sweep = sweep_rules(results, routes_ms=(500.0, 800.0), thresholds=(None, 0.5, 0.7), digits_per_s=(0.0, 1.0))
+    assert len(sweep["rules"]) == 12 and sweep["baseline"] == alone
+    chosen = sweep["chosen"]
+    # the sentence's "12" goes with the rate rule (or a threshold over 0.65); the route of 500 ms keeps "58"
+    assert chosen["false_digits"] <= alone["false_digits"] and chosen["mean_exact"] == 1.0
+    assert chosen["rule"] == {"threshold": 0.5, "min_digits_per_s": 1.0, "min_speech_ms": 500.0}
+    with pytest.raises(ValueError, match="running speech"):
+        sweep_rules([r for r in results if r["kind"] != "speech"])

@@ -245,6 +245,94 @@ def summarize(results: Sequence[dict]) -> dict:
     return table
 
 
+#: The rules :func:`sweep_rules` tries: routes (ms of speech), thresholds (least sure digit), digit rates (1/s).
+SWEEP_ROUTES_MS: tuple[float, ...] = (500.0, 800.0, 1000.0)
+SWEEP_THRESHOLDS: tuple[float | None, ...] = (None, 0.3, 0.5, 0.7, 0.9)
+SWEEP_DIGITS_PER_S: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5)
+
+
+def rule_scores(results: Sequence[dict], rule: StringRule | None) -> dict:
+    """One rule's summary on clean items: false digits per hour of speech, exact share per string kind
+    (``real``, ``tts``, ``assembled``; all their sources), their mean, and the isolated digits' share right."""
+    from .strings import string_scores
+
+    read = [r for r in rescore(results, rule) if r["condition"] == "clean"]
+    speech = [r for r in read if r["kind"] == "speech"]
+    hours = sum(r["seconds"] - 2 * CONTEXT_S for r in speech) / 3600
+    row: dict = {"rule": None if rule is None else asdict(rule),
+                 "false_digits": sum(len(r["read"]) for r in speech),
+                 "false_digits_per_hour": round(sum(len(r["read"]) for r in speech) / hours, 1) if hours else None}
+    exact = []
+    for kind in ("real", "tts", "assembled"):
+        rs = [r for r in read if r["kind"] == kind]
+        row[kind] = string_scores([r["digits"] for r in rs], [r["read"] for r in rs])["exact"] if rs else None
+        if rs:
+            exact.append(row[kind])
+    row["mean_exact"] = round(float(np.mean(exact)), 4) if exact else None
+    iso = [r for r in read if r["kind"] == "isolated"]
+    row["isolated"] = round(sum(r["read"] == r["digits"] for r in iso) / len(iso), 4) if iso else None
+    return row
+
+
+def sweep_rules(results: Sequence[dict], *, routes_ms: Sequence[float] = SWEEP_ROUTES_MS,
+                thresholds: Sequence[float | None] = SWEEP_THRESHOLDS,
+                digits_per_s: Sequence[float] = SWEEP_DIGITS_PER_S) -> dict:
+    """Replay every rule of the grid on recorded readings (:func:`run_items`) and choose one.
+
+    The choice: of the rules whose false digits per hour of speech are not above the window
+    classifier's alone (the reading without a string model, ``baseline``), the one with the most
+    strings right (``mean_exact``: the mean of the real, TTS and assembled exact shares, clean), ties
+    to fewer false digits, then to the higher isolated share, then to the stricter rule (higher
+    threshold, higher digit rate: the same on these items, safer on others). Run it on the validation split
+    (``spoken-digits strings --split val --sweep``): the held-out split must not choose.
+
+    Returns
+    -------
+    sweep : dict
+        ``baseline`` (:func:`rule_scores` without a string model), ``rules`` (one per grid point),
+        ``chosen`` (one of ``rules``, or None if none keeps to the baseline's false digits).
+
+    Raises
+    ------
+    ValueError
+        If ``results`` hold no running speech (no false-digit rate to keep to).
+    """
+    if not any(r["kind"] == "speech" for r in results):
+        raise ValueError("the results hold no running speech: no false-digit rate to choose a rule by")
+    baseline = rule_scores(results, None)
+    rows = [rule_scores(results, StringRule(t, d, m)) for m in routes_ms for t in thresholds for d in digits_per_s]
+    ok = [r for r in rows if r["false_digits_per_hour"] <= baseline["false_digits_per_hour"]]
+    chosen = max(ok, key=lambda r: (r["mean_exact"] or 0.0, -r["false_digits_per_hour"], r["isolated"] or 0.0,
+                                    r["rule"]["threshold"] or 0.0, r["rule"]["min_digits_per_s"]), default=None)
+    return {"baseline": baseline, "rules": rows, "chosen": chosen}
+
+
+def sweep_table(sweep: dict, *, top: int = 12):
+    """The ``top`` rules of :func:`sweep_rules` by ``mean_exact`` (those within the baseline's false digits
+    first), the baseline and the chosen rule, as a ``rich`` table."""
+    from rich.table import Table
+
+    t = Table(title="string rules on recorded readings (clean)")
+    for col in ("route ms", "threshold", "digits / s", "false digits / h", "real", "tts", "assembled", "mean", "isolated"):
+        t.add_column(col, justify="right")
+    base = sweep["baseline"]
+    limit = base["false_digits_per_hour"]
+
+    def cells(r):
+        f = [r.get(k) for k in ("real", "tts", "assembled", "mean_exact", "isolated")]
+        return [f"{r['false_digits_per_hour']} ({r['false_digits']})", *("-" if v is None else f"{v:.3f}" for v in f)]
+
+    t.add_row("no string model", "", "", *cells(base))
+    ranked = sorted(sweep["rules"], key=lambda r: (r["false_digits_per_hour"] > limit, -(r["mean_exact"] or 0.0),
+                                                    r["false_digits_per_hour"]))
+    for r in ranked[:top]:
+        rule = r["rule"]
+        mark = " (chosen)" if r is sweep["chosen"] or r == sweep["chosen"] else ""
+        t.add_row(f"{rule['min_speech_ms']:.0f}{mark}", "none" if rule["threshold"] is None else f"{rule['threshold']:.2f}",
+                  f"{rule['min_digits_per_s']:.1f}", *cells(r))
+    return t
+
+
 def babble_tracks(rows, cache: Path, *, n_tracks: int = 12, seed: int = 0) -> list[np.ndarray]:
     """Babble of held-out Speech Commands talkers' non-digit words (as ``robustness``), at 22,050 Hz."""
     from ..data.augment import make_babble_bank
@@ -287,7 +375,7 @@ def rich_table(table: dict, title: str):
 
 
 def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out,
-                     seed, progress) -> dict:
+                     seed, progress, sweep: bool = False) -> dict:
     import time
 
     from ..data.corpus import CorpusPaths, read_corpus
@@ -309,6 +397,8 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
                                 progress=progress), rule)
     doc = {"bundle": str(bundle), "split": split, "string_rule": None if rule is None else asdict(rule), "seed": seed,
            "seconds": round(time.monotonic() - t0, 1), "table": summarize(results), "items": results}
+    if sweep and rule is not None:
+        doc["sweep"] = sweep_rules(results)
     if out:
         write_json(doc, out)
     return doc
@@ -332,7 +422,12 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
 @click.option("--json", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the table and every item's reading here.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out, seed):
+@click.option("--sweep", is_flag=True,
+              help="Also replay a grid of string rules (route ms, threshold, digits per second of speech) on the "
+                   "same readings and choose the one with the most strings right whose false digits per hour stay "
+                   "at or under the window classifier's alone; use with --split val (export-strings takes the rule).")
+def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out, seed,
+                sweep):
     """Digit strings, isolated digits and running speech through BUNDLE (default: the shipped one), as 'recognize' reads files.
 
     Rows: real speechocean762 strings, held-out synthetic voices' strings and strings assembled from
@@ -344,11 +439,27 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
 
     from realtime.bundle import DEFAULT_BUNDLE
 
+    if sweep and split == "test":
+        log.warning("--sweep on the test split: choose rules on --split val; the held-out split only measures")
     doc = strings_cmd_impl(bundle or DEFAULT_BUNDLE, data_root, synth_dir, split, size, no_strings,
-                           string_threshold, min_speech_ms, out, seed, progress=True)
-    Console().print(rich_table(doc["table"], f"{bundle or 'default bundle'}, {split} split ({doc['seconds']:.0f} s)"))
+                           string_threshold, min_speech_ms, out, seed, progress=True, sweep=sweep)
+    console = Console()
+    console.print(rich_table(doc["table"], f"{bundle or 'default bundle'}, {split} split ({doc['seconds']:.0f} s)"))
+    if sweep and "sweep" not in doc:
+        raise click.UsageError("--sweep needs a bundle with a string model (and no --no-strings)")
+    if sweep:
+        console.print(sweep_table(doc["sweep"]))
+        chosen = doc["sweep"]["chosen"]
+        if chosen is None:
+            console.print("no rule keeps the false digits at or under the window classifier's alone")
+        else:
+            r = chosen["rule"]
+            console.print(f"chosen: export-strings ... --min-speech-ms {r['min_speech_ms']:.0f} "
+                          + ("" if r["threshold"] is None else f"--threshold {r['threshold']} ")
+                          + f"--min-digits-per-s {r['min_digits_per_s']}")
 
 
 __all__ = ["BABBLE_SNR_DB", "CONTEXT_S", "StringItem", "StringRule", "babble_tracks", "embed", "reading_of", "rescore",
            "rich_table", "run_items",
-           "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "write_json"]
+           "rule_scores", "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "sweep_rules", "sweep_table",
+           "write_json"]
