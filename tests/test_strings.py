@@ -302,5 +302,11 @@ def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_fa
     # the sentence's "12" goes with the rate rule (or a threshold over 0.65); the route of 500 ms keeps "58"
     assert chosen["false_digits"] <= alone["false_digits"] and chosen["mean_exact"] == 1.0
     assert chosen["rule"] == {"threshold": 0.5, "min_digits_per_s": 1.0, "min_speech_ms": 500.0}
+    # the limit is the recognizer without a string model, when its readings are given
+    quiet = [{**r, "utterances": []} for r in results]  # no false digit at all
+    strict = sweep_rules(results, baseline_results=quiet, routes_ms=(500.0,), thresholds=(None, 0.99),
+                         digits_per_s=(0.0, 1.0))
+    assert strict["baseline"]["false_digits"] == 0
+    assert strict["chosen"] is None  # the window classifier's "9" inside the string segmenter stays under any rule
     with pytest.raises(ValueError, match="running speech"):
         sweep_rules([r for r in results if r["kind"] != "speech"])

@@ -274,13 +274,16 @@ def rule_scores(results: Sequence[dict], rule: StringRule | None) -> dict:
     return row
 
 
-def sweep_rules(results: Sequence[dict], *, routes_ms: Sequence[float] = SWEEP_ROUTES_MS,
+def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | None = None,
+                routes_ms: Sequence[float] = SWEEP_ROUTES_MS,
                 thresholds: Sequence[float | None] = SWEEP_THRESHOLDS,
                 digits_per_s: Sequence[float] = SWEEP_DIGITS_PER_S) -> dict:
     """Replay every rule of the grid on recorded readings (:func:`run_items`) and choose one.
 
     The choice: of the rules whose false digits per hour of speech are not above the window
-    classifier's alone (the reading without a string model, ``baseline``), the one with the most
+    classifier's alone (``baseline``: ``baseline_results``, the same items run without the string
+    model as ``recognize --no-strings`` runs them, or else the classifier's decisions within the
+    string segmenter's utterances, which are cut differently), the one with the most
     strings right (``mean_exact``: the mean of the real, TTS and assembled exact shares, clean), ties
     to fewer false digits, then to the higher isolated share, then to the stricter rule (higher
     threshold, higher digit rate: the same on these items, safer on others). Run it on the validation split
@@ -299,7 +302,7 @@ def sweep_rules(results: Sequence[dict], *, routes_ms: Sequence[float] = SWEEP_R
     """
     if not any(r["kind"] == "speech" for r in results):
         raise ValueError("the results hold no running speech: no false-digit rate to choose a rule by")
-    baseline = rule_scores(results, None)
+    baseline = rule_scores(results if baseline_results is None else baseline_results, None)
     rows = [rule_scores(results, StringRule(t, d, m)) for m in routes_ms for t in thresholds for d in digits_per_s]
     ok = [r for r in rows if r["false_digits_per_hour"] <= baseline["false_digits_per_hour"]]
     chosen = max(ok, key=lambda r: (r["mean_exact"] or 0.0, -r["false_digits_per_hour"], r["isolated"] or 0.0,
@@ -398,7 +401,10 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
     doc = {"bundle": str(bundle), "split": split, "string_rule": None if rule is None else asdict(rule), "seed": seed,
            "seconds": round(time.monotonic() - t0, 1), "table": summarize(results), "items": results}
     if sweep and rule is not None:
-        doc["sweep"] = sweep_rules(results)
+        alone = rescore(run_items(bundle, items, babble=babble, conditions=("clean",), use_strings=False, seed=seed,
+                                  progress=progress), None)
+        doc["sweep"] = sweep_rules(results, baseline_results=alone)
+        doc["seconds"] = round(time.monotonic() - t0, 1)
     if out:
         write_json(doc, out)
     return doc
