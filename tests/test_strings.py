@@ -308,5 +308,7 @@ def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_fa
                          digits_per_s=(0.0, 1.0))
     assert strict["baseline"]["false_digits"] == 0
     assert strict["chosen"] is None  # the window classifier's "9" inside the string segmenter stays under any rule
+    assert sweep["max_fa_per_hour"] == 0.5  # the classifier's 0.5 / h, under the default ceiling of 10
+    assert sweep_rules(results, max_fa_per_hour=0.0)["chosen"] is None
     with pytest.raises(ValueError, match="running speech"):
         sweep_rules([r for r in results if r["kind"] != "speech"])
