@@ -161,13 +161,16 @@ def bench(bundle, run_dir, variants, interpreters, max_windows, data_dir, cache_
 @click.option("--min-digits-per-s", type=click.FloatRange(0), default=0.0, show_default=True,
               help="A string needs at least this many digits per second of speech (a false digit in a sentence "
                    "sits among seconds of other words); 0: no such rule.")
+@click.option("--input-frames", type=click.Choice(("dynamic", "fixed")), default="dynamic", show_default=True,
+              help="dynamic: the interpreter's input is resized to each utterance (no padding; needed by a "
+                   "bidirectional model); fixed: every utterance padded with silence to --max-s.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle directory.")
 def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, threshold, hangover_ms,
-                       min_digits_per_s, force):
+                       min_digits_per_s, input_frames, force):
     """Add the digit-string (CTC) model of RUN to a bundle, for digits said in a row without pauses.
 
-    RUN is a run of 'python -m trainer.recipes.strings'. The string model is converted with a fixed
-    input of --max-s seconds (builtin TFLite ops, fused LSTM); recognize and listen then read
+    RUN is a run of 'python -m trainer.recipes.strings'. The string model is converted for utterances
+    of up to --max-s seconds (builtin TFLite ops, fused LSTM); recognize and listen then read
     utterances longer than --min-speech-ms with it and report the string ("digits": "4172").
     Example:
 
@@ -178,5 +181,5 @@ def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, t
 
     path = export_strings(run_dir, base, out, quantization=quantization, max_s=max_s, min_speech_ms=min_speech_ms,
                           threshold=threshold, hangover_ms=hangover_ms, min_digits_per_s=min_digits_per_s,
-                          force=force)
+                          input_frames=input_frames, force=force)
     click.echo(f"wrote {path}")

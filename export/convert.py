@@ -172,14 +172,15 @@ def edge_model(model, *, logits: bool = False):
 
 
 def representative_dataset(log_mels: np.ndarray) -> Callable[[], Iterator[list[np.ndarray]]]:
-    """The converter's ``representative_dataset``: one ``[x]`` of shape (1, 64, 35) per sample.
+    """The converter's ``representative_dataset``: one ``[x]`` of shape (1, 64, frames) per sample.
 
     Parameters
     ----------
-    log_mels : np.ndarray [shape=(n, n_mels, n_frames), float32]
-        Training log-mels (dB) to calibrate activation ranges on.
+    log_mels : np.ndarray [shape=(n, n_mels, n_frames), float32], or a sequence of (n_mels, frames_i)
+        Training log-mels (dB) to calibrate activation ranges on (of different lengths only for a
+        model whose frames axis is open).
     """
-    data = np.asarray(log_mels, dtype=np.float32)
+    data = [np.asarray(x, dtype=np.float32) for x in log_mels]
 
     def gen() -> Iterator[list[np.ndarray]]:
         for x in data:
@@ -198,8 +199,9 @@ def convert(model, quantization: str = "int8", *, calibration: Iterable | np.nda
         A trained spectrogram model (Keras 3).
     quantization : {"int8", "float16", "dynamic", "float32"}
         See the module docstring.
-    calibration : np.ndarray [shape=(n, n_mels, n_frames), float32], optional
-        Representative training log-mels; required for ``int8``.
+    calibration : np.ndarray [shape=(n, n_mels, n_frames), float32] or sequence of (n_mels, frames_i), optional
+        Representative training log-mels; required for ``int8``. A model whose frames axis is open
+        (``max_frames=None``) may be calibrated on log-mels of different lengths.
     logits : bool
         Output the last layer's logits instead of its softmax (:func:`edge_model`).
 
@@ -226,7 +228,7 @@ def convert(model, quantization: str = "int8", *, calibration: Iterable | np.nda
         if calibration is None or len(calibration) == 0:
             raise ValueError("int8 quantization needs calibration log-mels (a representative dataset)")
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative_dataset(np.asarray(calibration))
+        converter.representative_dataset = representative_dataset(calibration)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8

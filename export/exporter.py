@@ -43,10 +43,15 @@ def check_bundle_name(name: str) -> str:
 
 
 def tensor_entry(detail: dict) -> dict[str, Any]:
-    """A TFLite input/output detail as stored in the bundle JSON (scale 0 = not quantized)."""
+    """A TFLite input/output detail as stored in the bundle JSON (scale 0 = not quantized).
+
+    ``shape`` is the tensor's shape signature: -1 marks an axis the model leaves open (the
+    digit-string model's frames), resized by the runtime per input."""
     scale, zero_point = detail.get("quantization", (0.0, 0))
+    shape = detail.get("shape_signature")
+    shape = detail["shape"] if shape is None or len(shape) == 0 else shape
     return {
-        "name": detail["name"], "shape": [int(s) for s in detail["shape"]], "dtype": np.dtype(detail["dtype"]).name,
+        "name": detail["name"], "shape": [int(s) for s in shape], "dtype": np.dtype(detail["dtype"]).name,
         "quantization": {"scale": float(scale), "zero_point": int(zero_point)},
     }
 

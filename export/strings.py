@@ -1,11 +1,11 @@
 """Add a digit-string (CTC) model to a bundle: ``spoken-digits export-strings``.
 
 The string recipe's model (``python -m trainer.recipes.strings``, ``RUN/model.keras``) reads log-mels
-of any length; on the edge it gets a fixed input of ``max_frames`` frames (an utterance of up to
-``max_s`` seconds, padded with silence), so that the converter emits fused
+of any length; on the edge its frames axis stays open by default (the runtime resizes the input to
+each utterance, up to ``max_frames`` = ``max_s`` seconds), or is fixed at ``max_frames`` with every
+utterance padded with silence (``input_frames="fixed"``). Either way the converter emits fused
 ``UNIDIRECTIONAL_SEQUENCE_LSTM`` ops with builtin ops only (a bidirectional model: one per direction,
-the backward one between two ``REVERSE_V2``) (:func:`export.convert.convert`, logits
-output). The new bundle is the isolated-digit bundle it starts from (same files, same front end,
+the backward one between two ``REVERSE_V2``; :func:`export.convert.convert`, logits output). The new bundle is the isolated-digit bundle it starts from (same files, same front end,
 same threshold) plus ``NAME.strings.tflite`` and the ``strings`` entry of ``NAME.json``
 (:class:`realtime.bundle.StringModelSpec`): utterances with more than ``min_speech_ms`` of speech
 go to the string model, the others to the window classifier.
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_S = 8.0
 #: Utterances with more speech than this (ms) go to the string model: a 0.8 s window holds one digit.
 DEFAULT_MIN_SPEECH_MS = 800.0
+#: How the edge model's frames axis is set (:func:`export_strings`).
+INPUT_FRAMES = ("dynamic", "fixed")
 #: File of a string run: training log-mels for int8 calibration (written by the recipe).
 REPRESENTATIVE_FILE = "representative.npz"
 
@@ -53,10 +55,21 @@ def fixed_input(log_mels: np.ndarray, frames: np.ndarray, max_frames: int, top_d
     return x
 
 
+def own_length(log_mel: np.ndarray, frames: int, max_frames: int, time_stride: int, top_db: float) -> np.ndarray:
+    """One log-mel [shape=(n_mels, T)] cut to its ``frames`` real frames (at most ``max_frames``), padded with
+    ``-top_db`` up to a multiple of ``time_stride``: what the runtime gives a model with an open frames axis."""
+    k = min(int(frames), max_frames)
+    width = min(max_frames, -(-k // time_stride) * time_stride)
+    out = np.full((log_mel.shape[0], width), -top_db, np.float32)
+    out[:, :k] = log_mel[:, :k]
+    return out
+
+
 def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: str | os.PathLike, *,
                    quantization: str = "int8", max_s: float = DEFAULT_MAX_S,
                    min_speech_ms: float = DEFAULT_MIN_SPEECH_MS, threshold: float | None = None,
-                   hangover_ms: float | None = None, min_digits_per_s: float = 0.0, force: bool = False, keras_model=None, calibration: np.ndarray | None = None) -> Path:
+                   hangover_ms: float | None = None, min_digits_per_s: float = 0.0, input_frames: str = "dynamic",
+                   force: bool = False, keras_model=None, calibration: np.ndarray | None = None) -> Path:
     """Write bundle ``out``: ``bundle`` plus the string model of ``run_dir``.
 
     Parameters
@@ -79,6 +92,10 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     min_digits_per_s : float >= 0 (1/s)
         A string needs at least this many digits per second of speech
         (:func:`realtime.pipeline.string_accepted`).
+    input_frames : {"dynamic", "fixed"}
+        ``dynamic``: the model's frames axis stays open and the runtime resizes it to each
+        utterance (no padding: what a bidirectional model needs; short utterances cost less);
+        ``fixed``: ``max_frames`` frames, every utterance padded with silence (the first bundles).
     keras_model, calibration : optional
         An already loaded model / calibration log-mels ``(n, n_mels, max_frames)`` (tests).
 
@@ -107,6 +124,8 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
 
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
+    if input_frames not in INPUT_FRAMES:
+        raise ValueError(f"input_frames must be one of {', '.join(INPUT_FRAMES)}, got {input_frames!r}")
     if not max_s > 0:
         raise ValueError(f"max_s must be > 0, got {max_s}")
     if threshold is not None and not 0 <= threshold <= 1:
@@ -130,15 +149,20 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     names = {layer.name for layer in keras_model.layers}
     bidirectional = "bilstm" in names
     lstm = keras_model.get_layer("bilstm").forward_layer if bidirectional else keras_model.get_layer("lstm")
-    fixed = ctc.build_ctc_model(max_frames=max_frames, conv_filters=int(conv.filters), units=int(lstm.units),
-                                bidirectional=bidirectional)
+    dynamic = input_frames == "dynamic"
+    fixed = ctc.build_ctc_model(max_frames=None if dynamic else max_frames, conv_filters=int(conv.filters),
+                                units=int(lstm.units), bidirectional=bidirectional)
     fixed.set_weights(keras_model.get_weights())
     if quantization == "int8" and calibration is None:
         rep = run_dir / REPRESENTATIVE_FILE
         if not rep.is_file():
             raise RunError(f"{rep}: missing; int8 needs training log-mels (rerun the recipe, or --quantize float32)")
         with np.load(rep, allow_pickle=False) as z:
-            calibration = fixed_input(z["log_mel"], z["frames"], max_frames, float(fe["top_db"]))
+            if dynamic:  # each utterance at its own length, as the runtime gives it
+                calibration = [own_length(m, f, max_frames, ctc.TIME_STRIDE, float(fe["top_db"]))
+                               for m, f in zip(z["log_mel"], z["frames"])]
+            else:
+                calibration = fixed_input(z["log_mel"], z["frames"], max_frames, float(fe["top_db"]))
     tflite = convert(fixed, quantization, calibration=calibration, logits=True)
     inp, outp = tflite_io(tflite)
     results = {}
@@ -149,7 +173,7 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         "model": keras_model.name, "recurrent": "bidirectional_lstm" if bidirectional else "lstm",
         "output_kind": "ctc_logits", "labels": list(ctc.CTC_LABELS),
         "blank_index": ctc.BLANK, "decoding": "greedy", "max_frames": max_frames, "max_s": max_s,
-        "time_stride": ctc.TIME_STRIDE, "min_speech_ms": float(min_speech_ms), "threshold": threshold,
+        "time_stride": ctc.TIME_STRIDE, "input_frames": input_frames, "min_speech_ms": float(min_speech_ms), "threshold": threshold,
         "hangover_ms": hangover_ms, "min_digits_per_s": float(min_digits_per_s),
         "quantization": quantization, "input": inp, "output": outp,
         "representative_dataset": None if quantization != "int8" else {
@@ -165,5 +189,5 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     return json_path
 
 
-__all__ = ["DEFAULT_MAX_S", "DEFAULT_MIN_SPEECH_MS", "REPRESENTATIVE_FILE", "export_strings", "fixed_input",
-           "max_frames_of"]
+__all__ = ["DEFAULT_MAX_S", "DEFAULT_MIN_SPEECH_MS", "INPUT_FRAMES", "REPRESENTATIVE_FILE", "export_strings",
+           "fixed_input", "max_frames_of", "own_length"]

@@ -168,8 +168,9 @@ class StringModelSpec:
         Output classes, the digits and the blank at ``blank_index``.
     blank_index : int
     max_frames : int
-        Log-mel frames of the fixed input (the longest utterance it reads:
-        ``(max_frames - 1) * hop_length / sample_rate_hz`` seconds).
+        Log-mel frames of the longest utterance it reads (``(max_frames - 1) * hop_length /
+        sample_rate_hz`` seconds): the fixed input, or the limit of an open frames axis
+        (:attr:`dynamic_frames`).
     time_stride : int
         Log-mel frames per output frame.
     min_speech_ms : float (ms)
@@ -204,6 +205,13 @@ class StringModelSpec:
     def output_frames(self, n_frames: int) -> int:
         """Output frames that cover ``n_frames`` log-mel frames."""
         return -(-int(n_frames) // self.time_stride)
+
+    @property
+    def dynamic_frames(self) -> bool:
+        """The model's frames axis is open (``input.shape[2] == -1``): the runtime resizes the input to
+        each utterance (a multiple of ``time_stride`` frames, at most ``max_frames``) instead of padding
+        it to ``max_frames``."""
+        return len(self.input.shape) == 3 and self.input.shape[2] == -1
 
 
 def _string_spec(spec: dict, base: Path, json_path: Path) -> StringModelSpec | None:
@@ -242,10 +250,11 @@ def _string_spec(spec: dict, base: Path, json_path: Path) -> StringModelSpec | N
         quantization=str(doc.get("quantization", "")), input=TensorSpec.from_dict(doc["input"], "strings.input", json_path),
         output=TensorSpec.from_dict(doc["output"], "strings.output", json_path))
     n_mels = spec["front_end"]["n_mels"]
-    if out.input.shape != (1, n_mels, out.max_frames):
+    frames = -1 if out.dynamic_frames else out.max_frames
+    if out.input.shape != (1, n_mels, frames):
         raise BundleError(f"{json_path}: strings.input shape {out.input.shape} is not (1, n_mels, max_frames) = "
-                          f"{(1, n_mels, out.max_frames)}")
-    if out.output.shape != (1, out.output_frames(out.max_frames), len(labels)):
+                          f"{(1, n_mels, out.max_frames)} or (1, n_mels, -1) (frames resized per utterance)")
+    if out.output.shape != (1, -1 if out.dynamic_frames else out.output_frames(out.max_frames), len(labels)):
         raise BundleError(f"{json_path}: strings.output shape {out.output.shape} does not match max_frames, "
                           f"time_stride and {len(labels)} labels")
     return out

@@ -133,7 +133,8 @@ def open_interpreter(model_path, input_spec, output_spec, *, num_threads: int = 
     model_path : Path
         A ``.tflite`` file of a bundle (its checksum already verified by :func:`realtime.bundle.load_bundle`).
     input_spec, output_spec : TensorSpec
-        What the bundle records for the model's single input and output (shape, dtype).
+        What the bundle records for the model's single input and output (shape signature, -1 for an
+        open axis; dtype).
     num_threads : int >= 1
     interpreter : str or None
         As :func:`load_interpreter_class`.
@@ -169,8 +170,10 @@ def open_interpreter(model_path, input_spec, output_spec, *, num_threads: int = 
     if len(inputs) != 1 or len(outputs) != 1:
         raise BundleError(f"{model_path}: expected one input and one output tensor")
     for what, detail, spec in (("input", inputs[0], input_spec), ("output", outputs[0], output_spec)):
-        if tuple(detail["shape"]) != spec.shape or np.dtype(detail["dtype"]).name != spec.dtype:
-            raise BundleError(f"{model_path}: model {what} is {tuple(detail['shape'])} "
+        signature = detail.get("shape_signature")
+        shape = tuple(int(s) for s in (detail["shape"] if signature is None or len(signature) == 0 else signature))
+        if shape != spec.shape or np.dtype(detail["dtype"]).name != spec.dtype:
+            raise BundleError(f"{model_path}: model {what} is {shape} "
                               f"{np.dtype(detail['dtype']).name}, the bundle records {spec.shape} {spec.dtype}")
     return name, it, inputs[0], outputs[0]
 

@@ -2,12 +2,13 @@
 
 The bundle's ``strings`` model (:class:`realtime.bundle.StringModelSpec`) takes the log-mel of a
 whole utterance (:meth:`realtime.frontend.FrontEnd.log_mel_utterance`), padded with silence
-(``-top_db``) to its fixed ``max_frames``, and gives per-frame logits of the ten digits and the CTC
+(``-top_db``) to its fixed ``max_frames``, or, if its frames axis is open, resized to the
+utterance's own frames (rounded up to the stride), and gives per-frame logits of the ten digits and the CTC
 blank. The string is read off by best-path decoding (:func:`realtime.ctc.greedy_decode`); each digit
 keeps its frames (times) and its confidence (the highest posterior of its run), the string its
 least sure digit's confidence. A forward-only LSTM never lets the padding after the utterance
 change what it says about the utterance; a bidirectional one (the bundle's ``recurrent``) reads the
-padding first and was trained with such padding (``trainer.recipes.strings``, ``pad_share``).
+padding first, so its bundles leave the frames axis open and get no more than a frame of padding.
 
 numpy and a TFLite interpreter only (no TensorFlow, no librosa).
 """
@@ -95,6 +96,7 @@ class StringReader:
         self.interpreter_name, self._interpreter, self._in, self._out = open_interpreter(
             spec.tflite_path, spec.input, spec.output, num_threads=num_threads, interpreter=interpreter)
         self._in_dtype = np.dtype(self._in["dtype"])
+        self._width = int(self._in["shape"][2])  # frames the interpreter is allocated for
 
     def posteriors_log_mel(self, log_mel: np.ndarray) -> np.ndarray:
         """Per-frame class probabilities of one utterance's log-mel.
@@ -121,11 +123,18 @@ class StringReader:
             raise ValueError(f"expected a log-mel of shape ({n_mels}, 1..{spec.max_frames}), got {x.shape}")
         if not np.all(np.isfinite(x)):
             raise ValueError("the log-mel holds non-finite values (NaN or inf)")
-        full = np.full((n_mels, spec.max_frames), -self.top_db, np.float32)
+        width = spec.max_frames
+        if spec.dynamic_frames:  # the utterance's own frames, a multiple of the stride (as in training)
+            width = min(spec.max_frames, -(-x.shape[1] // spec.time_stride) * spec.time_stride)
+        full = np.full((n_mels, width), -self.top_db, np.float32)
         full[:, : x.shape[1]] = x
         if spec.input.quantized:
             full = quantize(full, spec.input.scale, spec.input.zero_point, self._in_dtype)
         it = self._interpreter
+        if spec.dynamic_frames and width != self._width:
+            it.resize_tensor_input(self._in["index"], [1, n_mels, width])
+            it.allocate_tensors()
+            self._width = width
         it.reset_all_variables()
         it.set_tensor(self._in["index"], full[np.newaxis].astype(self._in_dtype, copy=False))
         it.invoke()

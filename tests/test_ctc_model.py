@@ -89,13 +89,16 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
     model, _, x, xt, _ = toy
     keras_read = read(model.predict(xt, verbose=0), ctc)
     seconds = (FRAMES - 1) * 512 / 22050
-    for quantization, need in (("float32", 1.0), ("int8", 0.9)):
+    for quantization, frames, need in (("float32", "fixed", 1.0), ("int8", "dynamic", 0.9)):
         out = tmp_path / f"toy_{quantization}"
         path = export_strings(tmp_path, DEFAULT_BUNDLE, out, quantization=quantization, max_s=seconds,
-                              min_speech_ms=700.0, threshold=0.6, keras_model=model, calibration=x[:64])
+                              min_speech_ms=700.0, threshold=0.6, keras_model=model, calibration=x[:64],
+                              input_frames=frames)
         bundle = load_bundle(path)
         spec = bundle.strings
         assert spec is not None and spec.max_frames == FRAMES and spec.labels == ctc.CTC_LABELS
+        assert spec.dynamic_frames == (frames == "dynamic")
+        assert spec.input.shape == (1, 64, FRAMES if frames == "fixed" else -1)
         assert (spec.blank_index, spec.min_speech_ms, spec.threshold, spec.quantization) == (10, 700.0, 0.6, quantization)
         assert spec.tflite_path.name == f"toy_{quantization}.strings.tflite"
         assert bundle.labels == load_bundle(DEFAULT_BUNDLE).labels  # the window classifier is kept as it was
@@ -147,3 +150,14 @@ def test_a_bidirectional_string_model_exports_with_builtin_ops_and_reads_as_kera
     want /= want.sum(-1, keepdims=True)
     for z, w in zip(x, want):
         np.testing.assert_allclose(reader.posteriors_log_mel(z), w, atol=1e-4)
+    # the frames axis is open: a shorter utterance is read at its own length (no padding for the
+    # backward LSTM to read first), an odd one with a single frame of silence, and longer ones again
+    assert bundle.strings.dynamic_frames
+    for n in (30, 17, FRAMES):
+        z = x[0, :, :n]
+        even = np.pad(z, ((0, 0), (0, n % 2)), constant_values=-80.0)
+        logits = model.predict(even[None], verbose=0)[0]
+        want = np.exp(logits - logits.max(-1, keepdims=True))
+        np.testing.assert_allclose(reader.posteriors_log_mel(z), want / want.sum(-1, keepdims=True), atol=1e-4)
+    with pytest.raises(ValueError, match="shape"):
+        reader.posteriors_log_mel(np.zeros((64, FRAMES + 2), np.float32))
