@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from realtime.bundle import QUANTIZATIONS, load_bundle
+from trainer.atomic import atomic_path
 from trainer.errors import RunError
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ DEFAULT_MAX_S = 8.0
 DEFAULT_MIN_SPEECH_MS = 800.0
 #: How the edge model's frames axis is set (:func:`export_strings`).
 INPUT_FRAMES = ("dynamic", "fixed")
+#: File of a string run: test log-mels on which the exporter measures the edge model's parity.
+PARITY_FILE = "parity.npz"
 #: File of a string run: training log-mels for int8 calibration (written by the recipe).
 REPRESENTATIVE_FILE = "representative.npz"
 
@@ -186,8 +189,61 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
                              force=force, extra_files={"strings_tflite": (".strings.tflite", tflite)})
     load_bundle(json_path)  # every check realtime makes
     log.info("wrote %s (%d bytes of string model)", out, len(tflite))
+    if (run_dir / PARITY_FILE).is_file():
+        with np.load(run_dir / PARITY_FILE, allow_pickle=False) as z:
+            parity = string_parity(keras_model, json_path, z["log_mel"], z["frames"])
+        doc = json.loads(json_path.read_text())
+        doc["strings"]["parity"] = {"set": f"{PARITY_FILE}: test utterances of the string recipe", **parity}
+        with atomic_path(json_path) as tmp:
+            Path(tmp).write_text(json.dumps(doc, indent=1))
+        load_bundle(json_path)
+        log.info("edge vs Keras: the same string for %.1f %% of %d test utterances (%s)",
+                 100 * parity["same_strings"], parity["utterances"], parity["interpreter"])
     return json_path
 
 
-__all__ = ["DEFAULT_MAX_S", "DEFAULT_MIN_SPEECH_MS", "INPUT_FRAMES", "REPRESENTATIVE_FILE", "export_strings",
-           "fixed_input", "max_frames_of", "own_length"]
+def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, frames: np.ndarray) -> dict:
+    """Share of utterances whose greedy string is the same from the Keras model and from the bundle's
+    edge model (:class:`realtime.strings.StringReader`).
+
+    Parameters
+    ----------
+    keras_model : keras.Model
+        The string model (any frames).
+    bundle : path
+        A bundle with its string model.
+    log_mels : np.ndarray [shape=(n, n_mels, T), float32, dB]
+    frames : np.ndarray [shape=(n,), int]
+        Real frames of each utterance; Keras reads them padded with silence to a multiple of the
+        model's stride (what the edge input of an open frames axis gets), the edge model as it is given them.
+
+    Returns
+    -------
+    dict
+        ``utterances``, ``same_strings`` (share), ``interpreter`` (the package the edge model ran in),
+        ``differ`` (up to 10 pairs ``[keras, edge]`` of strings that differ).
+    """
+    from realtime.ctc import greedy_decode
+    from realtime.strings import StringReader
+    from trainer.models import ctc
+
+    reader = StringReader(bundle)
+    spec = reader.spec
+    top_db = float(reader.top_db)
+    same, differ = 0, []
+    for m, f in zip(log_mels, frames):
+        f = min(int(f), spec.max_frames)
+        x = own_length(m, f, spec.max_frames, spec.time_stride, top_db)
+        z = np.asarray(keras_model(x[np.newaxis], training=False))[0][: ctc.output_frames(f)]
+        want = "".join(t.label for t in greedy_decode(z, ctc.CTC_LABELS, blank=ctc.BLANK))
+        got = "".join(t.label for t in greedy_decode(reader.posteriors_log_mel(m[:, :f]), spec.labels,
+                                                     blank=spec.blank_index))
+        same += want == got
+        if want != got and len(differ) < 10:
+            differ.append([want, got])
+    return {"utterances": int(len(frames)), "same_strings": round(same / max(1, len(frames)), 4),
+            "interpreter": reader.interpreter_name, "differ": differ}
+
+
+__all__ = ["DEFAULT_MAX_S", "DEFAULT_MIN_SPEECH_MS", "INPUT_FRAMES", "PARITY_FILE", "REPRESENTATIVE_FILE",
+           "export_strings", "fixed_input", "max_frames_of", "own_length", "string_parity"]

@@ -89,6 +89,7 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
     model, _, x, xt, _ = toy
     keras_read = read(model.predict(xt, verbose=0), ctc)
     seconds = (FRAMES - 1) * 512 / 22050
+    np.savez(tmp_path / "parity.npz", log_mel=xt, frames=np.full(len(xt), FRAMES), kind=np.array(["toy"] * len(xt)))
     for quantization, frames, need in (("float32", "fixed", 1.0), ("int8", "dynamic", 0.9)):
         out = tmp_path / f"toy_{quantization}"
         path = export_strings(tmp_path, DEFAULT_BUNDLE, out, quantization=quantization, max_s=seconds,
@@ -104,7 +105,11 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
         assert bundle.labels == load_bundle(DEFAULT_BUNDLE).labels  # the window classifier is kept as it was
         reader = StringReader(bundle)
         edge = ["".join(t.label for t in read_posteriors(reader.posteriors_log_mel(z), ctc)) for z in xt]
-        assert np.mean([a == b for a, b in zip(edge, keras_read)]) >= need, quantization
+        share = np.mean([a == b for a, b in zip(edge, keras_read)])
+        assert share >= need, quantization
+        # the exporter measured the same on the run's parity set and recorded it in the bundle
+        parity = json.loads(path.read_text())["strings"]["parity"]
+        assert parity["utterances"] == len(xt) and parity["same_strings"] == pytest.approx(share, abs=1e-4)
     # a changed string model is caught before it runs
     doc = json.loads(path.read_text())
     spec_path = path.parent / doc["files"]["strings_tflite"]["name"]

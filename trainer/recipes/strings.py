@@ -264,15 +264,19 @@ def batch_dataset(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0, 
     return tf.data.Dataset.from_generator(gen, output_signature=signature).prefetch(2)
 
 
-def save_representative(data: dict, out: Path, *, size: int = 600, seed: int = 0) -> Path:
-    """Write ``out/representative.npz``: ``size`` training utterances (``log_mel``, ``frames``) at random,
-    the int8 exporter's calibration data (:mod:`export.strings`). Written to a temporary file, then renamed."""
+def save_representative(data: dict, out: Path, *, size: int = 600, seed: int = 0,
+                        name: str = "representative.npz") -> Path:
+    """Write ``out/NAME``: ``size`` utterances of ``data`` (``log_mel``, ``frames``, ``kind``) at random.
+
+    ``representative.npz`` (training utterances) is the int8 exporter's calibration data,
+    ``parity.npz`` (test utterances) the set on which the exporter compares the edge model's strings
+    with the Keras model's (:mod:`export.strings`). Written to a temporary file, then renamed."""
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(data["frames"]), size=min(size, len(data["frames"])), replace=False))
     width = int(data["frames"][idx].max())
-    path = Path(out) / "representative.npz"
+    path = Path(out) / name
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, log_mel=data["log_mel"][idx, :, :width], frames=data["frames"][idx])
+        np.savez(f, log_mel=data["log_mel"][idx, :, :width], frames=data["frames"][idx], kind=data["kind"][idx])
     return path
 
 
@@ -360,6 +364,7 @@ def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None
     with atomic_path(out / "model.keras") as tmp:
         model.save(tmp)
     save_representative(train, out, seed=seed)
+    save_representative(test, out, size=400, seed=seed, name="parity.npz")
     results = {
         "settings": {"epochs": epochs, "batch_size": batch_size, "seed": seed, "conv_filters": conv_filters,
                      "units": units, "bidirectional": bidirectional, "pad_share": pad_share, "train_sizes": asdict(train_sizes), "eval_sizes": asdict(eval_sizes)},
