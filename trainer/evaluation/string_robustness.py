@@ -247,8 +247,8 @@ def summarize(results: Sequence[dict]) -> dict:
 
 #: The rules :func:`sweep_rules` tries: routes (ms of speech), thresholds (least sure digit), digit rates (1/s).
 SWEEP_ROUTES_MS: tuple[float, ...] = (500.0, 800.0, 1000.0)
-SWEEP_THRESHOLDS: tuple[float | None, ...] = (None, 0.3, 0.5, 0.7, 0.9)
-SWEEP_DIGITS_PER_S: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5)
+SWEEP_THRESHOLDS: tuple[float | None, ...] = (None, 0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+SWEEP_DIGITS_PER_S: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5)
 
 
 def rule_scores(results: Sequence[dict], rule: StringRule | None) -> dict:
