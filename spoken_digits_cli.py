@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "strings": ("trainer.evaluation.string_robustness:strings_cmd",
                 "Digit strings, isolated digits and running speech through a bundle: exact strings, DER, false digits.",
                 "train"),
+    "bench-strings": ("realtime.bench_strings:bench_strings_cmd",
+                      "Size and time per second of audio of a bundle's digit-string model (edge path).", None),
     "recognize": ("realtime.cli:recognize", "Recognize the digits spoken in WAV files.", None),
     "listen": ("realtime.cli:listen", "Recognize digits live from a microphone.", None),
     "calibrate": ("realtime.cli:calibrate", "Measure false digits in your background; store a threshold for it.", None),

@@ -126,3 +126,14 @@ def test_recognize_command(edge_venv, tiny_bundles, confident_clips, tmp_path):
     text = _run([edge_venv / "spoken-digits", "recognize", files[0], "--model", tiny_bundles["int8"]],
                 cwd=tmp_path, env=_edge_env())
     assert text.strip().endswith(f": {confident_clips[0].digit}")
+
+
+def test_bench_strings_runs_on_the_edge_install(edge_venv, tmp_path):
+    """The string model's benchmark is edge-only: it times the packaged strings bundle in a venv
+    without TensorFlow, with the interpreter that venv has."""
+    out = _run([edge_venv / "spoken-digits", "bench-strings", "strings", "--repeats", "2"], cwd=tmp_path,
+               env=_edge_env())
+    rows = [line for line in out.splitlines() if "tflite_runtime" in line]
+    assert [float(r.split("│")[2]) for r in rows] == [1.0, 2.0, 4.0, 8.0]  # audio s
+    assert all(float(r.split("│")[6]) > 0 for r in rows)  # ms per s of audio
+    assert "ai_edge_litert" not in out and "tensorflow" not in out.lower().split("string model")[-1]

@@ -160,3 +160,23 @@ def test_the_classifier_decides_what_the_string_model_does_not_claim():
                      initial_floor_dbfs=-65.0)
     (d,) = run_blocks(rec, iter_blocks(syllables(8), 4096))
     assert d.utterance.speech_ms > C.MAX_SPEECH_MS and d.is_string and d.label == "_unknown_"
+
+
+def test_bench_strings_times_the_string_model_per_utterance_length():
+    from realtime.bench_strings import bench_strings, burst_string
+    from realtime.bundle import DEFAULT_BUNDLE, packaged_bundle_names
+    from realtime.errors import BundleError
+
+    y = burst_string(2.0, 22050)
+    assert y.shape == (44100,) and y.dtype == np.float32 and 0.4 < np.abs(y).max() < 0.52
+    assert "strings" in packaged_bundle_names()
+    from realtime.bundle import find_bundle_json
+
+    res = bench_strings(find_bundle_json("strings"), interpreters=["ai_edge_litert"], lengths_s=(1.0, 8.0, 20.0),
+                        repeats=2)
+    assert res["kb"] > 10 and [r["interpreter"] for r in res["rows"]] == ["ai_edge_litert"] * 3
+    # 20 s is longer than the model reads: it is timed at the model's longest utterance (8 s)
+    assert [r["seconds"] for r in res["rows"]] == pytest.approx([1.0, 8.0, 8.0], abs=0.02)
+    assert all(r["model_ms"] > 0 and r["total_ms"] >= r["model_ms"] for r in res["rows"])
+    with pytest.raises(BundleError, match="no digit-string model"):
+        bench_strings(DEFAULT_BUNDLE)
