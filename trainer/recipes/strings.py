@@ -1,4 +1,4 @@
-"""Experimental recipe of the digit-string model (issue 27): data, training, scores.
+"""Recipe of the digit-string model (issue 27): data, training, scores.
 
 ``python -m trainer.recipes.strings --corpus-root ../shared/data --synth-dir data/synth --out runs/strings``
 
@@ -17,12 +17,16 @@ Every utterance of a split (speaker-disjoint, the splits of :mod:`trainer.data.c
 In training, a share of the utterances is speed-perturbed (0.85-1.15, :func:`trainer.data.strings.speed_perturb`)
 and on a share a training noise recording (split by file) is mixed in at 0-25 dB SNR.
 Each set is cached as an ``.npz`` (written to a temporary file, then renamed). The model is
-:func:`trainer.models.ctc.build_ctc_model`, trained with the CTC loss; ``results.json`` holds the
+:func:`trainer.models.ctc.build_ctc_model` (by default with a bidirectional LSTM of 64 units per
+direction, and a quarter of the training batches padded further with silence), trained with the CTC
+loss; ``results.json`` holds the
 exact-string share and digit error rate per kind and source, and the false digits of the negatives,
 on the validation and test splits (the test split: held-out speakers and voices; FSDD's test
 split is its official one, the same six speakers).
 
-Not yet: the edge export, the live path and ``robustness`` rows (issue 27 continues).
+The run also holds ``representative.npz`` (600 training utterances: int8 calibration) and
+``parity.npz`` (400 test utterances: the exporter's edge-vs-Keras check); ``spoken-digits
+export-strings RUN`` makes the bundle, ``spoken-digits strings`` measures it through the recognizer.
 """
 from __future__ import annotations
 
@@ -318,10 +322,10 @@ def score_set(model, data: dict, config: FrontEndConfig = FRONT_END) -> dict:
     return out
 
 
-def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None, epochs: int = 30,
+def train_strings(corpus_root: Path, out: Path, *, synth_dir: Path | None = None, epochs: int = 48,
                   batch_size: int = 32, seed: int = 7, train_sizes: StringSetSizes = TRAIN_SIZES,
                   eval_sizes: StringSetSizes = EVAL_SIZES, cache_dir: Path | None = None,
-                  conv_filters: int = 16, units: int = 96, bidirectional: bool = False,
+                  conv_filters: int = 16, units: int = 64, bidirectional: bool = True,
                   pad_share: float | None = None) -> dict:
     """Build the sets, train the CTC CRNN, score it; writes ``model.keras``, ``history.csv`` and
     ``results.json`` under ``out`` and returns the results. Resumes an interrupted training
@@ -383,14 +387,15 @@ def main(argv=None) -> None:
     p.add_argument("--corpus-root", type=Path, required=True, help="folder laid out like ../shared/data")
     p.add_argument("--synth-dir", type=Path, help="output of 'spoken-digits data synth'")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=48)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--assembled", type=int, default=TRAIN_SIZES.assembled, help="assembled training strings")
     p.add_argument("--negatives", type=int, default=TRAIN_SIZES.negatives, help="training utterances without digits")
-    p.add_argument("--units", type=int, default=96, help="LSTM units (of each direction with --bidirectional)")
-    p.add_argument("--bidirectional", action="store_true",
-                   help="a backward LSTM beside the forward one, over the whole utterance")
+    p.add_argument("--units", type=int, default=64, help="LSTM units (of each direction when bidirectional)")
+    p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=True,
+                   help="a backward LSTM beside the forward one, over the whole utterance (--no-bidirectional: "
+                        "forward only, as runs/strings8 with --units 96)")
     p.add_argument("--pad-share", type=float, default=None,
                    help="share of training batches padded with 0-8 s more silence (default 0.25 with "
                         "--bidirectional, else 0)")
