@@ -279,11 +279,14 @@ def test_string_robustness_replays_the_string_rule_and_scores_strings_digits_and
 def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_false_digits():
     from trainer.evaluation.string_robustness import StringRule, rule_scores, sweep_rules
 
-    def item(kind, digits, utterances, seconds=3.0):
-        return {"id": "x", "kind": kind, "source": "s", "speaker": "p", "condition": "clean", "digits": digits,
+    def item(kind, digits, utterances, seconds=3.0, source=None):
+        source = source or ("speechocean762" if kind == "speech" else "s")
+        return {"id": "x", "kind": kind, "source": source, "speaker": "p", "condition": "clean", "digits": digits,
                 "seconds": seconds, "utterances": utterances}
 
     results = [
+        # synthetic running speech: reported beside the real sentences, not what the rule is chosen by
+        item("speech", "", [["345", 0.9, 2000.0, "_unknown_"]], seconds=1801.0, source="synth"),
         item("real", "4172", [["4172", 0.95, 2000.0, "_unknown_"]]),
         item("tts", "0351", [["0351", 0.6, 1600.0, "_unknown_"]]),  # right, but its least sure digit is 0.6
         item("assembled", "58", [["58", 0.9, 700.0, "5"]]),  # short: only a route under 700 ms reads it
@@ -294,8 +297,10 @@ def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_fa
     ]
     alone = rule_scores(results, None)
     assert (alone["false_digits"], alone["false_digits_per_hour"], alone["isolated"]) == (1, 0.5, 1.0)
+    assert alone["other_speech_fa_per_hour"] == 0.0
     loose = rule_scores(results, StringRule(None, 0.0, 500.0))
     assert loose["false_digits"] == 3 and (loose["real"], loose["tts"], loose["assembled"]) == (1.0, 1.0, 1.0)
+    assert loose["other_speech_fa_per_hour"] == 6.0  # "345" in half an hour
     sweep = sweep_rules(results, routes_ms=(500.0, 800.0), thresholds=(None, 0.5, 0.7), digits_per_s=(0.0, 1.0))
     assert len(sweep["rules"]) == 12 and sweep["baseline"] == alone
     chosen = sweep["chosen"]
@@ -310,5 +315,5 @@ def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_fa
     assert strict["chosen"] is None  # the window classifier's "9" inside the string segmenter stays under any rule
     assert sweep["max_fa_per_hour"] == 0.5  # the classifier's 0.5 / h, under the default ceiling of 10
     assert sweep_rules(results, max_fa_per_hour=0.0)["chosen"] is None
-    with pytest.raises(ValueError, match="running speech"):
-        sweep_rules([r for r in results if r["kind"] != "speech"])
+    with pytest.raises(ValueError, match="real running speech"):
+        sweep_rules([r for r in results if r["source"] != "speechocean762"])

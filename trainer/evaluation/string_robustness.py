@@ -15,7 +15,8 @@ Items, all of held-out speakers or voices unless ``split="val"`` (:mod:`trainer.
                     (every copy) and FSDD's official test clips (:func:`trainer.data.strings.assemble_string`)
 ``isolated``        isolated digit clips of held-out Speech Commands speakers, and FSDD's official test clips
                     (every one): the single digit must come out
-``speech``          speechocean762 sentences without number words: every digit is a false one
+``speech``          speechocean762 sentences without number words: every digit is a false one;
+                    also the synthetic voices' passages and Speech Commands non-digit words in a row
 ==================  ==========================================================================
 
 Each string item is scored clean and in babble at 10 dB SNR (3-7 held-out Speech Commands
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Silence before and after each item (s).
 CONTEXT_S = 0.5
+#: The running speech a string rule is chosen by: real people reading sentences.
+REAL_SPEECH_SOURCE = "speechocean762"
 #: Babble level against the item's speech (dB SNR).
 BABBLE_SNR_DB = 10.0
 
@@ -55,8 +58,13 @@ class StringItem:
 
 
 def select_items(rows, *, split: str = "test", n_tts: int = 200, n_assembled: int = 200, n_isolated: int = 300,
-                 seed: int = 0) -> list[StringItem]:
+                 seed: int = 0, other_speech: bool = True, words_per_run: int = 30) -> list[StringItem]:
     """The items of ``split`` (see the module docstring), audio loaded at 22,050 Hz.
+
+    ``other_speech``: besides the real readers' sentences, running speech of the split's synthetic
+    voices (their ``train_passages`` readings) and its Speech Commands non-digit words said in a
+    row (``far``'s ``words`` stream: ``words_per_run`` words per item, 0.2-1.0 s apart, over a
+    -66 dBFS floor), as ``speech`` items of sources ``synth`` and ``speech_commands``.
 
     Raises
     ------
@@ -95,6 +103,21 @@ def select_items(rows, *, split: str = "test", n_tts: int = 200, n_assembled: in
     items += [StringItem(r.path.stem, "isolated", r.source, r.speaker, r.label, load(r.path)) for r in iso]
     speech = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL and r.source == "speechocean762"]
     items += [StringItem(r.path.stem, "speech", r.source, r.speaker, "", load(r.path)) for r in speech]
+    if other_speech:
+        from ..data.corpus import UNKNOWN_LABEL
+        from .robustness.sets import words_in_a_row
+
+        passages = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL and r.source == "synth"]
+        items += [StringItem(r.path.stem, "speech", "synth", r.speaker, "", load(r.path)) for r in passages]
+        words = sorted((r for r in rows if r.split == split and r.label == UNKNOWN_LABEL
+                        and r.source == "speech_commands"), key=lambda r: str(r.path))
+        word_rng = np.random.default_rng([seed, 27])  # its own stream: the items above stay as they were
+        words = [words[i] for i in word_rng.permutation(len(words))]
+        for i in range(0, len(words) - words_per_run + 1, words_per_run):
+            run = words[i:i + words_per_run]
+            items.append(StringItem(f"words-{i // words_per_run}", "speech", "speech_commands",
+                                    "+".join(sorted({r.speaker for r in run}))[:80], "",
+                                    words_in_a_row([r.path for r in run], word_rng)))
     if not any(it.kind in ("real", "tts", "assembled") for it in items):
         raise ValueError(f"no digit strings in the {split} split")
     return items
@@ -252,16 +275,20 @@ SWEEP_DIGITS_PER_S: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5)
 
 
 def rule_scores(results: Sequence[dict], rule: StringRule | None) -> dict:
-    """One rule's summary on clean items: false digits per hour of speech, exact share per string kind
+    """One rule's summary on clean items: false digits per hour of the real readers' sentences
+    (``other_speech_fa_per_hour``: of the synthetic passages and words in a row), exact share per string kind
     (``real``, ``tts``, ``assembled``; all their sources), their mean, and the isolated digits' share right."""
     from .strings import string_scores
 
     read = [r for r in rescore(results, rule) if r["condition"] == "clean"]
-    speech = [r for r in read if r["kind"] == "speech"]
+    speech = [r for r in read if r["kind"] == "speech" and r["source"] == REAL_SPEECH_SOURCE]
     hours = sum(r["seconds"] - 2 * CONTEXT_S for r in speech) / 3600
     row: dict = {"rule": None if rule is None else asdict(rule),
                  "false_digits": sum(len(r["read"]) for r in speech),
                  "false_digits_per_hour": round(sum(len(r["read"]) for r in speech) / hours, 1) if hours else None}
+    other = [r for r in read if r["kind"] == "speech" and r["source"] != REAL_SPEECH_SOURCE]
+    other_hours = sum(r["seconds"] - 2 * CONTEXT_S for r in other) / 3600
+    row["other_speech_fa_per_hour"] = round(sum(len(r["read"]) for r in other) / other_hours, 1) if other else None
     exact = []
     for kind in ("real", "tts", "assembled"):
         rs = [r for r in read if r["kind"] == kind]
@@ -305,8 +332,8 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
     ValueError
         If ``results`` hold no running speech (no false-digit rate to keep to).
     """
-    if not any(r["kind"] == "speech" for r in results):
-        raise ValueError("the results hold no running speech: no false-digit rate to choose a rule by")
+    if not any(r["kind"] == "speech" and r["source"] == REAL_SPEECH_SOURCE for r in results):
+        raise ValueError("the results hold no real running speech: no false-digit rate to choose a rule by")
     baseline = rule_scores(results if baseline_results is None else baseline_results, None)
     rows = [rule_scores(results, StringRule(t, d, m)) for m in routes_ms for t in thresholds for d in digits_per_s]
     limit = baseline["false_digits_per_hour"]
@@ -324,14 +351,17 @@ def sweep_table(sweep: dict, *, top: int = 12):
     from rich.table import Table
 
     t = Table(title="string rules on recorded readings (clean)")
-    for col in ("route ms", "threshold", "digits / s", "false digits / h", "real", "tts", "assembled", "mean", "isolated"):
+    for col in ("route ms", "threshold", "digits / s", "false digits / h", "other speech / h", "real", "tts",
+                "assembled", "mean", "isolated"):
         t.add_column(col, justify="right")
     base = sweep["baseline"]
     limit = sweep["max_fa_per_hour"]
 
     def cells(r):
         f = [r.get(k) for k in ("real", "tts", "assembled", "mean_exact", "isolated")]
-        return [f"{r['false_digits_per_hour']} ({r['false_digits']})", *("-" if v is None else f"{v:.3f}" for v in f)]
+        other = "-" if r.get("other_speech_fa_per_hour") is None else f"{r['other_speech_fa_per_hour']}"
+        return [f"{r['false_digits_per_hour']} ({r['false_digits']})", other,
+                *("-" if v is None else f"{v:.3f}" for v in f)]
 
     t.add_row("no string model", "", "", *cells(base))
     ranked = sorted(sweep["rules"], key=lambda r: (r["false_digits_per_hour"] > limit, -(r["mean_exact"] or 0.0),
@@ -478,7 +508,7 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
                           + f"--min-digits-per-s {r['min_digits_per_s']}")
 
 
-__all__ = ["BABBLE_SNR_DB", "CONTEXT_S", "StringItem", "StringRule", "babble_tracks", "embed", "reading_of", "rescore",
+__all__ = ["BABBLE_SNR_DB", "CONTEXT_S", "REAL_SPEECH_SOURCE", "StringItem", "StringRule", "babble_tracks", "embed", "reading_of", "rescore",
            "rich_table", "run_items",
            "SWEEP_DIGITS_PER_S", "SWEEP_MAX_FA_PER_HOUR", "SWEEP_ROUTES_MS", "SWEEP_THRESHOLDS",
            "rule_scores", "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "sweep_rules", "sweep_table",
