@@ -58,13 +58,16 @@ class StringItem:
 
 
 def select_items(rows, *, split: str = "test", n_tts: int = 200, n_assembled: int = 200, n_isolated: int = 300,
-                 seed: int = 0, other_speech: bool = True, words_per_run: int = 30) -> list[StringItem]:
+                 seed: int = 0, other_speech: bool = True, words_per_run: int = 30,
+                 passage_paths: Sequence[Path] = ()) -> list[StringItem]:
     """The items of ``split`` (see the module docstring), audio loaded at 22,050 Hz.
 
     ``other_speech``: besides the real readers' sentences, running speech of the split's synthetic
     voices (their ``train_passages`` readings) and its Speech Commands non-digit words said in a
     row (``far``'s ``words`` stream: ``words_per_run`` words per item, 0.2-1.0 s apart, over a
-    -66 dBFS floor), as ``speech`` items of sources ``synth`` and ``speech_commands``.
+    -66 dBFS floor), as ``speech`` items of sources ``synth`` and ``speech_commands``;
+    ``passage_paths`` are more synthetic passages (the held-out voices' ``passages/`` of ``data synth
+    --passages``, which ``far`` reads and the corpus does not).
 
     Raises
     ------
@@ -109,6 +112,7 @@ def select_items(rows, *, split: str = "test", n_tts: int = 200, n_assembled: in
 
         passages = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL and r.source == "synth"]
         items += [StringItem(r.path.stem, "speech", "synth", r.speaker, "", load(r.path)) for r in passages]
+        items += [StringItem(Path(p).stem, "speech", "synth", Path(p).stem, "", load(p)) for p in passage_paths]
         words = sorted((r for r in rows if r.split == split and r.label == UNKNOWN_LABEL
                         and r.source == "speech_commands"), key=lambda r: str(r.path))
         word_rng = np.random.default_rng([seed, 27])  # its own stream: the items above stay as they were
@@ -424,7 +428,9 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
 
     t0 = time.monotonic()
     rows = read_corpus(CorpusPaths.shared(data_root, synth=synth_dir))
-    items = select_items(rows, split=split, n_tts=size, n_assembled=size, n_isolated=size, seed=seed)
+    held_out_passages = sorted((Path(synth_dir) / "passages").glob("*.wav")) if synth_dir and split == "test" else []
+    items = select_items(rows, split=split, n_tts=size, n_assembled=size, n_isolated=size, seed=seed,
+                         passage_paths=held_out_passages)
     babble = babble_tracks(rows, Path(default_cache_dir()) / "strings-eval", seed=seed)
     from realtime.bundle import load_bundle
 
