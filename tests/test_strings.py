@@ -301,7 +301,8 @@ def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_fa
     loose = rule_scores(results, StringRule(None, 0.0, 500.0))
     assert loose["false_digits"] == 3 and (loose["real"], loose["tts"], loose["assembled"]) == (1.0, 1.0, 1.0)
     assert loose["other_speech_fa_per_hour"] == 6.0  # "345" in half an hour
-    sweep = sweep_rules(results, routes_ms=(500.0, 800.0), thresholds=(None, 0.5, 0.7), digits_per_s=(0.0, 1.0))
+    sweep = sweep_rules(results, routes_ms=(500.0, 800.0), thresholds=(None, 0.5, 0.7), digits_per_s=(0.0, 1.0),
+                        other_fa_ratio=None)
     assert len(sweep["rules"]) == 12 and sweep["baseline"] == alone
     chosen = sweep["chosen"]
     # the sentence's "12" goes with the rate rule (or a threshold over 0.65); the route of 500 ms keeps "58"
@@ -314,6 +315,13 @@ def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_fa
     assert strict["baseline"]["false_digits"] == 0
     assert strict["chosen"] is None  # the window classifier's "9" inside the string segmenter stays under any rule
     assert sweep["max_fa_per_hour"] == 0.5  # the classifier's 0.5 / h, under the default ceiling of 10
+    assert sweep["max_other_fa_per_hour"] is None and chosen["other_speech_fa_per_hour"] == 6.0  # the passage's "345"
+    # by default the other running speech may not get more false digits than 1.25 x the classifier's (none):
+    # only a threshold over the "345"'s 0.9 keeps to it, at the cost of the strings said less surely
+    strict = sweep_rules(results, routes_ms=(500.0,), thresholds=(None, 0.5, 0.95), digits_per_s=(0.0, 1.0))
+    assert strict["max_other_fa_per_hour"] == 0.0
+    assert strict["chosen"]["rule"]["threshold"] == 0.95 and strict["chosen"]["other_speech_fa_per_hour"] == 0.0
+    assert strict["chosen"]["mean_exact"] < chosen["mean_exact"]
     assert sweep_rules(results, max_fa_per_hour=0.0)["chosen"] is None
     with pytest.raises(ValueError, match="real running speech"):
         sweep_rules([r for r in results if r["source"] != "speechocean762"])
