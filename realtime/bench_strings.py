@@ -112,14 +112,14 @@ def bench_strings(bundle, *, interpreters: Sequence[str] | None = None, lengths_
 
 
 @click.command("bench-strings")
-@click.argument("bundle", type=click.Path(path_type=str), default="strings")
+@click.argument("bundle", type=click.Path(path_type=str), default="default")
 @click.option("--interpreter", "interpreters", multiple=True,
               help="tflite_runtime or ai_edge_litert (repeat for both); default: every one installed.")
 @click.option("--repeats", type=click.IntRange(1), default=20, show_default=True, help="Timed reads per length.")
 def bench_strings_cmd(bundle, interpreters, repeats):
     """Size of BUNDLE's digit-string model and its time per utterance (1, 2, 4, 8 s), 1 interpreter thread.
 
-    BUNDLE: a bundle directory or NAME.json, or a packaged bundle's name (default: strings).
+    BUNDLE: a bundle directory or NAME.json, or a packaged bundle's name (default: the shipped one).
     Times are medians in milliseconds: the numpy front end, the model, both, and both per second of audio.
     """
     from rich.console import Console

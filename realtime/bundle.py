@@ -352,7 +352,7 @@ PACKAGED_BUNDLES = DEFAULT_BUNDLE.parent
 
 
 def packaged_bundle_names() -> list[str]:
-    """Names of the bundles shipped in the package (``default``, ``strings``)."""
+    """Names of the bundles shipped in the package (``default``)."""
     return sorted(p.name for p in PACKAGED_BUNDLES.iterdir() if p.is_dir() and any(p.glob("*.json")))
 
 

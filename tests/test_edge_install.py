@@ -129,9 +129,9 @@ def test_recognize_command(edge_venv, tiny_bundles, confident_clips, tmp_path):
 
 
 def test_bench_strings_runs_on_the_edge_install(edge_venv, tmp_path):
-    """The string model's benchmark is edge-only: it times the packaged strings bundle in a venv
+    """The string model's benchmark is edge-only: it times the shipped bundle's string model in a venv
     without TensorFlow, with the interpreter that venv has."""
-    out = _run([edge_venv / "spoken-digits", "bench-strings", "strings", "--repeats", "2"], cwd=tmp_path,
+    out = _run([edge_venv / "spoken-digits", "bench-strings", "--repeats", "2"], cwd=tmp_path,
                env=_edge_env())
     rows = [line for line in out.splitlines() if "tflite_runtime" in line]
     assert [float(r.split("│")[2]) for r in rows] == [1.0, 2.0, 4.0, 8.0]  # audio s

@@ -105,10 +105,10 @@ def test_without_a_string_model_long_utterances_are_dropped_as_before():
     assert len(got) == 1 and got[0].size / RATE_HZ == pytest.approx(20 * 0.28 + 0.1, abs=0.15)
 
 
-def test_the_packaged_strings_bundle_reads_fsdd_test_digits_said_without_pauses(fsdd_dir):
-    """``--model strings``: four FSDD official-test digits of one speaker joined with -50..+100 ms gaps
-    are read as one string (measured 14 of these 20 when the bundle was made); the window classifier
-    alone reads none of them whole (one utterance, one window)."""
+def test_the_default_bundle_reads_fsdd_test_digits_said_without_pauses(fsdd_dir):
+    """The shipped bundle reads strings by default: four FSDD official-test digits of one speaker
+    joined with -50..+100 ms gaps are read as one string; the window classifier alone
+    (``--no-strings``) reads almost none of them whole (one utterance, one window)."""
     from realtime.bundle import load_bundle, packaged_bundle_names
     from realtime.classifier import Classifier
     from realtime.strings import recognizer_options
@@ -116,9 +116,8 @@ def test_the_packaged_strings_bundle_reads_fsdd_test_digits_said_without_pauses(
     from trainer.data.fsdd import load_audio
     from trainer.data.strings import assemble_string
 
-    assert {"default", "strings"} <= set(packaged_bundle_names())
-    assert load_bundle("strings").strings is not None and load_bundle("default").strings is None
-    clf = Classifier("strings")
+    assert "default" in packaged_bundle_names() and load_bundle("default").strings is not None
+    clf = Classifier("default")
     options = recognizer_options(clf)
     rng = np.random.default_rng(0)
     speakers = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
@@ -164,19 +163,23 @@ def test_the_classifier_decides_what_the_string_model_does_not_claim():
 
 def test_bench_strings_times_the_string_model_per_utterance_length():
     from realtime.bench_strings import bench_strings, burst_string
-    from realtime.bundle import DEFAULT_BUNDLE, packaged_bundle_names
+    from realtime.bundle import find_bundle_json
     from realtime.errors import BundleError
 
     y = burst_string(2.0, 22050)
     assert y.shape == (44100,) and y.dtype == np.float32 and 0.4 < np.abs(y).max() < 0.52
-    assert "strings" in packaged_bundle_names()
-    from realtime.bundle import find_bundle_json
-
-    res = bench_strings(find_bundle_json("strings"), interpreters=["ai_edge_litert"], lengths_s=(1.0, 8.0, 20.0),
+    res = bench_strings(find_bundle_json("default"), interpreters=["ai_edge_litert"], lengths_s=(1.0, 8.0, 20.0),
                         repeats=2)
     assert res["kb"] > 10 and [r["interpreter"] for r in res["rows"]] == ["ai_edge_litert"] * 3
     # 20 s is longer than the model reads: it is timed at the model's longest utterance (8 s)
     assert [r["seconds"] for r in res["rows"]] == pytest.approx([1.0, 8.0, 8.0], abs=0.02)
     assert all(r["model_ms"] > 0 and r["total_ms"] >= r["model_ms"] for r in res["rows"])
     with pytest.raises(BundleError, match="no digit-string model"):
-        bench_strings(DEFAULT_BUNDLE)
+        bench_strings(bundle_without_strings())
+
+
+def bundle_without_strings():
+    """The shipped bundle as it was before it had a string model (its JSON without ``strings``)."""
+    import dataclasses
+
+    return dataclasses.replace(load_bundle(DEFAULT_BUNDLE), strings=None)
