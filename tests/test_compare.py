@@ -62,6 +62,17 @@ def test_pocketsphinx_baseline_decodes_digits_and_says_how_to_install_it(monkeyp
         got.append(dec.decode(y, rate) == word_label(p.parent.name))
     assert np.mean(got) >= 0.6, np.mean(got)  # a real digit recognizer, not a stub
     assert dec.decode(np.zeros(16000, np.float32), 16000) in (None, *map(str, range(10)))  # never a word
+    # the digit-loop grammar (for digit strings) reads several digits from three clips said in a row
+    loop = PocketSphinxDigits(loop=True)
+    three = []
+    for i in range(0, 15, 3):
+        parts = []
+        for p in clips[i:i + 3]:
+            y, rate = sf.read(p, dtype="float32")
+            parts += [y, np.zeros(int(0.2 * rate), np.float32)]
+        three.append(loop.decode_string(np.concatenate(parts), rate))
+    assert all(s.isdigit() or s == "" for s in three) and sum(len(s) >= 2 for s in three) >= 4, three
+    assert len(dec.decode_string(np.concatenate(parts), rate)) <= 1  # the one-digit grammar: one word at most
     real_import = builtins.__import__
 
     def no_pocketsphinx(name, *a, **kw):
@@ -162,3 +173,31 @@ def test_quick_compare_of_two_copies_of_the_shipped_bundle(tmp_path):
         assert a["params"] >= a["trainable_params"] > 0
     assert not (copy / prov["run"] / prov["model_path"]).exists()
     assert b["params"] is None and any("Keras model not found" in n for n in b["notes"])
+
+
+def test_strings_baseline_decodes_the_same_items_with_the_digit_loop():
+    """``spoken-digits strings --baseline pocketsphinx``: every item decoded whole, scored by the same table."""
+    import numpy as np
+    import soundfile as sf
+
+    from trainer.data.corpus import word_label
+    from trainer.evaluation.string_robustness import StringItem, run_baseline, summarize
+
+    clips = sorted((SHARED / "speech_commands_digits").glob("*/*.wav"))[:40:8]
+    if not clips:
+        pytest.skip("needs ../shared/data/speech_commands_digits")
+    import soxr
+
+    items = []
+    for i, p in enumerate(clips):
+        y, rate = sf.read(p, dtype="float32")
+        items.append(StringItem(f"c{i}", "isolated", "speech_commands", "x", word_label(p.parent.name),
+                                soxr.resample(y, rate, 22050).astype(np.float32)))
+    items.append(StringItem("quiet", "speech", "speechocean762", "y", "", np.zeros(22050 * 3, np.float32)))
+    res = run_baseline(items, conditions=("clean",))
+    assert [r["id"] for r in res] == [it.id for it in items] and all(r["read"].isdigit() or r["read"] == "" for r in res)
+    table = summarize(res)
+    assert table["isolated:speech_commands:clean"]["items"] == len(clips)
+    speech = table["speech:speechocean762:clean"]
+    assert speech["items"] == 1 and speech["false_digits"] == len(res[-1]["read"])
+    assert res[-1]["seconds"] == pytest.approx(4.0)  # the 3 s item between 0.5 s of silence, as run_items plays it

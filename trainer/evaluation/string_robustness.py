@@ -222,6 +222,43 @@ def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] 
     return out
 
 
+def run_baseline(items: Sequence[StringItem], *, conditions: Sequence[str] = ("clean", "babble_10"),
+                 babble: Sequence[np.ndarray] = (), seed: int = 0, progress: bool = False) -> list[dict]:
+    """PocketSphinx with a digit-loop grammar (:class:`trainer.evaluation.baselines.PocketSphinxDigits`,
+    ``loop=True``) on the same items as :func:`run_items`, each decoded whole (it has no segmenter and no
+    rejection): the same audio, babble included (the same draws of ``seed``).
+
+    Returns
+    -------
+    results : list of dict
+        As :func:`run_items`, with ``read`` (the decoded digits) and no ``utterances``; :func:`summarize` scores them.
+
+    Raises
+    ------
+    DataError
+        If pocketsphinx is not installed.
+    """
+    from rich.progress import Progress
+
+    from ..config import FRONT_END
+    from .baselines import PocketSphinxDigits
+
+    decoder = PocketSphinxDigits(loop=True)
+    rate = FRONT_END.sample_rate_hz
+    rng = np.random.default_rng(seed)
+    todo = [(it, c) for it in items for c in (conditions if it.kind in ("real", "tts", "assembled") else ("clean",))
+            if c == "clean" or babble]
+    out = []
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("pocketsphinx", total=len(todo))
+        for it, cond in todo:
+            y = embed(it, cond, babble, rng, rate)
+            out.append({"id": it.id, "kind": it.kind, "source": it.source, "speaker": it.speaker, "condition": cond,
+                        "digits": it.digits, "seconds": round(y.size / rate, 3), "read": decoder.decode_string(y, rate)})
+            bar.advance(task)
+    return out
+
+
 def reading_of(utterances: Sequence[list], rule: StringRule | None) -> str:
     """The digits a user sees for one item under ``rule`` (None: no string model), as
     :meth:`realtime.pipeline.Recognizer._decide` decides them."""
@@ -437,7 +474,7 @@ def rich_table(table: dict, title: str):
 
 def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out,
                      seed, progress, sweep: bool = False, max_fa_per_hour: float | None = SWEEP_MAX_FA_PER_HOUR,
-                     other_fa_ratio: float | None = SWEEP_OTHER_FA_RATIO) -> dict:
+                     other_fa_ratio: float | None = SWEEP_OTHER_FA_RATIO, baseline: str | None = None) -> dict:
     import time
 
     from ..data.corpus import CorpusPaths, read_corpus
@@ -467,6 +504,13 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
         doc["sweep"] = sweep_rules(results, baseline_results=alone, max_fa_per_hour=max_fa_per_hour,
                                    other_fa_ratio=other_fa_ratio)
         doc["seconds"] = round(time.monotonic() - t0, 1)
+    if baseline:
+        from .baselines import pocketsphinx_version
+
+        peer = run_baseline(items, babble=babble, seed=seed, progress=progress)
+        doc["baseline"] = {"name": baseline, "grammar": "digit loop", "version": pocketsphinx_version(),
+                           "table": summarize(peer), "items": peer}
+        doc["seconds"] = round(time.monotonic() - t0, 1)
     if out:
         write_json(doc, out)
     return doc
@@ -495,6 +539,9 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
                    "same readings and choose the one with the most strings right whose false digits per hour stay "
                    "within --max-fa-per-hour and the window classifier's alone; use with --split val "
                    "(export-strings takes the rule).")
+@click.option("--baseline", type=click.Choice(("pocketsphinx",)), default=None,
+              help="Also decode every item with a peer: pocketsphinx with a digit-loop grammar (no segmenter, no "
+                   "rejection; pip install 'spoken-digits[baselines]').")
 @click.option("--other-fa-ratio", type=click.FloatRange(0), default=SWEEP_OTHER_FA_RATIO, show_default=True,
               help="With --sweep: on the other running speech (synthetic passages, words in a row) a rule may give "
                    "at most this multiple of the window classifier's own false digits per hour.")
@@ -502,7 +549,7 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
               help="With --sweep: a rule may give at most this many false digits per hour of the running speech "
                    "(and no more than the window classifier alone).")
 def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out, seed,
-                sweep, other_fa_ratio, max_fa_per_hour):
+                sweep, baseline, other_fa_ratio, max_fa_per_hour):
     """Digit strings, isolated digits and running speech through BUNDLE (default: the shipped one), as 'recognize' reads files.
 
     Rows: real speechocean762 strings, held-out synthetic voices' strings and strings assembled from
@@ -518,9 +565,12 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
         log.warning("--sweep on the test split: choose rules on --split val; the held-out split only measures")
     doc = strings_cmd_impl(bundle or DEFAULT_BUNDLE, data_root, synth_dir, split, size, no_strings,
                            string_threshold, min_speech_ms, out, seed, progress=True, sweep=sweep,
-                           max_fa_per_hour=max_fa_per_hour, other_fa_ratio=other_fa_ratio)
+                           max_fa_per_hour=max_fa_per_hour, other_fa_ratio=other_fa_ratio, baseline=baseline)
     console = Console()
     console.print(rich_table(doc["table"], f"{bundle or 'default bundle'}, {split} split ({doc['seconds']:.0f} s)"))
+    if baseline:
+        console.print(rich_table(doc["baseline"]["table"], f"pocketsphinx {doc['baseline']['version']}, digit-loop "
+                                                           f"grammar, {split} split"))
     if sweep and "sweep" not in doc:
         raise click.UsageError("--sweep needs a bundle with a string model (and no --no-strings)")
     if sweep:
@@ -539,5 +589,5 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
 __all__ = ["BABBLE_SNR_DB", "CONTEXT_S", "REAL_SPEECH_SOURCE", "StringItem", "StringRule", "babble_tracks", "embed", "reading_of", "rescore",
            "rich_table", "run_items",
            "SWEEP_DIGITS_PER_S", "SWEEP_MAX_FA_PER_HOUR", "SWEEP_OTHER_FA_RATIO", "SWEEP_ROUTES_MS", "SWEEP_THRESHOLDS",
-           "rule_scores", "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "sweep_rules", "sweep_table",
+           "rule_scores", "run_baseline", "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "sweep_rules", "sweep_table",
            "write_json"]
