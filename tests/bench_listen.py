@@ -16,7 +16,7 @@ listening and the peak RSS of the listening process. Not collected by pytest.
     python tests/bench_listen.py --digits 100 --noise-db 10           # the test-split noise recordings mixed in
     python tests/bench_listen.py --digits 300 --negatives-s 600 --synth DIR   # soak: digits, then 10 min of
                                                                       # non-digit read speech (held-out TTS voices)
-    python tests/bench_listen.py --digits 60 --source strings --synth data/synth --model bundles/strings8
+    python tests/bench_listen.py --digits 60 --source strings --synth data/synth
                                       # digit strings said without pauses: held-out TTS voices' and held-out
                                       # real speakers' (speechocean762 test) strings; exact strings, digit
                                       # error rate, latency from the end of each string to its decision
