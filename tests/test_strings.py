@@ -168,15 +168,21 @@ def test_speed_perturbation_scales_tempo_and_pitch():
         speed_perturb(y, 0.0, sample_rate_hz=sr)
 
 
+def utterances_of_lengths(n, frame_range):
+    """A string set of ``n`` utterances (0 dB, then -80 dB padding to 320 frames) of random lengths; target i is i."""
+    frames = np.random.default_rng(0).integers(*frame_range, size=n).astype(np.int32)
+    data = {"log_mel": np.full((n, 64, 320), -80.0, np.float32), "frames": frames,
+            "targets": np.arange(n, dtype=np.int32)[:, None]}
+    for i, f in enumerate(frames):
+        data["log_mel"][i, :, :f] = 0.0
+    return data
+
+
 def test_length_batches_group_similar_lengths_and_crop_padding():
     from trainer.recipes.strings import length_batches
 
-    rng = np.random.default_rng(0)
-    frames = rng.integers(10, 300, size=50).astype(np.int32)
-    data = {"log_mel": np.full((50, 64, 320), -80.0, np.float32), "frames": frames,
-            "targets": np.arange(50, dtype=np.int32)[:, None]}
-    for i, f in enumerate(frames):
-        data["log_mel"][i, :, :f] = 0.0
+    data = utterances_of_lengths(50, (10, 300))
+    frames = data["frames"]
     batches = length_batches(data, 8, shuffle=True, seed=1)
     seen = []
     for i in range(len(batches)):
@@ -198,12 +204,8 @@ def test_a_share_of_training_batches_gets_more_silence_after_the_utterances():
     with silence only; evaluation batches never are."""
     from trainer.recipes.strings import length_batches
 
-    rng = np.random.default_rng(0)
-    frames = rng.integers(10, 60, size=64).astype(np.int32)
-    data = {"log_mel": np.full((64, 64, 320), -80.0, np.float32), "frames": frames,
-            "targets": np.arange(64, dtype=np.int32)[:, None]}
-    for i, f in enumerate(frames):
-        data["log_mel"][i, :, :f] = 0.0
+    data = utterances_of_lengths(64, (10, 60))
+    frames = data["frames"]
     widths = []
     for _ in range(5):
         batches = length_batches(data, 4, shuffle=True, seed=len(widths), pad_share=0.5)
