@@ -36,6 +36,9 @@ class CalibrationResult:
     digit_confidences : list of float
         Top probability of every utterance whose top class is a digit (each a false accept
         at any threshold up to it), descending.
+    string_false_digits : int
+        Digits of the strings the bundle's digit-string model accepted in the background (its own
+        rule decides them, whatever the threshold): they count at every threshold.
     floor : float
         The lowest threshold allowed (the model's own).
     threshold : float
@@ -51,6 +54,7 @@ class CalibrationResult:
     utterances: int
     rejected: dict
     digit_confidences: list
+    string_false_digits: int
     floor: float
     threshold: float
     false_accepts_per_hour_at_floor: float
@@ -98,18 +102,30 @@ def choose_threshold(confidences: Iterable[float], audio_s: float, *, target_per
 
 
 def calibrate_decisions(decisions, audio_s: float, *, target_per_hour: float, floor: float) -> CalibrationResult:
-    """A :class:`CalibrationResult` from the decisions of a threshold-0 run over the background."""
+    """A :class:`CalibrationResult` from the decisions of a threshold-0 run over the background.
+
+    Decisions of the digit-string model (``is_string``) are not moved by the threshold: their
+    accepted digits are false digits at every threshold, so the window classifier's digits may use
+    only what is left of ``target_per_hour`` (none left: not met).
+    """
     decisions = list(decisions)
+    strings = [d for d in decisions if getattr(d, "is_string", False)]
+    windows = [d for d in decisions if not getattr(d, "is_string", False)]
+    string_digits = sum(len(d.digits) for d in strings)
     # digits the length gate rejects are never accepted, whatever the threshold
-    conf = sorted((float(d.confidence) for d in decisions if d.top_label not in REJECT_LABELS and not d.too_short),
+    conf = sorted((float(d.confidence) for d in windows if d.top_label not in REJECT_LABELS and not d.too_short),
                   reverse=True)
-    rejected = {lab: sum(1 for d in decisions if d.top_label == lab) for lab in REJECT_LABELS}
-    t, fa, met = choose_threshold(conf, audio_s, target_per_hour=target_per_hour, floor=floor)
+    rejected = {lab: sum(1 for d in windows if d.top_label == lab) for lab in REJECT_LABELS}
+    rejected["_unknown_"] = rejected.get("_unknown_", 0) + sum(1 for d in strings if not d.digits)  # not taken
     hours = audio_s / 3600.0
+    left = target_per_hour - string_digits / hours
+    t, fa, met = choose_threshold(conf, audio_s, target_per_hour=max(0.0, left), floor=floor)
     return CalibrationResult(
         audio_s=float(audio_s), utterances=len(decisions), rejected=rejected, digit_confidences=conf,
-        floor=float(floor), threshold=t, false_accepts_per_hour_at_floor=float(np.sum(np.asarray(conf) >= floor)) / hours,
-        false_accepts_per_hour=fa, target_per_hour=float(target_per_hour), met=met,
+        string_false_digits=string_digits, floor=float(floor), threshold=t,
+        false_accepts_per_hour_at_floor=(float(np.sum(np.asarray(conf) >= floor)) + string_digits) / hours,
+        false_accepts_per_hour=fa + string_digits / hours, target_per_hour=float(target_per_hour),
+        met=met and left >= 0,
     )
 
 

@@ -397,8 +397,10 @@ def _listen(st: _Stats, cfg: ListenSettings) -> None:
               metavar="PER_HOUR", help="False digits per hour of this background to allow.")
 @click.option("--dry-run", is_flag=True, help="Measure and print, but do not write the threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurement as one JSON object.")
+@click.option("--no-strings", is_flag=True,
+              help="Measure without the bundle's digit-string model (as 'listen --no-strings' runs).")
 def calibrate(model: Path | None, file: Path | None, device: str | None, duration: float, target_per_hour: float,
-              dry_run: bool, as_json: bool) -> None:
+              dry_run: bool, as_json: bool, no_strings: bool) -> None:
     """Measure false digits in YOUR background and store a threshold that avoids them.
 
     Play what is usually around the microphone (your room, TV, music, other
@@ -407,6 +409,8 @@ def calibrate(model: Path | None, file: Path | None, device: str | None, duratio
     file 'spoken-digits calibrate --help' shows below, per model) is the lowest,
     not below the model's own, that allows at most --target false digits per hour
     of this background. 'listen' and 'recognize' use it unless --threshold is given.
+    Digits the bundle's digit-string model accepts in the background are counted
+    too; the threshold cannot move them (the string model has its own rule).
     """
     from .calibration import calibrate_decisions
     from .pipeline import Recognizer, iter_blocks
@@ -416,12 +420,13 @@ def calibrate(model: Path | None, file: Path | None, device: str | None, duratio
     with filter_native_stderr():
         clf = _load_classifier(model)
         floor = clf.bundle.threshold if clf.bundle.threshold is not None else C.DEFAULT_THRESHOLD
+        strings = _string_options(clf, no_strings)
         if file is not None:
             from .audiofile import read_wav
 
             samples, rate = read_wav(file)
             rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
-                             labels=clf.labels, threshold=0.0, input_rate_hz=rate)
+                             labels=clf.labels, threshold=0.0, input_rate_hz=rate, **strings)
             block = max(1, int(rate * C.CAPTURE_BLOCK_MS / 1000))
             decisions = [d for b in iter_blocks(samples, block) for d in rec.feed(b)] + rec.finish()
             audio_s, source = samples.size / rate, str(file)
@@ -432,7 +437,7 @@ def calibrate(model: Path | None, file: Path | None, device: str | None, duratio
             dev = resolve_input_device(device)
             rate = choose_capture_rate(dev, clf.sample_rate_hz, None)
             rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
-                             labels=clf.labels, threshold=0.0, input_rate_hz=rate)
+                             labels=clf.labels, threshold=0.0, input_rate_hz=rate, **strings)
             decisions, got = [], 0
             with Microphone(dev, rate) as mic:
                 click.echo(f"listening to your background on {mic.name} for {duration:g} s; do not say digits...",
@@ -462,6 +467,9 @@ def calibrate(model: Path | None, file: Path | None, device: str | None, duratio
     click.echo(f"background: {source}, {res.audio_s:.1f} s; {res.utterances} utterances "
                f"({res.rejected.get('_silence_', 0)} noise, {res.rejected.get('_unknown_', 0)} unknown speech, "
                f"{len(res.digit_confidences)} looked like a digit; highest probabilities: {top})")
+    if res.string_false_digits:
+        click.echo(f"the digit-string model took {res.string_false_digits} digits of it for strings (its own rule; "
+                   "counted at every threshold; --no-strings measures without it)")
     click.echo(f"at the model's threshold {res.floor:.3f}: {res.false_accepts_per_hour_at_floor:.1f} false digits per hour")
     verdict = "meets" if res.met else "does NOT meet (too many confident false digits; try a quieter place)"
     click.echo(f"threshold {res.threshold:.3f}: {res.false_accepts_per_hour:.1f} false digits per hour, {verdict} "
