@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from realtime.bundle import MEL_KEY, QUANTIZATIONS, SPEC_VERSION, front_end_spec, load_bundle, sha256_file
+from realtime.classifier import tensor_shape
 from trainer.config import LABELS, PITCH_SHIFTS_SEMITONES, STRETCH_RATES, FrontEndConfig
 from trainer.errors import RunError
 
@@ -48,8 +49,7 @@ def tensor_entry(detail: dict) -> dict[str, Any]:
     ``shape`` is the tensor's shape signature: -1 marks an axis the model leaves open (the
     digit-string model's frames), resized by the runtime per input."""
     scale, zero_point = detail.get("quantization", (0.0, 0))
-    shape = detail.get("shape_signature")
-    shape = detail["shape"] if shape is None or len(shape) == 0 else shape
+    shape = tensor_shape(detail)
     return {
         "name": detail["name"], "shape": [int(s) for s in shape], "dtype": np.dtype(detail["dtype"]).name,
         "quantization": {"scale": float(scale), "zero_point": int(zero_point)},

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from realtime.bundle import QUANTIZATIONS, load_bundle
+from realtime.strings import model_input
 from trainer.atomic import atomic_path
 from trainer.errors import RunError
 
@@ -47,25 +48,6 @@ def max_frames_of(max_s: float, *, sample_rate_hz: int, hop_length: int, time_st
     """
     n = 1 + int(round(max_s * sample_rate_hz)) // hop_length
     return -(-n // time_stride) * time_stride
-
-
-def fixed_input(log_mels: np.ndarray, frames: np.ndarray, max_frames: int, top_db: float) -> np.ndarray:
-    """Log-mels [shape=(n, n_mels, T)] cut or padded with ``-top_db`` to ``max_frames`` frames, real frames kept."""
-    x = np.full((len(log_mels), log_mels.shape[1], max_frames), -top_db, np.float32)
-    for i, (m, f) in enumerate(zip(log_mels, frames)):
-        k = min(int(f), max_frames)
-        x[i, :, :k] = m[:, :k]
-    return x
-
-
-def own_length(log_mel: np.ndarray, frames: int, max_frames: int, time_stride: int, top_db: float) -> np.ndarray:
-    """One log-mel [shape=(n_mels, T)] cut to its ``frames`` real frames (at most ``max_frames``), padded with
-    ``-top_db`` up to a multiple of ``time_stride``: what the runtime gives a model with an open frames axis."""
-    k = min(int(frames), max_frames)
-    width = min(max_frames, -(-k // time_stride) * time_stride)
-    out = np.full((log_mel.shape[0], width), -top_db, np.float32)
-    out[:, :k] = log_mel[:, :k]
-    return out
 
 
 def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: str | os.PathLike, *,
@@ -100,7 +82,8 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         utterance (no padding: what a bidirectional model needs; short utterances cost less);
         ``fixed``: ``max_frames`` frames, every utterance padded with silence (the first bundles).
     keras_model, calibration : optional
-        An already loaded model / calibration log-mels ``(n, n_mels, max_frames)`` (tests).
+        An already loaded model / calibration log-mels, each as :func:`realtime.strings.model_input`
+        gives it (tests).
 
     Returns
     -------
@@ -160,12 +143,10 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         rep = run_dir / REPRESENTATIVE_FILE
         if not rep.is_file():
             raise RunError(f"{rep}: missing; int8 needs training log-mels (rerun the recipe, or --quantize float32)")
-        with np.load(rep, allow_pickle=False) as z:
-            if dynamic:  # each utterance at its own length, as the runtime gives it
-                calibration = [own_length(m, f, max_frames, ctc.TIME_STRIDE, float(fe["top_db"]))
-                               for m, f in zip(z["log_mel"], z["frames"])]
-            else:
-                calibration = fixed_input(z["log_mel"], z["frames"], max_frames, float(fe["top_db"]))
+        with np.load(rep, allow_pickle=False) as z:  # each utterance as the runtime gives it
+            calibration = [model_input(m[:, :f], max_frames=max_frames, time_stride=ctc.TIME_STRIDE,
+                                       top_db=float(fe["top_db"]), dynamic=dynamic)
+                           for m, f in zip(z["log_mel"], z["frames"])]
     tflite = convert(fixed, quantization, calibration=calibration, logits=True)
     inp, outp = tflite_io(tflite)
     results = {}
@@ -229,11 +210,11 @@ def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, 
 
     reader = StringReader(bundle)
     spec = reader.spec
-    top_db = float(reader.top_db)
     same, differ = 0, []
     for m, f in zip(log_mels, frames):
         f = min(int(f), spec.max_frames)
-        x = own_length(m, f, spec.max_frames, spec.time_stride, top_db)
+        x = model_input(m[:, :f], max_frames=spec.max_frames, time_stride=spec.time_stride, top_db=reader.top_db,
+                        dynamic=True)
         z = np.asarray(keras_model(x[np.newaxis], training=False))[0][: ctc.output_frames(f)]
         want = "".join(t.label for t in greedy_decode(z, ctc.CTC_LABELS, blank=ctc.BLANK))
         got = "".join(t.label for t in greedy_decode(reader.posteriors_log_mel(m[:, :f]), spec.labels,
@@ -246,4 +227,4 @@ def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, 
 
 
 __all__ = ["DEFAULT_MAX_S", "DEFAULT_MIN_SPEECH_MS", "INPUT_FRAMES", "PARITY_FILE", "REPRESENTATIVE_FILE",
-           "export_strings", "fixed_input", "max_frames_of", "own_length", "string_parity"]
+           "export_strings", "max_frames_of", "string_parity"]

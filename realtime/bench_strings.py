@@ -70,21 +70,17 @@ def bench_strings(bundle, *, interpreters: Sequence[str] | None = None, lengths_
         If none of ``interpreters`` is installed.
     """
     from .bundle import load_bundle
-    from .classifier import INTERPRETERS, load_interpreter_class
+    from .classifier import INTERPRETERS, installed_interpreters, load_interpreter_class
     from .errors import BundleError, InterpreterMissingError
     from .strings import StringReader
 
     b = load_bundle(bundle) if not hasattr(bundle, "strings") else bundle
     if b.strings is None:
         raise BundleError(f"{b.json_path}: this bundle has no digit-string model")
-    names = []
-    for name in interpreters or [n for n in INTERPRETERS if n != "tensorflow"]:  # the edge packages
-        try:
-            load_interpreter_class(name)
-            names.append(name)
-        except InterpreterMissingError:
-            if interpreters:
-                raise
+    if interpreters:
+        names = [load_interpreter_class(n)[0] for n in interpreters]  # a named one must load
+    else:
+        names = installed_interpreters([n for n in INTERPRETERS if n != "tensorflow"])  # the edge packages
     if not names:
         raise InterpreterMissingError("no TFLite interpreter is installed: pip install ai-edge-litert")
     rows = []

@@ -109,8 +109,8 @@ def calibrate_decisions(decisions, audio_s: float, *, target_per_hour: float, fl
     only what is left of ``target_per_hour`` (none left: not met).
     """
     decisions = list(decisions)
-    strings = [d for d in decisions if getattr(d, "is_string", False)]
-    windows = [d for d in decisions if not getattr(d, "is_string", False)]
+    strings = [d for d in decisions if d.is_string]
+    windows = [d for d in decisions if not d.is_string]
     string_digits = sum(len(d.digits) for d in strings)
     # digits the length gate rejects are never accepted, whatever the threshold
     conf = sorted((float(d.confidence) for d in windows if d.top_label not in REJECT_LABELS and not d.too_short),

@@ -94,10 +94,11 @@ def _tflite_runtime_after_tensorflow() -> bool:
     return "tensorflow" in sys.modules and "tflite_runtime.interpreter" not in sys.modules
 
 
-def installed_interpreters() -> list[str]:
-    """Names of the interpreter packages that import in this process, in preference order."""
+def installed_interpreters(names=None) -> list[str]:
+    """Names of the interpreter packages that import in this process, in preference order (of ``names``,
+    default every one of :data:`INTERPRETERS`; trying ``tensorflow`` imports TensorFlow)."""
     out = []
-    for n in INTERPRETERS:
+    for n in INTERPRETERS if names is None else names:
         try:
             load_interpreter_class(n)
         except InterpreterMissingError:
@@ -123,6 +124,13 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64) / float(temperature)
     z = np.exp(z - z.max(axis=-1, keepdims=True))
     return (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def tensor_shape(detail: dict) -> tuple[int, ...]:
+    """A TFLite tensor detail's shape signature (-1 for an axis the model leaves open), or its shape
+    where the interpreter gives no signature."""
+    signature = detail.get("shape_signature")
+    return tuple(int(s) for s in (detail["shape"] if signature is None or len(signature) == 0 else signature))
 
 
 def open_interpreter(model_path, input_spec, output_spec, *, num_threads: int = 1, interpreter: str | None = None):
@@ -170,8 +178,7 @@ def open_interpreter(model_path, input_spec, output_spec, *, num_threads: int = 
     if len(inputs) != 1 or len(outputs) != 1:
         raise BundleError(f"{model_path}: expected one input and one output tensor")
     for what, detail, spec in (("input", inputs[0], input_spec), ("output", outputs[0], output_spec)):
-        signature = detail.get("shape_signature")
-        shape = tuple(int(s) for s in (detail["shape"] if signature is None or len(signature) == 0 else signature))
+        shape = tensor_shape(detail)
         if shape != spec.shape or np.dtype(detail["dtype"]).name != spec.dtype:
             raise BundleError(f"{model_path}: model {what} is {shape} "
                               f"{np.dtype(detail['dtype']).name}, the bundle records {spec.shape} {spec.dtype}")
@@ -309,4 +316,4 @@ class Classifier:
 
 
 __all__ = ["Classifier", "INSTALL_HINT", "INTERPRETERS", "dequantize", "installed_interpreters",
-           "load_interpreter_class", "open_interpreter", "quantize", "softmax"]
+           "load_interpreter_class", "open_interpreter", "quantize", "softmax", "tensor_shape"]

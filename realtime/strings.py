@@ -56,6 +56,33 @@ class StringReading:
         return [t.times_s(self.frame_s, offset_s) for t in self.tokens]
 
 
+def model_input(log_mel: np.ndarray, *, max_frames: int, time_stride: int, top_db: float,
+                dynamic: bool) -> np.ndarray:
+    """What the string model is given for one utterance's log-mel.
+
+    Parameters
+    ----------
+    log_mel : np.ndarray [shape=(n_mels, n), float]
+        dB relative to the utterance's maximum (``-top_db .. 0``); frames past ``max_frames`` are cut.
+    max_frames, time_stride : int >= 1
+        The bundle's :class:`realtime.bundle.StringModelSpec` values.
+    top_db : float (dB)
+        Padding is ``-top_db`` (silence).
+    dynamic : bool
+        An open frames axis: padded up to a multiple of ``time_stride`` (the strided convolution
+        places odd and even inputs differently), at most ``max_frames``; else padded to ``max_frames``.
+
+    Returns
+    -------
+    x : np.ndarray [shape=(n_mels, width), float32]
+    """
+    k = min(log_mel.shape[1], max_frames)
+    width = min(max_frames, -(-k // time_stride) * time_stride) if dynamic else max_frames
+    x = np.full((log_mel.shape[0], width), -top_db, np.float32)
+    x[:, :k] = log_mel[:, :k]
+    return x
+
+
 class StringReader:
     """A bundle's digit-string model, ready to read one utterance at a time.
 
@@ -123,11 +150,9 @@ class StringReader:
             raise ValueError(f"expected a log-mel of shape ({n_mels}, 1..{spec.max_frames}), got {x.shape}")
         if not np.all(np.isfinite(x)):
             raise ValueError("the log-mel holds non-finite values (NaN or inf)")
-        width = spec.max_frames
-        if spec.dynamic_frames:  # the utterance's own frames, a multiple of the stride (as in training)
-            width = min(spec.max_frames, -(-x.shape[1] // spec.time_stride) * spec.time_stride)
-        full = np.full((n_mels, width), -self.top_db, np.float32)
-        full[:, : x.shape[1]] = x
+        full = model_input(x, max_frames=spec.max_frames, time_stride=spec.time_stride, top_db=self.top_db,
+                           dynamic=spec.dynamic_frames)
+        width = full.shape[1]
         if spec.input.quantized:
             full = quantize(full, spec.input.scale, spec.input.zero_point, self._in_dtype)
         it = self._interpreter
@@ -188,4 +213,4 @@ def recognizer_options(classifier) -> dict:
             "string_max_speech_ms": min(C.STRING_MAX_SPEECH_MS, longest_ms)}
 
 
-__all__ = ["StringReader", "StringReading", "recognizer_options"]
+__all__ = ["StringReader", "StringReading", "model_input", "recognizer_options"]

@@ -160,6 +160,13 @@ class StringRule:
         return cls(spec.threshold, spec.min_digits_per_s, spec.min_speech_ms)
 
 
+def _runs(items: Sequence[StringItem], conditions: Sequence[str], babble: Sequence[np.ndarray]) -> list[tuple]:
+    """``(item, condition)`` in the order both runs play them (so that babble draws match): strings in every
+    condition (babble only if there is babble), isolated digits and speech clean only."""
+    return [(it, c) for it in items for c in (conditions if it.kind in ("real", "tts", "assembled") else ("clean",))
+            if c == "clean" or babble]
+
+
 def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] = ("clean", "babble_10"),
               babble: Sequence[np.ndarray] = (), use_strings: bool = True, threshold: float | None = None,
               string_hangover_ms: float | None = None, seed: int = 0, progress: bool = False) -> list[dict]:
@@ -199,8 +206,7 @@ def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] 
                        "string_threshold": None, "string_min_digits_per_s": 0.0}
     thr = clf.bundle.threshold if threshold is None else threshold
     rng = np.random.default_rng(seed)
-    todo = [(it, c) for it in items for c in (conditions if it.kind in ("real", "tts", "assembled") else ("clean",))
-            if c == "clean" or babble]
+    todo = _runs(items, conditions, babble)
     out = []
 
     def run(y, options):
@@ -250,8 +256,7 @@ def run_baseline(items: Sequence[StringItem], *, conditions: Sequence[str] = ("c
     decoder = PocketSphinxDigits(loop=True)
     rate = FRONT_END.sample_rate_hz
     rng = np.random.default_rng(seed)
-    todo = [(it, c) for it in items for c in (conditions if it.kind in ("real", "tts", "assembled") else ("clean",))
-            if c == "clean" or babble]
+    todo = _runs(items, conditions, babble)
     out = []
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("pocketsphinx", total=len(todo))
@@ -287,6 +292,13 @@ def rescore(results: Sequence[dict], rule: StringRule | None) -> list[dict]:
     return [{**r, "read": reading_of(r["utterances"], rule)} for r in results]
 
 
+def _false_digits(speech: Sequence[dict]) -> tuple[int, float, float | None]:
+    """False digits read in speech items, the hours of speech (the context silence left out), and their rate."""
+    false = sum(len(r["read"]) for r in speech)
+    hours = sum(r["seconds"] - 2 * CONTEXT_S for r in speech) / 3600
+    return false, hours, round(false / hours, 1) if hours else None
+
+
 def summarize(results: Sequence[dict]) -> dict:
     """Scores per (kind, source, condition): strings (exact, digit error rate, S/D/I), isolated (share
     right), speech (false digits and their rate per hour)."""
@@ -299,11 +311,9 @@ def summarize(results: Sequence[dict]) -> dict:
     for (kind, source, cond), rs in sorted(groups.items()):
         name = f"{kind}:{source}:{cond}"
         if kind == "speech":
-            hours = sum(r["seconds"] - 2 * CONTEXT_S for r in rs) / 3600
-            false = sum(len(r["read"]) for r in rs)
+            false, hours, per_hour = _false_digits(rs)
             table[name] = {"items": len(rs), "minutes": round(hours * 60, 1), "false_digits": false,
-                           "false_digits_per_hour": round(false / hours, 1) if hours else None,
-                           "items_with_digits": sum(bool(r["read"]) for r in rs)}
+                           "false_digits_per_hour": per_hour, "items_with_digits": sum(bool(r["read"]) for r in rs)}
         elif kind == "isolated":
             table[name] = {"items": len(rs), "right": round(sum(r["read"] == r["digits"] for r in rs) / len(rs), 4),
                            "wrong": sum(bool(r["read"]) and r["read"] != r["digits"] for r in rs),
@@ -326,14 +336,10 @@ def rule_scores(results: Sequence[dict], rule: StringRule | None) -> dict:
     from .strings import string_scores
 
     read = [r for r in rescore(results, rule) if r["condition"] == "clean"]
-    speech = [r for r in read if r["kind"] == "speech" and r["source"] == REAL_SPEECH_SOURCE]
-    hours = sum(r["seconds"] - 2 * CONTEXT_S for r in speech) / 3600
-    row: dict = {"rule": None if rule is None else asdict(rule),
-                 "false_digits": sum(len(r["read"]) for r in speech),
-                 "false_digits_per_hour": round(sum(len(r["read"]) for r in speech) / hours, 1) if hours else None}
+    false, _, per_hour = _false_digits([r for r in read if r["kind"] == "speech" and r["source"] == REAL_SPEECH_SOURCE])
     other = [r for r in read if r["kind"] == "speech" and r["source"] != REAL_SPEECH_SOURCE]
-    other_hours = sum(r["seconds"] - 2 * CONTEXT_S for r in other) / 3600
-    row["other_speech_fa_per_hour"] = round(sum(len(r["read"]) for r in other) / other_hours, 1) if other else None
+    row: dict = {"rule": None if rule is None else asdict(rule), "false_digits": false,
+                 "false_digits_per_hour": per_hour, "other_speech_fa_per_hour": _false_digits(other)[2]}
     exact = []
     for kind in ("real", "tts", "assembled"):
         rs = [r for r in read if r["kind"] == kind]
@@ -361,13 +367,13 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
                 digits_per_s: Sequence[float] = SWEEP_DIGITS_PER_S) -> dict:
     """Replay every rule of the grid on recorded readings (:func:`run_items`) and choose one.
 
-    The choice: of the rules whose false digits per hour of speech are at or under ``max_fa_per_hour``
-    (None: no ceiling) and not above the window classifier's alone (``baseline``: ``baseline_results``, the same items run without the string
-    model as ``recognize --no-strings`` runs them, or else the classifier's decisions within the
-    string segmenter's utterances, which are cut differently), and whose false digits per hour of the
-    other running speech (synthetic passages, words in a row) are at most ``other_fa_ratio`` times the
-    classifier's alone there (None: not checked), the one with the most
-    strings right (``mean_exact``: the mean of the real, TTS and assembled exact shares, clean), ties
+    The choice: of the rules whose false digits per hour of the real sentences are at or under
+    ``max_fa_per_hour`` (None: no ceiling) and not above the window classifier's alone (``baseline``:
+    ``baseline_results``, the same items run without the string model as ``recognize --no-strings``
+    runs them, or else the classifier's decisions within the string segmenter's utterances, which are
+    cut differently), and whose false digits per hour of the other running speech (synthetic
+    passages, words in a row) are at most ``other_fa_ratio`` times the classifier's alone there
+    (None: not checked), the one with the most strings right (``mean_exact``: the mean of the real, TTS and assembled exact shares, clean), ties
     to fewer false digits, then to the higher isolated share, then to the stricter rule (higher
     threshold, higher digit rate: the same on these items, safer on others). Run it on the validation split
     (``spoken-digits strings --split val --sweep``): the held-out split must not choose.
@@ -381,7 +387,7 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
     Raises
     ------
     ValueError
-        If ``results`` hold no running speech (no false-digit rate to keep to).
+        If ``results`` hold no real running speech (no false-digit rate to keep to).
     """
     if not any(r["kind"] == "speech" and r["source"] == REAL_SPEECH_SOURCE for r in results):
         raise ValueError("the results hold no real running speech: no false-digit rate to choose a rule by")
@@ -429,7 +435,7 @@ def sweep_table(sweep: dict, *, top: int = 12):
     ranked = sorted(sweep["rules"], key=lambda r: (outside(r), -(r["mean_exact"] or 0.0), r["false_digits_per_hour"]))
     for r in ranked[:top]:
         rule = r["rule"]
-        mark = " (chosen)" if r is sweep["chosen"] or r == sweep["chosen"] else ""
+        mark = " (chosen)" if r == sweep["chosen"] else ""
         t.add_row(f"{rule['min_speech_ms']:.0f}{mark}", "none" if rule["threshold"] is None else f"{rule['threshold']:.2f}",
                   f"{rule['min_digits_per_s']:.1f}", *cells(r))
     return t
@@ -565,10 +571,12 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
     """
     from rich.console import Console
 
-    from realtime.bundle import DEFAULT_BUNDLE
+    from realtime.bundle import DEFAULT_BUNDLE, load_bundle
 
     if sweep and split == "test":
         log.warning("--sweep on the test split: choose rules on --split val; the held-out split only measures")
+    if sweep and (no_strings or load_bundle(bundle or DEFAULT_BUNDLE).strings is None):
+        raise click.UsageError("--sweep needs a bundle with a string model (and no --no-strings)")
     doc = strings_cmd_impl(bundle or DEFAULT_BUNDLE, data_root, synth_dir, split, size, no_strings,
                            string_threshold, min_speech_ms, out, seed, progress=True, sweep=sweep,
                            max_fa_per_hour=max_fa_per_hour, other_fa_ratio=other_fa_ratio, baseline=baseline)
@@ -577,8 +585,6 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
     if baseline:
         console.print(rich_table(doc["baseline"]["table"], f"pocketsphinx {doc['baseline']['version']}, digit-loop "
                                                            f"grammar, {split} split"))
-    if sweep and "sweep" not in doc:
-        raise click.UsageError("--sweep needs a bundle with a string model (and no --no-strings)")
     if sweep:
         console.print(sweep_table(doc["sweep"]))
         chosen = doc["sweep"]["chosen"]

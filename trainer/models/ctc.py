@@ -53,16 +53,17 @@ def build_ctc_model(*, config: FrontEndConfig = FRONT_END, max_frames: int | Non
     config : FrontEndConfig
         ``n_mels`` and ``top_db`` of the log-mel input.
     max_frames : int or None
-        Log-mel frames of the input; None for any length (training on batches of any length; the
-        TFLite export fixes it).
+        Log-mel frames of the input; None for any length (training on batches of any length, and the
+        TFLite export with an open frames axis).
     conv_filters, units : int >= 1
         Width of the convolution and of the LSTM (of each direction when ``bidirectional``).
     spec_augment : bool
         Time and frequency masks in training (:class:`~trainer.models.layers.SpecAugment`).
     bidirectional : bool
         A backward LSTM beside the forward one (``keras.layers.Bidirectional``, outputs
-        concatenated). It reads the padding after an utterance before the utterance, so it must be
-        trained with padding of the lengths the edge input adds (the recipe pads batches at random).
+        concatenated). It reads the padding after an utterance before the utterance: export it with
+        an open frames axis (``export-strings --input-frames dynamic``), or train it with padding of
+        the lengths a fixed input adds (the recipe's ``pad_share``).
 
     Raises
     ------

@@ -234,8 +234,9 @@ def length_batches(data: dict, batch_size: int, *, shuffle: bool, seed: int = 0,
     a 1 s string is not padded to the 8 s of the longest one. ``shuffle`` reshuffles the order of
     the batches every epoch (:meth:`LengthBatches.on_epoch_end`, and the members of equal-length runs).
     With ``shuffle``, a ``pad_share`` of the batches is padded further, by 0 to all of the set's
-    frames (uniform), as the edge model's fixed input pads every utterance: a backward LSTM reads
-    that padding before the utterance and must have seen it in training.
+    frames (uniform), as a fixed edge input (``export-strings --input-frames fixed``) pads every
+    utterance: a backward LSTM reads that padding before the utterance. (The shipped bundles leave
+    the frames axis open and pad by at most one frame.)
 
     Raises
     ------
