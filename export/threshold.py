@@ -226,7 +226,8 @@ def fa_per_hour_threshold(bundle: str | os.PathLike, streams: Sequence[str | os.
         raise ValueError("no audio to choose the threshold on")
     if target_per_hour < 0:
         raise ValueError(f"target_per_hour must be >= 0, got {target_per_hour}")
-    runner = ModelRunner.from_classifier(Classifier(bundle, num_threads=1, interpreter=interpreter))
+    # the window classifier's threshold, on its own decisions: a string model's rule is chosen by export-strings
+    runner = ModelRunner.from_classifier(Classifier(bundle, num_threads=1, interpreter=interpreter), strings=False)
 
     def measure(paths) -> tuple[list[float], float, int]:
         confs, secs, utts = [], 0.0, 0

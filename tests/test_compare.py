@@ -28,18 +28,36 @@ def test_table_cells_and_markdown():
     assert len(cells) == len(COLUMNS)
     assert cells[:11] == ["ds_cnn", "ds_cnn", "0.6", "0.912 (343)", "- (0)", "0.950", "-", "- (0)", "0.051 (916)",
                           "-", "-"]
-    assert cells[11:14] == ["-", "-", "-"]  # no --fa-per-hour: no DET budgets
-    assert cells[14:] == ["24,332", "45.0", "0.31", "2.35", "30 min (30 ep)"]
+    assert cells[11:14] == ["- (0)", "- (0)", "- (0)"]  # no string columns
+    assert cells[14:17] == ["-", "-", "-"]  # no --fa-per-hour: no DET budgets
+    assert cells[17:] == ["24,332", "45.0", "0.31", "2.35", "30 min (30 ep)"]
     with_det = table_cells(_row(fa_per_hour=37.6, real_accuracy=0.8123, real_items=480, real_fa_per_hour=12.34,
                                 miss_at_fa_per_hour={
         "40": {"threshold": 0.9, "miss_rate": 0.4012, "fa_per_hour": 37.6}, "10": None,
         "5": {"threshold": 0.99, "miss_rate": 0.7, "fa_per_hour": 4.2}}))
     assert with_det[7] == "0.812 (480)"
-    assert with_det[9:14] == ["38", "12.3", "0.401", "-", "0.700"]
+    assert with_det[9:11] == ["38", "12.3"] and with_det[14:17] == ["0.401", "-", "0.700"]
+    with_strings = table_cells(_row(string_exact={"real": 0.6667, "tts": 0.63, "assembled": None},
+                                    string_items={"real": 3, "tts": 200, "assembled": 0}))
+    assert with_strings[11:14] == ["0.667 (3)", "0.630 (200)", "- (0)"]
     md = markdown({"rows": [_row(), _row(bundle="/y/deploy", model="spectrogram_aug", params=None, train_s=None)]})
     lines = md.splitlines()
     assert lines[0].startswith("| bundle | model | threshold | clean | babble 10 dB |") and len(lines) == 4
     assert lines[3].startswith("| deploy | spectrogram_aug |") and "| - |" in lines[3]
+
+
+def test_string_columns_pool_every_source_of_a_kind_in_clean():
+    from trainer.evaluation.compare import Row, set_string_columns
+
+    table = {"assembled:fsdd:clean": {"strings": 10, "exact": 0.6},
+             "assembled:speech_commands:clean": {"strings": 30, "exact": 0.2},
+             "assembled:speech_commands:babble_10": {"strings": 30, "exact": 0.0},
+             "real:speechocean762:clean": {"strings": 3, "exact": 2 / 3},
+             "speech:speechocean762:clean": {"items": 5, "false_digits": 1}}
+    row = Row("b", "m", 0.5, 12, {}, {}, {}, None, 0)
+    set_string_columns(row, table)
+    assert row.string_exact == {"real": 0.6667, "tts": None, "assembled": 0.3}
+    assert row.string_items == {"real": 3, "tts": 0, "assembled": 40} and row.string_table is table
 
 
 def test_pocketsphinx_baseline_decodes_digits_and_says_how_to_install_it(monkeypatch):
@@ -150,6 +168,10 @@ def test_quick_compare_of_two_copies_of_the_shipped_bundle(tmp_path):
                 "miss_at_fa_per_hour"):
         assert a[key] == b[key], key
     assert "| miss @ 40 FA/h | miss @ 10 FA/h | miss @ 5 FA/h |" in r.output
+    # digit strings through the recognize path (the shipped bundle reads them), and the peer's digit loop on the same
+    assert a["strings"] and a["string_exact"] == b["string_exact"] and a["string_items"] == peer["string_items"]
+    assert a["string_items"]["assembled"] == 20 and a["string_items"]["real"] >= 1  # 10 per group with --quick
+    assert a["string_exact"]["assembled"] > 0.2 and peer["string_exact"]["assembled"] is not None
     assert a["fa_per_hour"] >= 0 and set(a["miss_at_fa_per_hour"]) == {"40", "10", "5"}
     # a tighter budget never misses less, and each point keeps within its budget
     points = [(float(k), a["miss_at_fa_per_hour"][k]) for k in ("40", "10", "5")]

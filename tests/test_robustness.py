@@ -117,6 +117,43 @@ def test_false_accepts_per_hour_on_a_stream_with_injected_accepts():
     assert (m["found"], m["right"], m["extra"]) == (6, 6, 4)
 
 
+def string_stub(audio: np.ndarray):
+    """A digit-string model that reads "41" (least sure digit 0.95) in any utterance: tests the scorer, not a model."""
+    from realtime.ctc import CtcToken
+    from realtime.strings import StringReading
+
+    return StringReading("41", (CtcToken("4", 0, 1, 0.99), CtcToken("1", 2, 3, 0.95)), 0.95, 0.02)
+
+
+def test_string_decisions_are_accepted_by_their_own_rule_and_count_every_digit():
+    # short bursts go to the window classifier; a 1.2 s one (over the 800 ms route) to the string model
+    strings = ModelRunner(energy_stub, LABELS, RATE, WINDOW, string_options={
+        "read_string": string_stub, "string_min_speech_ms": 800.0, "string_threshold": 0.9})
+    assert strings.reads_strings and not RUNNER.reads_strings
+    rng = np.random.default_rng(0)
+    y = (rng.standard_normal(20 * RATE) * 1e-4).astype(np.float32)
+    for start_s, b in ((2.0, burst(0.3)), (6.0, burst(0.03)), (10.0, burst(0.3, seconds=1.2))):
+        y[int(start_s * RATE):int(start_s * RATE) + b.size] += b
+    alone = run_stream(RUNNER, [y], RATE)
+    res = run_stream(strings, [y], RATE)
+    assert [d.string for d in alone.decisions] == [None, None, None]
+    assert [d.string for d in res.decisions] == [None, None, "41"] and res.decisions[2].fixed
+    assert res.decisions[2].to_json()["string"] == "41"
+    # the string's 2 digits at every threshold, the window classifier's '3' (0.9) and '7' (0.6) by the threshold
+    assert [res.false_accepts(t) for t in (0.0, 0.7, 0.95)] == [4, 3, 2]
+    assert [alone.false_accepts(t) for t in (0.0, 0.7, 0.95)] == [3, 2, 0]
+    assert sweep([], res.decisions, res.hours, [0.0, 0.7, 0.95])["false_accepts"] == [4, 3, 2]
+    assert sum(res.false_accepts_by_file(0.95).values()) == 0  # one recording: nothing to attribute
+    # a digit item the string model claims is never right; a string rejected by its rule is no decision
+    d = lambda top, c: Dec(top, c, top, c, 0.0, 0.1)  # noqa: E731
+    s_ok = Dec("41", 0.95, None, 0.0, 0.0, 1.0, string="41", string_accepted=True)
+    s_no = Dec("41", 0.5, None, 0.0, 0.0, 1.0, string="41", string_accepted=False)
+    assert item_outcome("4", [s_ok], 0.99) == "wrong" and right_interval("4", [s_ok]) is None
+    assert item_outcome("4", [s_no, d("4", 0.9)], 0.5) == "right" and right_interval("4", [s_no, d("4", 0.9)]) == (-np.inf, 0.9)
+    one = Dec("4", 0.95, None, 0.0, 0.0, 1.0, string="4", string_accepted=True)  # a long utterance read as one digit
+    assert right_interval("4", [one, d("7", 0.6)]) == (0.6, np.inf) and item_outcome("4", [one, d("7", 0.6)], 0.7) == "right"
+
+
 def test_false_accepts_are_attributed_to_the_recording_they_came_from(tmp_path):
     """A stream of several recordings (the held-out voices' passages) counts its false accepts per recording."""
     import soundfile as sf
@@ -335,6 +372,12 @@ def test_quick_cli_on_the_shipped_bundle(tmp_path):
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["bundle"]["sha256"]["tflite"] and rep["table"]["rows"]["fsdd"]["clean"]["n"] == 20
     assert {"clean_window", "clean", "babble_0", "noise_5", "reverb"} <= set(rep["table"]["columns"])
+    # the shipped bundle reads strings: its string model on every item, and a table of held-out strings
+    assert rep["inputs"]["strings"] is True and "with its digit-string model" in r.output
+    assert "digit strings, held-out speakers and voices" in r.output
+    table = rep["strings"]["table"]
+    assert table["real:speechocean762:clean"]["strings"] >= 1 and table["assembled:fsdd:clean"]["strings"] == 10
+    assert not any(k.startswith(("speech:", "isolated:")) for k in table)  # those are robustness's and far's rows
 
     png = tmp_path / "det.png"
     r = CliRunner().invoke(main, ["far", *common, "--out", str(tmp_path / "f.json"), "--plot", str(png)])
@@ -344,6 +387,7 @@ def test_quick_cli_on_the_shipped_bundle(tmp_path):
     rep = json.loads((tmp_path / "f.json").read_text())
     assert rep["streams"]["all"]["hours"] > 0 and rep["det"]["operating_point"]["threshold"] == rep["threshold"]
     assert set(rep["negative_clips"]) >= {"words:speech_commands", "reversed", "tone", "all"}
+    assert rep["inputs"]["strings"] is True
 
 
 def test_bench_spans_measures_speech_length_and_its_rule(tmp_path):

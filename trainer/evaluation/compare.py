@@ -24,6 +24,13 @@ built once and cached, shared by every bundle), at the bundle's own threshold:
     with at most N false accepts per hour is given (:data:`DET_BUDGETS`; the JSON also holds
     the threshold that reaches it). Thresholds picked this way are read off held-out data:
     a figure for comparing models, not an operating point to ship.
+``real / TTS / assembled strings``
+    Digit strings through the whole ``recognize`` path, the bundle's string model and its rule
+    included (``spoken-digits strings`` on the test split, clean): the share read exactly, of
+    speechocean762's held-out readers' strings, held-out synthetic voices' strings (``--synth``)
+    and strings assembled from held-out speakers' digits (Speech Commands and FSDD). A bundle
+    without a string model (or ``--no-strings``) reads them with its window classifier alone; a
+    ``--baseline`` decodes them with a digit-loop grammar. The babble 10 dB figures are in the JSON.
 ``params``
     Parameters of the Keras model the bundle was exported from (``count_params``; the run
     named in the bundle's provenance); the fixed MFCC DCT of ``cnn_mfcc`` counts too.
@@ -81,6 +88,13 @@ class Row:
     real_items: int = 0
     #: False digits per hour of held-out speechocean762 speakers' read sentences (``--fa-per-hour``).
     real_fa_per_hour: float | None = None
+    #: The bundle's digit-string model took part (``recognize``'s path); False: the window classifier alone.
+    strings: bool = False
+    #: ``real`` / ``tts`` / ``assembled`` -> share of held-out digit strings read exactly (clean), and their counts.
+    string_exact: dict[str, float | None] = field(default_factory=dict)
+    string_items: dict[str, int] = field(default_factory=dict)
+    #: ``spoken-digits strings``' table (every kind, source and condition: exact, digit error rate, S/D/I).
+    string_table: dict | None = None
     #: ``str(budget)`` -> ``{"threshold", "miss_rate", "fa_per_hour"}`` or None (see ``miss @ N FA/h``).
     miss_at_fa_per_hour: dict[str, dict | None] | None = None
     params: int | None = None
@@ -124,11 +138,14 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
             quick: bool = False, seed: int = 0, jobs: int | None = None, fa_per_hour: bool = False,
             baselines: Sequence[str] = (),
             timing: bool = True, interpreter: str | None = None, progress: bool = True,
-            min_digit_speech_ms: float | None = None) -> dict:
+            min_digit_speech_ms: float | None = None, strings: bool = True, string_size: int | None = None) -> dict:
     """Score every bundle (see the module docstring); returns ``{"rows": [Row as dict], "inputs": ...}``.
 
     ``min_digit_speech_ms`` is the recognizer's digit length gate (ms, every digit; None: the
     per-digit default of ``listen``, :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`; 0: none).
+    ``strings``: each bundle's digit-string model takes part, as in ``recognize`` (False: the window
+    classifier alone). ``string_size``: synthetic-voice strings and assembled strings per source group
+    of the string columns (default 200, 10 with ``quick``; 0: no string columns).
 
     Raises
     ------
@@ -160,11 +177,19 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
     material = None
     rows: list[Row] = []
     t0 = time.monotonic()
+    string_size = (10 if quick else 200) if string_size is None else int(string_size)
+    string_items, babble = [], []
+    if string_size > 0:
+        from .string_robustness import babble_tracks, select_items
+
+        string_items = select_items(rows_in, split="test", n_tts=string_size, n_assembled=string_size, n_isolated=0,
+                                    seed=seed, speech=False)
+        babble = babble_tracks(rows_in, Path(cache_dir or default_cache_dir()) / "strings-eval", seed=seed)
     for path in bundles:
         clf = Classifier(path, num_threads=1, interpreter=interpreter)
         threshold = bundle_threshold(clf.bundle.spec)
         threshold = 0.5 if threshold is None else threshold
-        runner = ModelRunner.from_classifier(clf, min_digit_speech_ms=gate_ms)
+        runner = ModelRunner.from_classifier(clf, min_digit_speech_ms=gate_ms, strings=strings)
         ctx = Context(runner, src, cache, float(threshold), seed=seed, sizes=sizes,
                       progress=progress, jobs=jobs, _material=material)
         conds = ctx.conditions()
@@ -205,12 +230,26 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
                 curve = sweep([(r.digit, r.decisions) for r in results], [d for r in sres.values() for d in r.decisions],
                               hours)
                 row.miss_at_fa_per_hour = {f"{b:g}": p for b, p in miss_at_fa_per_hour(curve, DET_BUDGETS).items()}
+        row.strings = runner.reads_strings
+        if string_items:
+            from .string_robustness import bundle_rule, rescore, run_items, summarize
+
+            rule = bundle_rule(path, use_strings=strings)
+            table = summarize(rescore(run_items(path, string_items, babble=babble, use_strings=rule is not None,
+                                                seed=seed, progress=progress), rule))
+            set_string_columns(row, table)
         training = (clf.bundle.spec.get("provenance") or {}).get("training") or {}
         row.train_s, row.epochs = training.get("wall_s_this_session"), training.get("epochs_run")
         rows.append(row)
         del clf
     for name in baselines:
         rows.append(baseline_row(name, digits, want, progress=progress))
+        if string_items:
+            from .string_robustness import run_baseline, summarize
+
+            set_string_columns(rows[-1], summarize(run_baseline(string_items, conditions=("clean",), seed=seed,
+                                                                progress=progress)))
+            rows[-1].notes.append("strings: a digit-loop grammar, each string decoded whole")
     if timing:
         from export.bench import run_edge_worker
 
@@ -253,12 +292,29 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
                                          "speech_commands_digits: speakers held out under its old split too)",
                         "real_fa_per_hour": "false digits per hour of held-out speechocean762 speakers' read "
                                             "sentences, live recognizer (part of FA / h)",
+                        "string_exact": "held-out digit strings read exactly through the recognize path (its string "
+                                        "model and rule included), clean: speechocean762 readers (real), synthetic "
+                                        "voices (tts), assembled from held-out speakers' digits (assembled)",
                         "timing": f"median per window, 1 thread, edge-only process, {TIMING_WINDOWS} FSDD test windows"},
         "inputs": {"data_root": str(Path(data_root).resolve()), "synth": str(synth) if synth else None, "quick": quick,
-                   "min_digit_speech_ms": gate_ms,
+                   "min_digit_speech_ms": gate_ms, "strings": strings, "string_size": string_size,
                    "seed": seed, "sources": src.describe()},
         "wall_s": round(time.monotonic() - t0, 1),
     }
+
+
+#: The kinds of digit strings in the table's string columns, in order.
+STRING_KINDS = ("real", "tts", "assembled")
+
+
+def set_string_columns(row: Row, table: dict) -> None:
+    """Fill ``row``'s string columns from a ``spoken-digits strings`` table
+    (:func:`trainer.evaluation.string_robustness.summarize`)."""
+    from .string_robustness import pooled_exact
+
+    row.string_table = table
+    for kind in STRING_KINDS:
+        row.string_exact[kind], row.string_items[kind] = pooled_exact(table, kind)
 
 
 def display_names(paths: Sequence[str]) -> list[str]:
@@ -327,6 +383,7 @@ def _fmt(v, spec: str = ".3f", none: str = "-") -> str:
 
 COLUMNS = ("bundle", "model", "threshold", "clean", "babble 10 dB", "clean, window", "babble 10 dB, window",
            "real SC speakers", "non-digit FA", "FA / h", "real speech FA / h",
+           "real strings", "TTS strings", "assembled strings",
            *(f"miss @ {b:g} FA/h" for b in DET_BUDGETS), "params", "int8 KB", "front end ms", "invoke ms", "train")
 
 
@@ -342,6 +399,8 @@ def table_cells(row: dict, name: str | None = None) -> list[str]:
         f"{_fmt(row.get('real_accuracy'))} ({row.get('real_items', 0)})",
         f"{_fmt(row['fa_rate'])} ({row['fa_clips']})", _fmt(row["fa_per_hour"], ".0f"),
         _fmt(row.get("real_fa_per_hour"), ".1f"),
+        *[f"{_fmt((row.get('string_exact') or {}).get(k))} ({(row.get('string_items') or {}).get(k, 0)})"
+          for k in STRING_KINDS],
         *[_fmt(((row.get("miss_at_fa_per_hour") or {}).get(f"{b:g}") or {}).get("miss_rate")) for b in DET_BUDGETS],
         "-" if row["params"] is None else f"{row['params']:,}",
         "-" if row["tflite_bytes"] is None else f"{row['tflite_bytes'] / 1024:.1f}",
@@ -374,6 +433,12 @@ def markdown(result: dict) -> str:
               help="Add a peer's row: pocketsphinx = PocketSphinx 5 with a ten-word digit grammar on the same digit "
                    "items (no rejection, so digit columns only; pip install \"spoken-digits[baselines]\").")
 @click.option("--no-timing", is_flag=True, help="Skip the edge-process timing.")
+@click.option("--no-strings", is_flag=True,
+              help="Leave out each bundle's digit-string model: the window classifier alone (the string columns "
+                   "then show how it reads strings by itself).")
+@click.option("--string-size", type=click.IntRange(min=0), default=None,
+              help="Synthetic-voice strings and assembled strings per source group of the string columns "
+                   "(default 200, 10 with --quick; 0: no string columns). Every held-out real string is used.")
 @click.option("--interpreter", type=click.Choice(["tflite_runtime", "ai_edge_litert"]), default=None,
               help="Interpreter for scoring and timing (default: the first installed).")
 @click.option("--quick", is_flag=True, help="Small subsets of every set (smoke tests).")
@@ -384,14 +449,16 @@ def markdown(result: dict) -> str:
 @click.option("--min-digit-speech-ms", type=click.FloatRange(min=0), default=None, metavar="MS",
               help="The recognizer's digit length gate (ms of speech, every digit). Default: the per-digit one "
                    "'listen' uses (realtime.constants.MIN_DIGIT_SPEECH_MS); 0: none.")
-def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, baselines, no_timing, interpreter, quick, jobs, out,
-                as_markdown, no_progress, min_digit_speech_ms) -> None:
+def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, baselines, no_timing, no_strings, string_size,
+                interpreter, quick, jobs, out, as_markdown, no_progress, min_digit_speech_ms) -> None:
     """Compare bundles in one table: accuracy clean and in babble, false accepts, size, speed, training time.
 
     Each BUNDLE (a bundle directory or its NAME.json) runs through the real segmenter
     on the held-out sets of 'robustness' and 'far' at its own threshold: digit accuracy
     clean and in babble of held-out talkers at 10 dB SNR, and the false-accept rate on
-    held-out non-digit clips (Speech Commands words, generated negatives). Then the
+    held-out non-digit clips (Speech Commands words, generated negatives), with its
+    digit-string model as 'recognize' runs it; and held-out digit strings (real readers,
+    synthetic voices, assembled from held-out speakers' digits) read exactly. Then the
     parameters of its Keras model (from the run in its provenance), its .tflite size,
     the numpy front end and the model's invoke time per 0.8 s window (median, 1 thread,
     edge-only process) and the training time recorded in its train.json. Example:
@@ -415,7 +482,8 @@ def compare_cmd(bundles, data_root, synth, cache_dir, fa_per_hour, baselines, no
     root = data_root or Path(os.environ.get(SHARED_DATA_ENV_VAR) or Path("..") / "shared" / "data")
     result = compare(bundles, data_root=root, synth=synth, cache_dir=cache_dir, quick=quick, jobs=jobs,
                      fa_per_hour=fa_per_hour, timing=not no_timing, interpreter=interpreter, progress=not no_progress,
-                     min_digit_speech_ms=min_digit_speech_ms, baselines=baselines)
+                     min_digit_speech_ms=min_digit_speech_ms, baselines=baselines, strings=not no_strings,
+                     string_size=string_size)
     if out:
         write_json_atomic(out, result)
     if as_markdown:

@@ -61,8 +61,11 @@ class StringItem:
 
 def select_items(rows, *, split: str = "test", n_tts: int = 200, n_assembled: int = 200, n_isolated: int = 300,
                  seed: int = 0, other_speech: bool = True, words_per_run: int = 30,
-                 passage_paths: Sequence[Path] = ()) -> list[StringItem]:
+                 passage_paths: Sequence[Path] = (), speech: bool = True) -> list[StringItem]:
     """The items of ``split`` (see the module docstring), audio loaded at 22,050 Hz.
+
+    ``n_isolated=0``: no isolated digits (else ``n_isolated`` Speech Commands clips and FSDD's test
+    clips); ``speech=False``: no running speech at all (the strings only).
 
     ``other_speech``: besides the real readers' sentences, running speech of the split's synthetic
     voices (their ``train_passages`` readings) and its Speech Commands non-digit words said in a
@@ -104,11 +107,12 @@ def select_items(rows, *, split: str = "test", n_tts: int = 200, n_assembled: in
             items.append(StringItem(f"{group}-{i}", "assembled", group, plan.speaker, plan.digits, s.audio))
     iso = [r for r in rows if r.split == split and r.is_digit and r.source in SPEECH_COMMANDS_SOURCES]
     iso = [iso[i] for i in sorted(rng.permutation(len(iso))[:n_isolated])]
-    iso += [r for r in rows if r.split == split and r.is_digit and r.source == "fsdd"]  # the official test clips
+    if n_isolated > 0:
+        iso += [r for r in rows if r.split == split and r.is_digit and r.source == "fsdd"]  # the official test clips
     items += [StringItem(r.path.stem, "isolated", r.source, r.speaker, r.label, load(r.path)) for r in iso]
-    speech = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL and r.source == "speechocean762"]
-    items += [StringItem(r.path.stem, "speech", r.source, r.speaker, "", load(r.path)) for r in speech]
-    if other_speech:
+    sentences = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL and r.source == "speechocean762"]
+    items += [StringItem(r.path.stem, "speech", r.source, r.speaker, "", load(r.path)) for r in sentences if speech]
+    if other_speech and speech:
         from ..data.corpus import UNKNOWN_LABEL
         from .robustness.sets import words_in_a_row
 
@@ -323,6 +327,22 @@ def summarize(results: Sequence[dict]) -> dict:
     return table
 
 
+def pooled_exact(table: dict, kind: str, condition: str = "clean") -> tuple[float | None, int]:
+    """The share of exact strings of one ``kind`` (``real``, ``tts``, ``assembled``) in a :func:`summarize`
+    table, over every source, in ``condition``; and the number of strings (0: none, share None)."""
+    rows = [v for k, v in table.items() if k.startswith(f"{kind}:") and k.endswith(f":{condition}")]
+    n = sum(v["strings"] for v in rows)
+    return (round(sum(v["exact"] * v["strings"] for v in rows) / n, 4) if n else None), n
+
+
+def bundle_rule(bundle, *, use_strings: bool = True) -> StringRule | None:
+    """The string rule of a bundle (None: it has no string model, or ``use_strings`` is False)."""
+    from realtime.bundle import load_bundle
+
+    spec = load_bundle(bundle).strings
+    return StringRule.of_bundle(spec) if spec is not None and use_strings else None
+
+
 #: The rules :func:`sweep_rules` tries: routes (ms of speech), thresholds (least sure digit), digit rates (1/s).
 SWEEP_ROUTES_MS: tuple[float, ...] = (500.0, 800.0, 1000.0)
 SWEEP_THRESHOLDS: tuple[float | None, ...] = (None, 0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
@@ -484,7 +504,12 @@ def rich_table(table: dict, title: str):
 
 def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out,
                      seed, progress, sweep: bool = False, max_fa_per_hour: float | None = SWEEP_MAX_FA_PER_HOUR,
-                     other_fa_ratio: float | None = SWEEP_OTHER_FA_RATIO, baseline: str | None = None) -> dict:
+                     other_fa_ratio: float | None = SWEEP_OTHER_FA_RATIO, baseline: str | None = None,
+                     strings_only: bool = False) -> dict:
+    """What ``spoken-digits strings`` measures (its options), as a JSON-ready dict: bundle, split, string_rule,
+    seed, seconds, table (:func:`summarize`), items; with ``sweep`` also sweep, with ``baseline`` also
+    baseline. ``strings_only``: the digit strings alone (no isolated digits, no running speech), as
+    ``robustness`` adds them to its tables."""
     import time
 
     from ..data.corpus import CorpusPaths, read_corpus
@@ -493,8 +518,8 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
     t0 = time.monotonic()
     rows = read_corpus(CorpusPaths.shared(data_root, synth=synth_dir))
     held_out_passages = sorted((Path(synth_dir) / "passages").glob("*.wav")) if synth_dir and split == "test" else []
-    items = select_items(rows, split=split, n_tts=size, n_assembled=size, n_isolated=size, seed=seed,
-                         passage_paths=held_out_passages)
+    items = select_items(rows, split=split, n_tts=size, n_assembled=size, n_isolated=0 if strings_only else size,
+                         seed=seed, passage_paths=held_out_passages, speech=not strings_only)
     babble = babble_tracks(rows, Path(default_cache_dir()) / "strings-eval", seed=seed)
     from realtime.bundle import load_bundle
 

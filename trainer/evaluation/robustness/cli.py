@@ -15,6 +15,12 @@ import click
 _BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+#: Synthetic-voice strings, assembled strings per source group and isolated digits of the string table
+#: (``spoken-digits strings --size``), and with --quick.
+STRING_ITEMS = 200
+STRING_ITEMS_QUICK = 10
+
+
 def _one_thread() -> None:
     if "numpy" not in sys.modules:
         for v in _BLAS_VARS:
@@ -52,6 +58,11 @@ def _common(f):
                      help="The recognizer's digit length gate (ms of speech, every digit; shorter digits are "
                           "rejected as 'listen' rejects them). Default: the per-digit one of 'listen' and 'recognize' "
                           "(realtime.constants.MIN_DIGIT_SPEECH_MS); 0: no gate (the figures before the gate existed)."),
+        click.option("--no-strings", is_flag=True,
+                     help="Leave out the bundle's digit-string model: the window classifier alone. By default "
+                          "every recording goes through the whole 'recognize' path: utterances the string model "
+                          "claims are decided by its rule (an accepted string counts as many false digits as it "
+                          "holds)."),
         click.option("--record", is_flag=True,
                      help="Also store the summary (accuracy per source and condition, or the false-accept figures) "
                           "in the bundle's NAME.json, under 'robustness' / 'false_accepts' (the JSON is not "
@@ -63,7 +74,7 @@ def _common(f):
 
 
 def _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress,
-             min_digit_speech_ms=None):
+             min_digit_speech_ms=None, no_strings=False):
     from realtime import constants as C
     from realtime.classifier import Classifier
 
@@ -92,7 +103,7 @@ def _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, see
     else:
         how = "--threshold"
     cache = Path(cache_dir or default_cache_dir()) / "robustness"
-    runner = ModelRunner.from_classifier(clf, min_digit_speech_ms=min_digit_speech_ms)
+    runner = ModelRunner.from_classifier(clf, min_digit_speech_ms=min_digit_speech_ms, strings=not no_strings)
     ctx = Context(runner, src, cache, float(threshold), seed=seed, sizes=sizes,
                   progress=not no_progress, jobs=jobs or default_jobs())
     return ctx, clf, how, root
@@ -117,10 +128,12 @@ def _summary(rep: dict, what: str) -> dict:
 
     base = {"measured": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "command": rep.get("command"), "threshold": rep.get("threshold"), "quick": rep["inputs"]["quick"],
-            "min_digit_speech_ms": rep["inputs"].get("min_digit_speech_ms"),
+            "min_digit_speech_ms": rep["inputs"].get("min_digit_speech_ms"), "strings": rep["inputs"].get("strings"),
             "segmenter_window": SEGMENTER_WINDOW_VERSION, "digit_gate": DIGIT_GATE_VERSION}
     if what == "robustness":
         rows = rep["table"]["rows"]
+        if "strings" in rep:
+            base["strings"] = {"string_rule": rep["strings"]["string_rule"], "table": rep["strings"]["table"]}
         return {**base, "accuracy": {src: {c: {"accuracy": v["accuracy"], "n": v["n"]} for c, v in conds.items()}
                                      for src, conds in rows.items()},
                 "steady_noise": {k: {kk: v.get(kk) for kk in ("found", "played", "right", "extra_accepted",
@@ -138,7 +151,7 @@ def _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record=Fal
     rep["threshold_source"] = how
     rep["inputs"] = {"data_root": str(Path(root).resolve()), "synth": str(synth) if synth else None,
                      "folders": [str(f) for f in folders], "quick": quick, "seed": ctx.seed, "jobs": ctx.jobs,
-                     "min_digit_speech_ms": ctx.runner.min_digit_speech_ms,
+                     "min_digit_speech_ms": ctx.runner.min_digit_speech_ms, "strings": ctx.runner.reads_strings,
                      "sources": ctx.sources.describe()}
     rep["wall_s"] = round(time.monotonic() - t0, 1)
     if out:
@@ -149,6 +162,8 @@ def _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record=Fal
 
 
 def _print(tables, rep, clf, how, extra: str = "") -> None:
+    strings = ("; with its digit-string model" if rep["inputs"].get("strings") else
+               "; window classifier alone" if clf.bundle.strings is not None else "")
     from rich.console import Console
 
     con = Console()
@@ -156,7 +171,7 @@ def _print(tables, rep, clf, how, extra: str = "") -> None:
         con = Console(width=160)  # a file or a pipe: keep the table's rows on one line each
     b = clf.bundle
     con.print(f"bundle {b.json_path.parent} ({b.name}, {len(b.labels)} labels, {b.quantization}); "
-              f"threshold {rep['threshold']:g} ({how})")
+              f"threshold {rep['threshold']:g} ({how}){strings}")
     for t in tables:
         con.print(t)
     con.print(f"wall time {rep['wall_s']:.0f} s (building sets {rep['timing_s']['build']:.0f} s){extra}")
@@ -165,7 +180,7 @@ def _print(tables, rep, clf, how, extra: str = "") -> None:
 @click.command()
 @_common
 def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, seed, jobs, no_progress,
-               min_digit_speech_ms, record) -> None:
+               min_digit_speech_ms, no_strings, record) -> None:
     """Digit accuracy of a bundle through the real segmenter, clean and in noise.
 
     BUNDLE is a bundle directory or its NAME.json (default: the shipped bundle).
@@ -198,6 +213,15 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
     segmenter stays in its speech state for more than 2 s. Per digit: the
     clean items of held-out real Speech Commands speakers, digit by digit.
 
+    With the bundle's digit-string model (unless --no-strings), every item runs
+    through it as 'recognize' runs it (utterances it claims are decided by its
+    rule), and a table of digit strings follows (as 'spoken-digits strings'
+    on the test split): real speechocean762 strings of held-out readers,
+    held-out synthetic voices' strings, strings assembled from held-out
+    speakers' digits, clean and in babble 10 dB (exact strings, digit error
+    rate with substitutions / deletions / insertions); 'far' counts the
+    string model's false digits in running speech.
+
     The sets are written once (16-bit WAV, 22,050 Hz) under
     CACHE/robustness/<kind>-<hash of the inputs>/ and reused.
     """
@@ -206,10 +230,18 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
 
     t0 = time.monotonic()
     ctx, clf, how, root = _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress,
-                                   min_digit_speech_ms)
+                                   min_digit_speech_ms, no_strings)
     rep = run_robustness(ctx)
+    tables = robustness_tables(rep)
+    if ctx.runner.reads_strings:
+        from ..string_robustness import rich_table, strings_cmd_impl
+
+        doc = strings_cmd_impl(clf.bundle.json_path, root, synth, "test", STRING_ITEMS_QUICK if quick else STRING_ITEMS,
+                               False, None, None, None, seed, progress=not no_progress, strings_only=True)
+        rep["strings"] = {k: doc[k] for k in ("split", "string_rule", "seconds", "table", "items")}
+        tables.append(rich_table(doc["table"], f"digit strings, held-out speakers and voices ({doc['seconds']:.0f} s)"))
     _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record, "robustness")
-    _print(robustness_tables(rep), rep, clf, how, f"; JSON: {out}" if out else "")
+    _print(tables, rep, clf, how, f"; JSON: {out}" if out else "")
 
 
 @click.command()
@@ -217,7 +249,7 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the DET-style curve (miss rate vs false accepts per hour, threshold swept) as a PNG.")
 def far(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, seed, jobs, no_progress,
-        min_digit_speech_ms, record, plot) -> None:
+        min_digit_speech_ms, no_strings, record, plot) -> None:
     """False accepts of a bundle: negative clips, continuous audio, threshold sweep.
 
     BUNDLE is a bundle directory or its NAME.json (default: the shipped bundle).
@@ -249,7 +281,7 @@ def far(bundle, threshold, data_root, synth, folders, cache_dir, out, quick, see
 
     t0 = time.monotonic()
     ctx, clf, how, root = _context(bundle, threshold, data_root, synth, folders, cache_dir, quick, seed, jobs, no_progress,
-                                   min_digit_speech_ms)
+                                   min_digit_speech_ms, no_strings)
     rep = run_far(ctx)
     _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record, "far")
     if plot:

@@ -7,6 +7,12 @@ The model runs **once**, with threshold 0, and every decision is recorded as
 starting with ``_``: ``_silence_``, ``_unknown_``) and its confidence (the top
 probability) is ``>= t``, as :func:`realtime.pipeline.decide` applies a threshold.
 
+With a bundle's digit-string model (``ModelRunner.string_options``, as ``recognize`` runs
+by default), an utterance the string model claims is a *string decision*: accepted or
+not by the string model's own rule (its bundle's threshold, :func:`realtime.pipeline.string_accepted`),
+whatever the window classifier's threshold; an accepted one counts as many false
+digits as it holds.
+
 Only numpy, soundfile and :mod:`realtime` are used here: the model path is
 exactly the one ``recognize`` and ``listen`` take.
 """
@@ -45,6 +51,13 @@ class Dec:
     too_short : bool
         A digit on top of an utterance shorter than the recognizer's ``min_digit_speech_ms``:
         rejected at every threshold (:func:`realtime.pipeline.decide`).
+    string : str or None
+        A string decision (the digit-string model claimed the utterance): the digits it read
+        (``top`` is the same, or ``_unknown_`` if it read none; ``confidence`` its least sure
+        digit's). None: the window classifier's decision.
+    string_accepted : bool
+        The string model's rule accepted ``string``: at every threshold (the window classifier's
+        threshold does not apply to it).
     """
 
     top: str
@@ -54,11 +67,24 @@ class Dec:
     start_s: float
     end_s: float
     too_short: bool = False
+    string: str | None = None
+    string_accepted: bool = False
 
     @property
     def candidate(self) -> bool:
-        """A digit that some threshold accepts: a digit on top, not rejected by the length gate."""
-        return not is_rejection(self.top) and not self.too_short
+        """A digit that some threshold accepts: a digit on top, not rejected by the length gate.
+        (A string decision: never, see :attr:`fixed`.)"""
+        return self.string is None and not is_rejection(self.top) and not self.too_short
+
+    @property
+    def fixed(self) -> bool:
+        """A string decision its rule accepted: accepted at every threshold."""
+        return self.string is not None and self.string_accepted
+
+    @property
+    def n_digits(self) -> int:
+        """Digits this decision reports when accepted: 1, or the length of a string."""
+        return len(self.string) if self.string is not None else 1
 
     def to_json(self) -> dict:
         out = {"top": self.top, "confidence": round(self.confidence, 6), "top_digit": self.top_digit,
@@ -66,12 +92,14 @@ class Dec:
                "end_s": round(self.end_s, 3)}
         if self.too_short:
             out["too_short"] = True
+        if self.string is not None:
+            out["string"], out["string_accepted"] = self.string, self.string_accepted
         return out
 
 
 def accepted(d: Dec, threshold: float) -> bool:
-    """Is ``d`` a decision (not a rejection) at ``threshold``?"""
-    return d.candidate and d.confidence >= threshold
+    """Is ``d`` a decision (not a rejection) at ``threshold``? A string decision: if its own rule accepted it."""
+    return d.fixed or (d.candidate and d.confidence >= threshold)
 
 
 def dec_from_probabilities(probabilities: np.ndarray, labels: Sequence[str], start_s: float, end_s: float,
@@ -88,10 +116,15 @@ def dec_from_probabilities(probabilities: np.ndarray, labels: Sequence[str], sta
 
 
 def dec_from_decision(d, labels: Sequence[str]) -> Dec:
-    """A :class:`Dec` from a :class:`realtime.pipeline.Decision` (its probabilities and length gate, not its label)."""
+    """A :class:`Dec` from a :class:`realtime.pipeline.Decision` (its probabilities and length gate, not its
+    label; a string decision: the string read and whether its rule accepted it)."""
     u = d.utterance
-    return dec_from_probabilities(d.probabilities, labels, u.speech_start_sample / u.sample_rate_hz,
-                                  u.end_sample / u.sample_rate_hz, d.too_short)
+    start_s, end_s = u.speech_start_sample / u.sample_rate_hz, u.end_sample / u.sample_rate_hz
+    if d.is_string:
+        read = d.reading.digits if d.reading is not None else ""
+        return Dec(read or "_unknown_", float(d.confidence), None, 0.0, start_s, end_s,
+                   string=read, string_accepted=bool(d.accepted))
+    return dec_from_probabilities(d.probabilities, labels, start_s, end_s, d.too_short)
 
 
 # --------------------------------------------------------------------------- items
@@ -119,7 +152,12 @@ def right_interval(digit: str, decs: Sequence[Dec]) -> tuple[float, float] | Non
     exactly one, the right digit, remains for ``t`` above the second-highest confidence
     and up to the highest.
     """
+    fixed = [d.top for d in decs if d.fixed]  # accepted strings: at every threshold
     conf = sorted(((d.confidence, d.top) for d in decs if d.candidate), reverse=True)
+    if fixed:
+        if fixed != [digit]:
+            return None
+        return (conf[0][0] if conf else -np.inf, np.inf)  # right while no digit decision is accepted beside it
     if not conf or conf[0][1] != digit:
         return None
     lo = conf[1][0] if len(conf) > 1 else -np.inf
@@ -171,6 +209,8 @@ class ModelRunner:
     (any callable in tests). ``min_digit_speech_ms`` is the recognizer's digit length gate
     (ms, one value or per label, :class:`realtime.pipeline.Recognizer`; None: the per-digit
     default :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`, as ``listen`` and ``recognize``; 0: none).
+    ``string_options`` are the recognizer's digit-string model and rule
+    (:func:`realtime.strings.recognizer_options`; empty: the window classifier alone).
     """
 
     predict: Callable[[np.ndarray], np.ndarray]
@@ -178,6 +218,7 @@ class ModelRunner:
     sample_rate_hz: int
     window_samples: int
     min_digit_speech_ms: float | dict[str, float] | None = None
+    string_options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.min_digit_speech_ms is None:
@@ -186,9 +227,18 @@ class ModelRunner:
             self.min_digit_speech_ms = dict(C.MIN_DIGIT_SPEECH_MS)
 
     @classmethod
-    def from_classifier(cls, clf, *, min_digit_speech_ms: float | dict[str, float] | None = None) -> "ModelRunner":
+    def from_classifier(cls, clf, *, min_digit_speech_ms: float | dict[str, float] | None = None,
+                        strings: bool = True) -> "ModelRunner":
+        """The runner of a :class:`realtime.classifier.Classifier`; with ``strings`` (the default, as
+        ``recognize``) also its bundle's digit-string model, if it has one."""
+        from realtime.strings import recognizer_options
+
         return cls(clf.predict, tuple(clf.labels), int(clf.sample_rate_hz), int(clf.window_samples),
-                   min_digit_speech_ms)
+                   min_digit_speech_ms, recognizer_options(clf) if strings else {})
+
+    @property
+    def reads_strings(self) -> bool:
+        return self.string_options.get("read_string") is not None
 
     def recognize(self, samples: np.ndarray, rate_hz: int, *, convert: Callable | None = None) -> list:
         """Every decision of a recording through the ``recognize`` path (segmenter + classifier), as
@@ -197,7 +247,7 @@ class ModelRunner:
 
         out = recognize_samples(samples, rate_hz, self.predict, model_rate_hz=self.sample_rate_hz,
                                 window_samples=self.window_samples, labels=self.labels, threshold=0.0,
-                                min_digit_speech_ms=self.min_digit_speech_ms)
+                                min_digit_speech_ms=self.min_digit_speech_ms, **self.string_options)
         convert = convert or dec_from_decision
         return [convert(d, self.labels) for d in out]
 
@@ -255,18 +305,19 @@ class StreamResult:
     files: list[tuple[str, float, float]] = field(default_factory=list)
 
     def false_accepts_by_file(self, threshold: float) -> dict[str, int]:
-        """False accepts at ``threshold`` per recording of the stream (by the decision's start), most first;
+        """False digits at ``threshold`` per recording of the stream (by the decision's start), most first;
         recordings without any are left out. Empty for a stream of one recording."""
         counts: dict[str, int] = {}
         for d in self.decisions:
             if accepted(d, threshold):
                 name = next((n for n, a, b in self.files if a <= d.start_s < b), None)
                 if name is not None:
-                    counts[name] = counts.get(name, 0) + 1
+                    counts[name] = counts.get(name, 0) + d.n_digits
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def false_accepts(self, threshold: float) -> int:
-        return sum(accepted(d, threshold) for d in self.decisions)
+        """False digits at ``threshold``: every accepted digit decision, and every digit of an accepted string."""
+        return sum(d.n_digits for d in self.decisions if accepted(d, threshold))
 
     def false_accept_speech_s(self, threshold: float) -> list[float]:
         """Speech length (s, ``end_s - start_s``) of every false accept at ``threshold``: whole words
@@ -319,7 +370,7 @@ def run_stream(runner: ModelRunner, segments: Iterable[np.ndarray], rate_hz: int
     convert = convert or dec_from_decision
     rec = Recognizer(runner.predict, sample_rate_hz=runner.sample_rate_hz, window_samples=runner.window_samples,
                      labels=runner.labels, threshold=0.0, input_rate_hz=rate_hz,
-                     min_digit_speech_ms=runner.min_digit_speech_ms)
+                     min_digit_speech_ms=runner.min_digit_speech_ms, **runner.string_options)
     res = StreamResult()
     seen = 0
     run_start: int | None = None
@@ -393,7 +444,7 @@ def sweep(items: Sequence[tuple[str, Sequence[Dec]]], negatives: Sequence[Dec], 
     items : sequence of (digit, decisions)
         Digit items; *miss* = not right (no decision, rejected, wrong or extra).
     negatives : sequence of Dec
-        Every decision of the continuous no-digit streams.
+        Every decision of the continuous no-digit streams (an accepted string: its digits at every threshold).
     hours : float > 0
         Their total duration.
     thresholds : sequence of float or None
@@ -415,6 +466,7 @@ def sweep(items: Sequence[tuple[str, Sequence[Dec]]], negatives: Sequence[Dec], 
             right += (t > iv[0]) & (t <= iv[1])
     neg = np.sort(np.asarray([d.confidence for d in negatives if d.candidate], np.float64))
     fa = neg.shape[0] - np.searchsorted(neg, t, side="left")  # confidences >= t
+    fa = fa + sum(d.n_digits for d in negatives if d.fixed)
     n = max(len(items), 1)
     return {"threshold": t.tolist(), "miss_rate": (1.0 - right / n).tolist(), "false_accepts": fa.tolist(),
             "fa_per_hour": (fa / hours if hours > 0 else np.full(t.shape, np.nan)).tolist(), "n_items": len(items),
