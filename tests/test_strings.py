@@ -128,6 +128,8 @@ def test_string_sets_hold_assembled_real_and_empty_targets_and_are_cached(tmp_pa
     from trainer.data.strings import digits_of_transcript
     from trainer.recipes.strings import StringSetSizes, build_string_set
 
+    from dataclasses import replace
+
     rows = read_corpus(CorpusPaths.shared(SHARED))
     # a small corpus: two FSDD speakers, the speechocean762 readers, the noise recordings, a few words
     words = [r for r in rows if r.source == "speech_commands"][::50]
@@ -148,6 +150,14 @@ def test_string_sets_hold_assembled_real_and_empty_targets_and_are_cached(tmp_pa
     again = build_string_set(rows, "train", sizes, seed=0, cache_dir=tmp_path)  # from the cache
     assert len(list(tmp_path.glob("strings-train-*.npz"))) == 1
     assert np.array_equal(again["log_mel"], data["log_mel"]) and np.array_equal(again["targets"], data["targets"])
+    # pitched towards children's voices: every utterance but speechocean762's (its readers are children already)
+    plain = replace(sizes, noise_share=0.0)
+    flat = build_string_set(rows, "train", plain, seed=0)
+    high = build_string_set(rows, "train", replace(plain, pitch_share=1.0), seed=0)
+    assert np.array_equal(flat["targets"], high["targets"])
+    for i in range(n):
+        same = np.array_equal(flat["log_mel"][i], high["log_mel"][i])
+        assert same == (str(flat["source"][i]) == "speechocean762"), (i, flat["kind"][i], flat["source"][i])
 
 
 def test_speed_perturbation_scales_tempo_and_pitch():
@@ -166,6 +176,25 @@ def test_speed_perturbation_scales_tempo_and_pitch():
     assert np.array_equal(speed_perturb(y, 1.0, sample_rate_hz=sr), y)
     with pytest.raises(ValueError, match="factor"):
         speed_perturb(y, 0.0, sample_rate_hz=sr)
+
+
+def test_pitch_up_raises_pitch_and_keeps_tempo():
+    from trainer.data.strings import pitch_up
+
+    sr = 22050
+    t = np.arange(sr) / sr
+    y = (0.9 * np.sin(2 * np.pi * 300 * t) * (t < 0.5)).astype(np.float32)  # 0.5 s of 300 Hz, then silence
+    for semitones in (2.0, 6.0):
+        z = pitch_up(y, semitones, sample_rate_hz=sr)
+        assert z.dtype == np.float32 and z.size == y.size and np.abs(z).max() <= 1.0
+        on = np.flatnonzero(np.abs(z) > 0.1)
+        assert on[-1] / sr == pytest.approx(0.5, abs=0.03)  # the tone still lasts 0.5 s
+        spectrum = np.abs(np.fft.rfft(z[: on[-1]]))
+        peak_hz = np.argmax(spectrum) * sr / (2 * (spectrum.size - 1))
+        assert peak_hz == pytest.approx(300 * 2 ** (semitones / 12), rel=0.02)
+    assert np.array_equal(pitch_up(y, 0.0, sample_rate_hz=sr), y)
+    with pytest.raises(ValueError, match="mono"):
+        pitch_up(np.stack([y, y]), 2.0, sample_rate_hz=sr)
 
 
 def utterances_of_lengths(n, frame_range):

@@ -14,8 +14,10 @@ Every utterance of a split (speaker-disjoint, the splits of :mod:`trainer.data.c
 - ``negative``: 1-4 s of real read sentences (speechocean762 ``nondigit/``), synthetic passages,
   or a Speech Commands non-digit word: an empty target (the model must say nothing).
 
-In training, a share of the utterances is speed-perturbed (0.85-1.15, :func:`trainer.data.strings.speed_perturb`)
-and on a share a training noise recording (split by file) is mixed in at 0-25 dB SNR.
+In training, a share of the utterances is speed-perturbed (0.85-1.15, :func:`trainer.data.strings.speed_perturb`),
+a share of those not by speechocean762's readers is shifted up by 2-6 semitones in pitch and formants
+(:func:`trainer.data.strings.pitch_up`: 25 of speechocean762's 26 string readers are children aged 6-9, the
+assembled and synthetic strings adults), and on a share a training noise recording (split by file) is mixed in at 0-25 dB SNR.
 Each set is cached as an ``.npz`` (written to a temporary file, then renamed). The model is
 :func:`trainer.models.ctc.build_ctc_model` (by default with a bidirectional LSTM of 64 units per
 direction, and a quarter of the training batches padded further with silence), trained with the CTC
@@ -66,9 +68,13 @@ class StringSetSizes:
     #: Share of utterances played faster or slower, and the speed factor's range.
     speed_share: float = 0.0
     speed_range: tuple[float, float] = (0.85, 1.15)
+    #: Share of utterances (not speechocean762's) shifted up in pitch and formants, and the shift's range
+    #: (semitones): adults made to sound like the children who read speechocean762's strings.
+    pitch_share: float = 0.0
+    pitch_semitones: tuple[float, float] = (2.0, 6.0)
 
 
-TRAIN_SIZES = StringSetSizes(assembled=5000, negatives=2500, real_repeat=20, speed_share=0.7)
+TRAIN_SIZES = StringSetSizes(assembled=5000, negatives=2500, real_repeat=20, speed_share=0.7, pitch_share=0.35)
 EVAL_SIZES = StringSetSizes(assembled=600, negatives=300, real_repeat=1, noise_share=0.0)
 
 
@@ -117,7 +123,7 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
         If the split has no digit clips.
     """
     from ..data.corpus import DIGIT_STRING_LABEL, NOISE_LABEL, PASSAGE_LABEL, UNKNOWN_LABEL
-    from ..data.strings import assemble_string, digits_of_transcript, plan_strings, speed_perturb, string_log_mel
+    from ..data.strings import assemble_string, digits_of_transcript, pitch_up, plan_strings, speed_perturb, string_log_mel
 
     key = hashlib.sha256(json.dumps([SET_VERSION, split, asdict(sizes), seed, asdict(config),
                                      sorted(str(r.path) for r in rows if r.split == split)]).encode()).hexdigest()[:16]
@@ -159,7 +165,9 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
     if not any(k != "negative" for k, *_ in items):
         raise ValueError(f"no digit strings in the {split} split")
     mels, frames = [], []
-    for _, _, y, _ in items:
+    for _, source, y, _ in items:
+        if sizes.pitch_share > 0 and source != "speechocean762" and rng.random() < sizes.pitch_share:
+            y = pitch_up(y, float(rng.uniform(*sizes.pitch_semitones)), sample_rate_hz=sr)
         if sizes.speed_share > 0 and rng.random() < sizes.speed_share:
             y = speed_perturb(y, float(rng.uniform(*sizes.speed_range)), sample_rate_hz=sr)
         if noises and rng.random() < sizes.noise_share:
@@ -400,11 +408,16 @@ def main(argv=None) -> None:
     p.add_argument("--pad-share", type=float, default=None,
                    help="share of training batches padded with 0-8 s more silence (default 0.25 with "
                         "--bidirectional, else 0)")
+    p.add_argument("--pitch-share", type=float, default=TRAIN_SIZES.pitch_share,
+                   help="share of training utterances (not speechocean762's) shifted up 2-6 semitones in pitch and "
+                        "formants, towards children's voices (0: none, as runs/strings11)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from dataclasses import replace
 
-    sizes = replace(TRAIN_SIZES, assembled=a.assembled, negatives=a.negatives)
+    if not 0.0 <= a.pitch_share <= 1.0:
+        p.error(f"--pitch-share must be in [0, 1], got {a.pitch_share}")
+    sizes = replace(TRAIN_SIZES, assembled=a.assembled, negatives=a.negatives, pitch_share=a.pitch_share)
     res = train_strings(a.corpus_root, a.out, synth_dir=a.synth_dir, epochs=a.epochs, batch_size=a.batch_size,
                         seed=a.seed, train_sizes=sizes, units=a.units, bidirectional=a.bidirectional,
                         pad_share=a.pad_share)
