@@ -164,9 +164,15 @@ def bench(bundle, run_dir, variants, interpreters, max_windows, data_dir, cache_
 @click.option("--input-frames", type=click.Choice(("dynamic", "fixed")), default="dynamic", show_default=True,
               help="dynamic: the interpreter's input is resized to each utterance (no padding; needed by a "
                    "bidirectional model); fixed: every utterance padded with silence to --max-s.")
+@click.option("--confirm-threshold", type=click.FloatRange(0, 1), default=None,
+              help="A digit the window classifier puts on top with at least this probability (0-1) but under the "
+                   "bundle's threshold is accepted if the string model reads the same one digit (two models agreeing "
+                   "on an unsure digit); default: no confirmation. 'strings --split val --sweep' chooses it.")
+@click.option("--confirm-string-threshold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="With --confirm-threshold: the string model's confidence (0-1) in that digit must be at least this.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle directory.")
 def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, threshold, hangover_ms,
-                       min_digits_per_s, input_frames, force):
+                       min_digits_per_s, input_frames, confirm_threshold, confirm_string_threshold, force):
     """Add the digit-string (CTC) model of RUN to a bundle, for digits said in a row without pauses.
 
     RUN is a run of 'python -m trainer.recipes.strings'. The string model is converted for utterances
@@ -181,5 +187,6 @@ def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, t
 
     path = export_strings(run_dir, base, out, quantization=quantization, max_s=max_s, min_speech_ms=min_speech_ms,
                           threshold=threshold, hangover_ms=hangover_ms, min_digits_per_s=min_digits_per_s,
-                          input_frames=input_frames, force=force)
+                          input_frames=input_frames, confirm_threshold=confirm_threshold,
+                          confirm_string_threshold=confirm_string_threshold, force=force)
     click.echo(f"wrote {path}")

@@ -54,6 +54,7 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
                    quantization: str = "int8", max_s: float = DEFAULT_MAX_S,
                    min_speech_ms: float = DEFAULT_MIN_SPEECH_MS, threshold: float | None = None,
                    hangover_ms: float | None = None, min_digits_per_s: float = 0.0, input_frames: str = "dynamic",
+                   confirm_threshold: float | None = None, confirm_string_threshold: float = 0.0,
                    force: bool = False, keras_model=None, calibration: np.ndarray | None = None) -> Path:
     """Write bundle ``out``: ``bundle`` plus the string model of ``run_dir``.
 
@@ -81,6 +82,12 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         ``dynamic``: the model's frames axis stays open and the runtime resizes it to each
         utterance (no padding: what a bidirectional model needs; short utterances cost less);
         ``fixed``: ``max_frames`` frames, every utterance padded with silence (the first bundles).
+    confirm_threshold : float in [0, 1] or None
+        A window-classifier digit with at least this top probability (under the bundle's threshold too)
+        is accepted if the string model reads the same one digit (:class:`realtime.pipeline.Recognizer`);
+        None: no confirmation. Chosen on validation speech (``spoken-digits strings --split val --sweep``).
+    confirm_string_threshold : float in [0, 1]
+        ... with at least this confidence.
     keras_model, calibration : optional
         An already loaded model / calibration log-mels, each as :func:`realtime.strings.model_input`
         gives it (tests).
@@ -94,7 +101,7 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     RunError
         If the run has no model, or no calibration data for int8.
     ValueError
-        Unknown quantization, ``max_s <= 0`` or ``threshold`` outside [0, 1].
+        Unknown quantization, ``max_s <= 0``, or ``threshold`` or a confirm threshold outside [0, 1].
     FileExistsError
         If ``out`` exists and not ``force``.
     BundleError
@@ -114,8 +121,10 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         raise ValueError(f"input_frames must be one of {', '.join(INPUT_FRAMES)}, got {input_frames!r}")
     if not max_s > 0:
         raise ValueError(f"max_s must be > 0, got {max_s}")
-    if threshold is not None and not 0 <= threshold <= 1:
-        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    for name, v in (("threshold", threshold), ("confirm_threshold", confirm_threshold),
+                    ("confirm_string_threshold", confirm_string_threshold)):
+        if v is not None and not 0 <= v <= 1:
+            raise ValueError(f"{name} must be in [0, 1], got {v}")
     run_dir, out = Path(run_dir), Path(out)
     base = load_bundle(bundle)
     if out.exists() and not force:
@@ -159,6 +168,7 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         "blank_index": ctc.BLANK, "decoding": "greedy", "max_frames": max_frames, "max_s": max_s,
         "time_stride": ctc.TIME_STRIDE, "input_frames": input_frames, "min_speech_ms": float(min_speech_ms), "threshold": threshold,
         "hangover_ms": hangover_ms, "min_digits_per_s": float(min_digits_per_s),
+        "confirm_threshold": confirm_threshold, "confirm_string_threshold": float(confirm_string_threshold),
         "quantization": quantization, "input": inp, "output": outp,
         "representative_dataset": None if quantization != "int8" else {
             "source": "training utterances of the string recipe", "samples": int(len(calibration))},

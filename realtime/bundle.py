@@ -43,8 +43,12 @@ section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
                         min_digits_per_s (a string needs at least this many
                         digits per second of speech), hangover_ms (optional:
                         silence that ends an utterance when the string model
-                        is used), quantization, input,
-                        output
+                        is used), confirm_threshold and
+                        confirm_string_threshold (optional: a digit the window
+                        classifier is unsure of, top probability at or above
+                        confirm_threshold, is accepted if this model reads the
+                        same one digit with at least confirm_string_threshold),
+                        quantization, input, output
 
 ``NAME.mel.npz`` holds ``mel_basis`` [shape=(n_mels, 1 + n_fft // 2), float32],
 computed by ``librosa.filters.mel`` at export; the runtime never rebuilds it.
@@ -182,6 +186,11 @@ class StringModelSpec:
         Silence that ends an utterance with this model (None: the segmenter's default).
     min_digits_per_s : float (1/s)
         A string needs at least this many digits per second of speech (0: no such rule).
+    confirm_threshold : float in [0, 1] or None
+        A digit on top of the window classifier with at least this probability, but under the bundle's
+        threshold, is accepted if this model reads the utterance as that one digit (None: no confirmation).
+    confirm_string_threshold : float in [0, 1]
+        ... with at least this confidence.
     decoding : str
         ``"greedy"`` (best path).
     quantization : str
@@ -201,6 +210,8 @@ class StringModelSpec:
     quantization: str
     input: TensorSpec
     output: TensorSpec
+    confirm_threshold: float | None = None
+    confirm_string_threshold: float = 0.0
 
     def output_frames(self, n_frames: int) -> int:
         """Output frames that cover ``n_frames`` log-mel frames."""
@@ -238,9 +249,11 @@ def _string_spec(spec: dict, base: Path, json_path: Path) -> StringModelSpec | N
     for k in ("max_frames", "time_stride"):
         if isinstance(doc[k], bool) or not isinstance(doc[k], int) or doc[k] < 1:
             raise BundleError(f"{json_path}: strings.{k} must be a positive integer, got {doc[k]!r}")
+    for k in ("threshold", "confirm_threshold", "confirm_string_threshold"):
+        v = doc.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1):
+            raise BundleError(f"{json_path}: strings.{k} must be a number in [0, 1], got {v!r}")
     thr = doc.get("threshold")
-    if thr is not None and (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 <= thr <= 1):
-        raise BundleError(f"{json_path}: strings.threshold must be a number in [0, 1], got {thr!r}")
     out = StringModelSpec(
         tflite_path=path, labels=tuple(labels), blank_index=blank, max_frames=doc["max_frames"],
         time_stride=doc["time_stride"], min_speech_ms=float(doc["min_speech_ms"]),
@@ -248,7 +261,9 @@ def _string_spec(spec: dict, base: Path, json_path: Path) -> StringModelSpec | N
         hangover_ms=None if doc.get("hangover_ms") is None else float(doc["hangover_ms"]),
         min_digits_per_s=float(doc.get("min_digits_per_s") or 0.0), decoding=doc["decoding"],
         quantization=str(doc.get("quantization", "")), input=TensorSpec.from_dict(doc["input"], "strings.input", json_path),
-        output=TensorSpec.from_dict(doc["output"], "strings.output", json_path))
+        output=TensorSpec.from_dict(doc["output"], "strings.output", json_path),
+        confirm_threshold=None if doc.get("confirm_threshold") is None else float(doc["confirm_threshold"]),
+        confirm_string_threshold=float(doc.get("confirm_string_threshold") or 0.0))
     n_mels = spec["front_end"]["n_mels"]
     frames = -1 if out.dynamic_frames else out.max_frames
     if out.input.shape != (1, n_mels, frames):

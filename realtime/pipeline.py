@@ -80,6 +80,10 @@ class Decision:
         ``"_unknown_"``; ``top_label`` the string read (``"_unknown_"`` if empty), ``confidence`` its
         least sure digit's, ``probabilities`` empty. False: the window classifier's decision (also
         for an utterance the string model read but did not claim, :meth:`Recognizer._decide`).
+    confirmed : bool
+        The window classifier's top digit (at least the recognizer's ``string_confirm_threshold``,
+        not rejected by the length gate) is the one digit the string model read in the utterance
+        (with at least ``string_confirm_string_threshold``): accepted even under the threshold.
     """
 
     utterance: Utterance
@@ -91,6 +95,7 @@ class Decision:
     too_short: bool = False
     reading: "StringReading | None" = field(default=None, repr=False)
     is_string: bool = False
+    confirmed: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -121,7 +126,8 @@ class Decision:
         time_s (utterance start, s), end_s, digit (int, or null when rejected or a string), label
         (the digit or string, or ``_silence_``/``_unknown_``), top, confidence, probabilities (label ->
         probability, every class; empty for a string), speech_ms (speech length of the utterance),
-        too_short (a digit rejected by the length gate), steady_noise (heard in a steady noise: no
+        too_short (a digit rejected by the length gate), confirmed (the string model read the same one
+        digit: accepted under the threshold too), steady_noise (heard in a steady noise: no
         length gate, :attr:`realtime.segmenter.Utterance.in_steady_noise`), latency_ms (null for
         files); for a string also ``digit_times``: per digit read, its label, start_s and end_s in the
         stream and confidence. Plus ``extra``."""
@@ -139,6 +145,7 @@ class Decision:
             "probabilities": {str(k): round(float(p), 4) for k, p in zip(labels, self.probabilities)},
             "speech_ms": round(u.speech_ms, 1),
             "too_short": self.too_short,
+            "confirmed": self.confirmed,
             "steady_noise": u.in_steady_noise,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
         }
@@ -298,6 +305,15 @@ class Recognizer:
         With ``read_string`` and no ``config``: an utterance ends after this much time without speech
         (default :data:`realtime.constants.HANGOVER_MS`): longer joins digits said with short pauses
         into one string, at the cost of latency.
+    string_confirm_threshold : float in [0, 1] or None
+        With ``read_string``: a digit the window classifier puts on top with at least this probability
+        (and not rejected by the length gate) is *confirmed* if the string model reads the utterance as
+        that one digit, and then accepted even under ``threshold`` (:attr:`Decision.confirmed`). Two
+        models that hear the same digit in different ways (one 0.8 s window, one utterance with CTC)
+        rarely agree on the same false digit: a cascade of a detector and a verifier, as keyword
+        spotters confirm a first stage's unsure hits. None: no confirmation.
+    string_confirm_string_threshold : float in [0, 1]
+        ... the string model's confidence in that digit must be at least this.
 
     Raises
     ------
@@ -311,11 +327,16 @@ class Recognizer:
                  min_digit_speech_ms: DigitGate | None = None, read_string: ReadStringFn | None = None,
                  string_min_speech_ms: float = C.STRING_MIN_SPEECH_MS, string_threshold: float | None = None,
                  string_max_speech_ms: float | None = None, string_hangover_ms: float | None = None,
-                 string_min_digits_per_s: float = 0.0) -> None:
+                 string_min_digits_per_s: float = 0.0, string_confirm_threshold: float | None = None,
+                 string_confirm_string_threshold: float = 0.0) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-        if string_threshold is not None and not 0.0 <= string_threshold <= 1.0:
-            raise ValueError(f"string_threshold must be in [0, 1], got {string_threshold}")
+        for name, v in (("string_threshold", string_threshold), ("string_confirm_threshold", string_confirm_threshold),
+                        ("string_confirm_string_threshold", string_confirm_string_threshold)):
+            if v is not None and not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {v}")
+        self.string_confirm_threshold = None if read_string is None else string_confirm_threshold
+        self.string_confirm_string_threshold = float(string_confirm_string_threshold or 0.0)
         self.read_string = read_string
         self.string_min_speech_ms = float(string_min_speech_ms)
         self.string_threshold = string_threshold
@@ -386,20 +407,37 @@ class Recognizer:
                 probs = np.zeros(0, np.float32)
                 top = reading.digits or UNKNOWN_LABEL
                 label, too_short = (top if ok else UNKNOWN_LABEL), False
-            else:
+            confirmed = False
+            if not from_string:
                 probs = np.asarray(self.classify(u.window), dtype=np.float32).reshape(-1)
                 label, top, conf = decide(probs, self.labels, self.threshold, speech_ms=u.speech_ms,
                                           min_digit_speech_ms=self.min_digit_speech_ms,
                                           steady_noise=u.in_steady_noise)
                 too_short = label != top and top not in REJECT_LABELS and conf >= self.threshold
+                if self._may_confirm(u, top, conf):
+                    reading = reading if reading is not None else self.read_string(u.audio)
+                    confirmed = (reading.digits == top
+                                 and float(reading.confidence) >= self.string_confirm_string_threshold)
+                    if confirmed:
+                        label = top
             latency = None
             if live:
                 # The utterance's last sample, as an index of the input (capture-rate) stream.
                 t_end = self.clock.time_of(u.end_sample * self.input_rate_hz / self.sample_rate_hz)
                 if t_end is not None:
                     latency = (time.monotonic() - t_end) * 1000.0
-            out.append(Decision(u, probs, label, top, conf, latency, too_short, reading, from_string))
+            out.append(Decision(u, probs, label, top, conf, latency, too_short, reading, from_string, confirmed))
         return out
+
+    def _may_confirm(self, u: Utterance, top: str, conf: float) -> bool:
+        """The string model is asked to confirm a window decision: a digit on top with at least
+        ``string_confirm_threshold`` (at or over the threshold too, so that a decision says whether
+        both models agree), not rejected by the length gate."""
+        if self.string_confirm_threshold is None or u.audio is None or top in REJECT_LABELS:
+            return False
+        if conf < self.string_confirm_threshold:
+            return False
+        return u.in_steady_noise or u.speech_ms >= gate_of(self.min_digit_speech_ms, top)
 
     # -- state for a display ---------------------------------------------------
     @property
@@ -487,7 +525,8 @@ def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: Classi
         Block size used to stream the recording, at ``model_rate_hz`` (decisions do not depend on it).
     **string_options
         ``read_string``, ``string_min_speech_ms``, ``string_threshold``, ``string_max_speech_ms``,
-        ``string_hangover_ms``, ``string_min_digits_per_s`` of :class:`Recognizer` (the digit-string model).
+        ``string_hangover_ms``, ``string_min_digits_per_s``, ``string_confirm_threshold``,
+        ``string_confirm_string_threshold`` of :class:`Recognizer` (the digit-string model).
 
     Returns
     -------

@@ -210,6 +210,8 @@ def recognizer_options(classifier) -> dict:
     longest_ms = reader.max_samples / reader.sample_rate_hz * 1000 - (C.PRE_ROLL_MS + C.POST_ROLL_MS)
     return {"read_string": reader.read, "string_min_speech_ms": spec.min_speech_ms, "string_threshold": spec.threshold,
             "string_hangover_ms": spec.hangover_ms, "string_min_digits_per_s": spec.min_digits_per_s,
+            "string_confirm_threshold": spec.confirm_threshold,
+            "string_confirm_string_threshold": spec.confirm_string_threshold,
             "string_max_speech_ms": min(C.STRING_MAX_SPEECH_MS, longest_ms)}
 
 

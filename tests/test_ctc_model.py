@@ -94,13 +94,15 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
         out = tmp_path / f"toy_{quantization}"
         path = export_strings(tmp_path, DEFAULT_BUNDLE, out, quantization=quantization, max_s=seconds,
                               min_speech_ms=700.0, threshold=0.6, keras_model=model, calibration=x[:64],
-                              input_frames=frames)
+                              input_frames=frames, confirm_threshold=0.7 if frames == "dynamic" else None,
+                              confirm_string_threshold=0.8)
         bundle = load_bundle(path)
         spec = bundle.strings
         assert spec is not None and spec.max_frames == FRAMES and spec.labels == ctc.CTC_LABELS
         assert spec.dynamic_frames == (frames == "dynamic")
         assert spec.input.shape == (1, 64, FRAMES if frames == "fixed" else -1)
         assert (spec.blank_index, spec.min_speech_ms, spec.threshold, spec.quantization) == (10, 700.0, 0.6, quantization)
+        assert (spec.confirm_threshold, spec.confirm_string_threshold) == ((0.7, 0.8) if frames == "dynamic" else (None, 0.8))
         assert spec.tflite_path.name == f"toy_{quantization}.strings.tflite"
         assert bundle.labels == load_bundle(DEFAULT_BUNDLE).labels  # the window classifier is kept as it was
         reader = StringReader(bundle)
@@ -110,8 +112,16 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
         # the exporter measured the same on the run's parity set and recorded it in the bundle
         parity = json.loads(path.read_text())["strings"]["parity"]
         assert parity["utterances"] == len(xt) and parity["same_strings"] == pytest.approx(share, abs=1e-4)
-    # a changed string model is caught before it runs
+    # a confirmation rule out of range is caught when the bundle loads
     doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "strings": {**doc["strings"], "confirm_threshold": 1.5}}))
+    with pytest.raises(BundleError, match="strings.confirm_threshold"):
+        load_bundle(path)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="confirm_threshold"):
+        export_strings(tmp_path, DEFAULT_BUNDLE, tmp_path / "bad", keras_model=model, calibration=x[:64],
+                       confirm_threshold=-0.1)
+    # a changed string model is caught before it runs
     spec_path = path.parent / doc["files"]["strings_tflite"]["name"]
     spec_path.write_bytes(spec_path.read_bytes()[:-8])
     with pytest.raises(BundleError, match="checksum"):

@@ -154,6 +154,27 @@ def test_string_decisions_are_accepted_by_their_own_rule_and_count_every_digit()
     assert right_interval("4", [one, d("7", 0.6)]) == (0.6, np.inf) and item_outcome("4", [one, d("7", 0.6)], 0.7) == "right"
 
 
+def test_a_confirmed_digit_is_accepted_at_every_threshold():
+    from realtime.ctc import CtcToken
+    from realtime.strings import StringReading
+
+    def reads_seven(audio):
+        return StringReading("7", (CtcToken("7", 0, 1, 0.95),), 0.95, 0.02)
+
+    runner = ModelRunner(energy_stub, LABELS, RATE, WINDOW, string_options={
+        "read_string": reads_seven, "string_min_speech_ms": 800.0, "string_confirm_threshold": 0.5,
+        "string_confirm_string_threshold": 0.9})
+    y = np.concatenate([silence(0.5), burst(0.03), silence(0.5), burst(0.3), silence(0.5)])  # '7' at 0.6, '3' at 0.9
+    seven, three = runner.recognize(y, RATE)
+    assert seven.top == "7" and seven.confirmed and seven.fixed and not seven.candidate
+    assert three.top == "3" and not three.confirmed and three.candidate  # the string model read "7", not "3"
+    assert [accepted(seven, t) for t in (0.0, 0.7, 0.99)] == [True, True, True]
+    assert [accepted(three, t) for t in (0.0, 0.7, 0.99)] == [True, True, False]
+    assert item_outcome("7", [seven], 0.99) == "right" and right_interval("7", [seven, three]) == pytest.approx((0.9, np.inf))
+    assert sweep([("7", [seven])], [three], 1.0, [0.5, 0.95])["miss_rate"] == [0.0, 0.0]
+    assert seven.to_json()["confirmed"] is True
+
+
 def test_false_accepts_are_attributed_to_the_recording_they_came_from(tmp_path):
     """A stream of several recordings (the held-out voices' passages) counts its false accepts per recording."""
     import soundfile as sf

@@ -307,6 +307,42 @@ def test_string_robustness_replays_the_string_rule_and_scores_strings_digits_and
     assert alone["real:s:clean"]["exact"] == round(1 / 3, 4) and alone["speech:s:clean"]["false_digits"] == 1
 
 
+def test_the_sweep_confirms_unsure_digits_only_where_the_string_model_agrees_within_the_false_digit_limits():
+    from trainer.evaluation.string_robustness import StringRule, reading_of, sweep_rules
+
+    def item(kind, digits, utterances, seconds=3.0, source=None):
+        source = source or ("speechocean762" if kind == "speech" else "s")
+        return {"id": "x", "kind": kind, "source": source, "speaker": "p", "condition": "clean", "digits": digits,
+                "seconds": seconds, "utterances": utterances}
+
+    # [string read, its confidence, speech ms, window label at the bundle's threshold, window top, its p, gated]
+    unsure_right = ["7", 0.95, 450.0, "_unknown_", "7", 0.7, False]
+    unsure_disagree = ["1", 0.95, 450.0, "_unknown_", "7", 0.7, False]
+    unsure_gated = ["7", 0.95, 150.0, "_unknown_", "7", 0.7, True]
+    sentence_fragment = ["4", 0.6, 300.0, "_unknown_", "4", 0.65, False]  # both unsure: the string model at 0.6
+    rule = StringRule(0.9, 0.75, 500.0, confirm_threshold=0.6, confirm_string_threshold=0.9)
+    assert reading_of([unsure_right], rule) == "7" and reading_of([unsure_right], StringRule(0.9, 0.75, 500.0)) == ""
+    assert reading_of([unsure_disagree], rule) == "" and reading_of([unsure_gated], rule) == ""
+    assert reading_of([unsure_right], StringRule(0.9, 0.75, 500.0, confirm_threshold=0.8)) == ""  # 0.7 < 0.8
+    assert reading_of([sentence_fragment], rule) == "" and reading_of(
+        [sentence_fragment], StringRule(0.9, 0.75, 500.0, confirm_threshold=0.6, confirm_string_threshold=0.5)) == "4"
+    assert reading_of([unsure_right], None) == ""  # without a string model, nothing confirms
+    results = [
+        item("isolated", "7", [unsure_right]), item("isolated", "7", [unsure_gated]),
+        item("isolated", "3", [["3", 0.99, 500.0, "3", "3", 0.97, False]]),
+        item("real", "41", [["41", 0.95, 900.0, "_unknown_", "4", 0.5, False]]),
+        item("speech", "", [sentence_fragment], seconds=3601.0),
+    ]
+    sweep = sweep_rules(results, routes_ms=(500.0,), thresholds=(0.9,), digits_per_s=(0.75,), other_fa_ratio=None,
+                        max_fa_per_hour=None, confirm_thresholds=(None, 0.6), confirm_string_thresholds=(0.5, 0.9))
+    assert len(sweep["confirm_rules"]) == 3  # the rule alone, then two confirmations
+    chosen = sweep["chosen"]
+    # confirming at 0.5 would report the sentence's "4": over the classifier's none; at 0.9 it keeps one more digit
+    assert chosen["rule"]["confirm_threshold"] == 0.6 and chosen["rule"]["confirm_string_threshold"] == 0.9
+    assert chosen["isolated"] == round(2 / 3, 4) and chosen["false_digits"] == 0
+    assert sweep["confirm_rules"][0]["isolated"] == round(1 / 3, 4)
+
+
 def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_false_digits():
     from trainer.evaluation.string_robustness import StringRule, rule_scores, sweep_rules
 
@@ -338,7 +374,8 @@ def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_fa
     chosen = sweep["chosen"]
     # the sentence's "12" goes with the rate rule (or a threshold over 0.65); the route of 500 ms keeps "58"
     assert chosen["false_digits"] <= alone["false_digits"] and chosen["mean_exact"] == 1.0
-    assert chosen["rule"] == {"threshold": 0.5, "min_digits_per_s": 1.0, "min_speech_ms": 500.0}
+    assert chosen["rule"] == {"threshold": 0.5, "min_digits_per_s": 1.0, "min_speech_ms": 500.0,
+                              "confirm_threshold": None, "confirm_string_threshold": 0.0}  # no window fields: none
     # the limit is the recognizer without a string model, when its readings are given
     quiet = [{**r, "utterances": []} for r in results]  # no false digit at all
     strict = sweep_rules(results, baseline_results=quiet, routes_ms=(500.0,), thresholds=(None, 0.99),

@@ -183,3 +183,34 @@ def bundle_without_strings():
     import dataclasses
 
     return dataclasses.replace(load_bundle(DEFAULT_BUNDLE), strings=None)
+
+
+def test_the_string_model_confirms_an_unsure_digit_only_when_it_reads_the_same_one():
+    # the window classifier is unsure of its "7" (0.91 < threshold 0.95); a short (0.5 s) utterance
+    def reads(digits, conf):
+        return lambda audio: StringReading(digits, tuple(CtcToken(c, 0, 1, conf) for c in digits), conf, 0.046)
+
+    def run(read_string, **kw):
+        rec = Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.95,
+                         read_string=read_string, initial_floor_dbfs=-65.0, **kw)
+        (d,) = run_blocks(rec, iter_blocks(syllables(2), 4096))
+        return d
+
+    confirm = {"string_confirm_threshold": 0.8, "string_confirm_string_threshold": 0.9}
+    d = run(reads("7", 0.97), **confirm)
+    assert d.utterance.speech_ms < 800 and d.confirmed and d.label == "7" and d.digit == 7 and not d.is_string
+    assert d.to_json(LABELS)["confirmed"] is True and d.reading.digits == "7"
+    assert run(reads("7", 0.97)).label == "_unknown_"  # no confirmation rule: as before
+    for other in (reads("1", 0.97), reads("7", 0.85), reads("77", 0.97), reads("", 1.0)):  # another, unsure, two, none
+        d = run(other, **confirm)
+        assert not d.confirmed and d.label == "_unknown_"
+    d = run(reads("7", 0.97), string_confirm_threshold=0.95)  # the classifier's 0.91 is under the confirm threshold
+    assert not d.confirmed and d.reading is None and d.label == "_unknown_"
+    # a digit the length gate rejects is never confirmed
+    rec = Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.95,
+                     read_string=reads("7", 0.97), initial_floor_dbfs=-65.0, min_digit_speech_ms=2000.0, **confirm)
+    (d,) = run_blocks(rec, iter_blocks(syllables(2), 4096))
+    assert not d.confirmed and d.label == "_unknown_"
+    with pytest.raises(ValueError, match="string_confirm_threshold"):
+        Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS,
+                   read_string=reads("7", 0.97), string_confirm_threshold=1.5)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -157,11 +157,15 @@ class StringRule:
     threshold: float | None = None
     min_digits_per_s: float = 0.0
     min_speech_ms: float = 800.0
+    #: The string model confirms an unsure window digit (``Recognizer``'s ``string_confirm_threshold``; None: never).
+    confirm_threshold: float | None = None
+    confirm_string_threshold: float = 0.0
 
     @classmethod
     def of_bundle(cls, spec) -> "StringRule":
         """The rule a bundle's :class:`realtime.bundle.StringModelSpec` records."""
-        return cls(spec.threshold, spec.min_digits_per_s, spec.min_speech_ms)
+        return cls(spec.threshold, spec.min_digits_per_s, spec.min_speech_ms, spec.confirm_threshold,
+                   spec.confirm_string_threshold)
 
 
 def _runs(items: Sequence[StringItem], conditions: Sequence[str], babble: Sequence[np.ndarray]) -> list[tuple]:
@@ -187,11 +191,12 @@ def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] 
     results : list of dict
         Per (item, condition): id, kind, source, speaker, condition, digits (said), seconds (audio
         length), utterances: ``[string read or None, its confidence or None, speech ms, window
-        classifier's label]`` per utterance (silence rejections left out).
+        classifier's label, its top label, its top probability, whether the length gate rejects that
+        top label]`` per utterance (silence rejections left out).
     """
     from realtime import constants as C
     from realtime.classifier import Classifier
-    from realtime.pipeline import recognize_samples, string_segmenter_config
+    from realtime.pipeline import gate_of, recognize_samples, string_segmenter_config
     from rich.progress import Progress
 
     clf = Classifier(bundle)
@@ -226,7 +231,9 @@ def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] 
             if strings and [d.utterance.start_sample for d in read] != [d.utterance.start_sample for d in window]:
                 raise RuntimeError(f"{it.id}: the two runs cut different utterances")
             rows = [[None if s is None else s.reading.digits, None if s is None else round(s.reading.confidence, 4),
-                     round(w.utterance.speech_ms, 1), w.label]
+                     round(w.utterance.speech_ms, 1), w.label, w.top_label, round(float(w.confidence), 4),
+                     w.top_label.isdigit() and not w.utterance.in_steady_noise
+                     and w.utterance.speech_ms < gate_of(None, w.top_label)]
                     for s, w in zip(read, window) if w.label != "_silence_" or (s is not None and s.reading.digits)]
             out.append({"id": it.id, "kind": it.kind, "source": it.source, "speaker": it.speaker, "condition": cond,
                         "digits": it.digits, "seconds": round(y.size / clf.sample_rate_hz, 3), "utterances": rows})
@@ -274,12 +281,13 @@ def run_baseline(items: Sequence[StringItem], *, conditions: Sequence[str] = ("c
 
 def reading_of(utterances: Sequence[list], rule: StringRule | None) -> str:
     """The digits a user sees for one item under ``rule`` (None: no string model), as
-    :meth:`realtime.pipeline.Recognizer._decide` decides them."""
+    :meth:`realtime.pipeline.Recognizer._decide` decides them (readings recorded before the window
+    classifier's top label and probability were: no confirmation)."""
     from realtime import constants as C
     from realtime.pipeline import string_accepted
 
     out = []
-    for read, conf, ms, window_label in utterances:
+    for read, conf, ms, window_label, *window in utterances:
         if rule is not None and read is not None and ms > rule.min_speech_ms:
             ok = string_accepted(read, conf, ms, threshold=rule.threshold, min_digits_per_s=rule.min_digits_per_s)
             if (ok and len(read) >= 2) or ms > C.MAX_SPEECH_MS:
@@ -287,7 +295,15 @@ def reading_of(utterances: Sequence[list], rule: StringRule | None) -> str:
                 continue
         if rule is None and ms > C.MAX_SPEECH_MS:
             continue  # without a string model the segmenter drops it
-        out.append(window_label if window_label not in ("_unknown_", "_silence_") else "")
+        if window_label not in ("_unknown_", "_silence_"):
+            out.append(window_label)
+        elif rule is not None and rule.confirm_threshold is not None and len(window) == 3:
+            top, top_p, gated = window
+            agree = (top.isdigit() and not gated and top_p >= rule.confirm_threshold and read == top
+                     and conf is not None and conf >= rule.confirm_string_threshold)
+            out.append(top if agree else "")
+        else:
+            out.append("")
     return "".join(out)
 
 
@@ -347,6 +363,10 @@ def bundle_rule(bundle, *, use_strings: bool = True) -> StringRule | None:
 SWEEP_ROUTES_MS: tuple[float, ...] = (500.0, 800.0, 1000.0)
 SWEEP_THRESHOLDS: tuple[float | None, ...] = (None, 0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 SWEEP_DIGITS_PER_S: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5)
+#: The confirmations :func:`sweep_rules` tries on the chosen rule: the window classifier's top probability
+#: (None: no confirmation), and the string model's confidence in the same digit.
+SWEEP_CONFIRM_THRESHOLDS: tuple[float | None, ...] = (None, 0.3, 0.5, 0.6, 0.7, 0.8)
+SWEEP_CONFIRM_STRING_THRESHOLDS: tuple[float, ...] = (0.0, 0.5, 0.7, 0.9)
 
 
 def rule_scores(results: Sequence[dict], rule: StringRule | None) -> dict:
@@ -384,7 +404,9 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
                 other_fa_ratio: float | None = SWEEP_OTHER_FA_RATIO,
                 routes_ms: Sequence[float] = SWEEP_ROUTES_MS,
                 thresholds: Sequence[float | None] = SWEEP_THRESHOLDS,
-                digits_per_s: Sequence[float] = SWEEP_DIGITS_PER_S) -> dict:
+                digits_per_s: Sequence[float] = SWEEP_DIGITS_PER_S,
+                confirm_thresholds: Sequence[float | None] = SWEEP_CONFIRM_THRESHOLDS,
+                confirm_string_thresholds: Sequence[float] = SWEEP_CONFIRM_STRING_THRESHOLDS) -> dict:
     """Replay every rule of the grid on recorded readings (:func:`run_items`) and choose one.
 
     The choice: of the rules whose false digits per hour of the real sentences are at or under
@@ -398,11 +420,18 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
     threshold, higher digit rate: the same on these items, safer on others). Run it on the validation split
     (``spoken-digits strings --split val --sweep``): the held-out split must not choose.
 
+    Then, on the chosen rule, the confirmation of unsure window digits (``confirm_thresholds`` x
+    ``confirm_string_thresholds``; :class:`realtime.pipeline.Recognizer`'s ``string_confirm_threshold``):
+    within the same false-digit limits, the one with the most isolated digits right, ties to more
+    strings right, fewer false digits, then to the stricter confirmation (higher thresholds); no
+    confirmation unless one gains isolated digits.
+
     Returns
     -------
     sweep : dict
         ``baseline`` (:func:`rule_scores` without a string model), ``rules`` (one per grid point),
-        ``chosen`` (one of ``rules``, or None if none keeps to the baseline's false digits).
+        ``chosen`` (one of ``rules`` with its confirmation, or None if none keeps to the baseline's
+        false digits), ``confirm_rules`` (the chosen rule with each confirmation).
 
     Raises
     ------
@@ -423,8 +452,24 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
         ok = [r for r in ok if r["other_speech_fa_per_hour"] is None or r["other_speech_fa_per_hour"] <= other_limit]
     chosen = max(ok, key=lambda r: (r["mean_exact"] or 0.0, -r["false_digits_per_hour"], r["isolated"] or 0.0,
                                     r["rule"]["threshold"] or 0.0, r["rule"]["min_digits_per_s"]), default=None)
+    confirm_rows: list[dict] = []
+    if chosen is not None:
+        base = StringRule(**{k: v for k, v in chosen["rule"].items()
+                             if k not in ("confirm_threshold", "confirm_string_threshold")})
+        confirm_rows = [chosen] + [
+            rule_scores(results, replace(base, confirm_threshold=c, confirm_string_threshold=cs))
+            for c in confirm_thresholds if c is not None for cs in confirm_string_thresholds]
+
+        def within(r):
+            return r["false_digits_per_hour"] <= limit and (
+                other_limit is None or r["other_speech_fa_per_hour"] is None or r["other_speech_fa_per_hour"] <= other_limit)
+
+        better = [r for r in confirm_rows[1:] if within(r) and (r["isolated"] or 0.0) > (chosen["isolated"] or 0.0)]
+        chosen = max(better, key=lambda r: (r["isolated"] or 0.0, r["mean_exact"] or 0.0, -r["false_digits_per_hour"],
+                                            -(r["other_speech_fa_per_hour"] or 0.0), r["rule"]["confirm_threshold"],
+                                            r["rule"]["confirm_string_threshold"]), default=chosen)
     return {"baseline": baseline, "max_fa_per_hour": limit, "max_other_fa_per_hour": other_limit, "rules": rows,
-            "chosen": chosen}
+            "chosen": chosen, "confirm_rules": confirm_rows}
 
 
 def sweep_table(sweep: dict, *, top: int = 12):
@@ -505,7 +550,7 @@ def rich_table(table: dict, title: str):
 def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out,
                      seed, progress, sweep: bool = False, max_fa_per_hour: float | None = SWEEP_MAX_FA_PER_HOUR,
                      other_fa_ratio: float | None = SWEEP_OTHER_FA_RATIO, baseline: str | None = None,
-                     strings_only: bool = False) -> dict:
+                     strings_only: bool = False, string_hangover_ms: float | None = None) -> dict:
     """What ``spoken-digits strings`` measures (its options), as a JSON-ready dict: bundle, split, string_rule,
     seed, seconds, table (:func:`summarize`), items; with ``sweep`` also sweep, with ``baseline`` also
     baseline. ``strings_only``: the digit strings alone (no isolated digits, no running speech), as
@@ -527,15 +572,16 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
     rule = None
     if spec is not None and not no_strings:
         rule = StringRule.of_bundle(spec)
-        rule = StringRule(rule.threshold if string_threshold is None else string_threshold, rule.min_digits_per_s,
-                          rule.min_speech_ms if min_speech_ms is None else min_speech_ms)
+        rule = replace(rule, threshold=rule.threshold if string_threshold is None else string_threshold,
+                       min_speech_ms=rule.min_speech_ms if min_speech_ms is None else min_speech_ms)
     results = rescore(run_items(bundle, items, babble=babble, use_strings=rule is not None, seed=seed,
-                                progress=progress), rule)
+                                string_hangover_ms=string_hangover_ms, progress=progress), rule)
     doc = {"bundle": str(bundle), "split": split, "string_rule": None if rule is None else asdict(rule), "seed": seed,
+           "string_hangover_ms": string_hangover_ms,
            "seconds": round(time.monotonic() - t0, 1), "table": summarize(results), "items": results}
     if sweep and rule is not None:
         alone = rescore(run_items(bundle, items, babble=babble, conditions=("clean",), use_strings=False, seed=seed,
-                                  progress=progress), None)
+                                  string_hangover_ms=string_hangover_ms, progress=progress), None)
         doc["sweep"] = sweep_rules(results, baseline_results=alone, max_fa_per_hour=max_fa_per_hour,
                                    other_fa_ratio=other_fa_ratio)
         doc["seconds"] = round(time.monotonic() - t0, 1)
@@ -567,6 +613,9 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
               help="Override the bundle's string threshold (0-1, least sure digit).")
 @click.option("--min-speech-ms", type=click.FloatRange(0), default=None,
               help="Override the bundle's route (ms of speech above which the string model reads).")
+@click.option("--string-hangover-ms", type=click.FloatRange(50, 1000), default=None,
+              help="Override the bundle's hangover (ms of silence that end an utterance with the string model; "
+                   "longer joins digits said with pauses, and delays every decision by as much).")
 @click.option("--json", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the table and every item's reading here.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -585,8 +634,8 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
 @click.option("--max-fa-per-hour", type=click.FloatRange(0), default=SWEEP_MAX_FA_PER_HOUR, show_default=True,
               help="With --sweep: a rule may give at most this many false digits per hour of the running speech "
                    "(and no more than the window classifier alone).")
-def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out, seed,
-                sweep, baseline, other_fa_ratio, max_fa_per_hour):
+def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms,
+                string_hangover_ms, out, seed, sweep, baseline, other_fa_ratio, max_fa_per_hour):
     """Digit strings, isolated digits and running speech through BUNDLE (default: the shipped one), as 'recognize' reads files.
 
     Rows: real speechocean762 strings, held-out synthetic voices' strings and strings assembled from
@@ -604,7 +653,8 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
         raise click.UsageError("--sweep needs a bundle with a string model (and no --no-strings)")
     doc = strings_cmd_impl(bundle or DEFAULT_BUNDLE, data_root, synth_dir, split, size, no_strings,
                            string_threshold, min_speech_ms, out, seed, progress=True, sweep=sweep,
-                           max_fa_per_hour=max_fa_per_hour, other_fa_ratio=other_fa_ratio, baseline=baseline)
+                           max_fa_per_hour=max_fa_per_hour, other_fa_ratio=other_fa_ratio, baseline=baseline,
+                           string_hangover_ms=string_hangover_ms)
     console = Console()
     console.print(rich_table(doc["table"], f"{bundle or 'default bundle'}, {split} split ({doc['seconds']:.0f} s)"))
     if baseline:
@@ -620,11 +670,17 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
             r = chosen["rule"]
             console.print(f"chosen: export-strings ... --min-speech-ms {r['min_speech_ms']:.0f} "
                           + ("" if r["threshold"] is None else f"--threshold {r['threshold']} ")
-                          + f"--min-digits-per-s {r['min_digits_per_s']}")
+                          + f"--min-digits-per-s {r['min_digits_per_s']}"
+                          + ("" if r.get("confirm_threshold") is None else
+                             f" --confirm-threshold {r['confirm_threshold']} "
+                             f"--confirm-string-threshold {r['confirm_string_threshold']}")
+                          + f" (isolated digits {chosen['isolated']}, strings {chosen['mean_exact']}, "
+                            f"{chosen['false_digits_per_hour']} false digits / h of real sentences, "
+                            f"{chosen['other_speech_fa_per_hour']} of other speech)")
 
 
 __all__ = ["BABBLE_SNR_DB", "BASELINE_SPEECH_SOURCES", "CONTEXT_S", "REAL_SPEECH_SOURCE", "StringItem", "StringRule", "babble_tracks", "embed", "reading_of", "rescore",
            "rich_table", "run_items",
-           "SWEEP_DIGITS_PER_S", "SWEEP_MAX_FA_PER_HOUR", "SWEEP_OTHER_FA_RATIO", "SWEEP_ROUTES_MS", "SWEEP_THRESHOLDS",
+           "SWEEP_CONFIRM_STRING_THRESHOLDS", "SWEEP_CONFIRM_THRESHOLDS", "SWEEP_DIGITS_PER_S", "SWEEP_MAX_FA_PER_HOUR", "SWEEP_OTHER_FA_RATIO", "SWEEP_ROUTES_MS", "SWEEP_THRESHOLDS",
            "rule_scores", "run_baseline", "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "sweep_rules", "sweep_table",
            "write_json"]

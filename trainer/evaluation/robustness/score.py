@@ -11,14 +11,15 @@ With a bundle's digit-string model (``ModelRunner.string_options``, as ``recogni
 by default), an utterance the string model claims is a *string decision*: accepted or
 not by the string model's own rule (its bundle's threshold, :func:`realtime.pipeline.string_accepted`),
 whatever the window classifier's threshold; an accepted one counts as many false
-digits as it holds.
+digits as it holds. A window decision the string model confirmed (it read the same one digit,
+the recognizer's ``string_confirm_threshold``) is accepted at every threshold too.
 
 Only numpy, soundfile and :mod:`realtime` are used here: the model path is
 exactly the one ``recognize`` and ``listen`` take.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -58,6 +59,9 @@ class Dec:
     string_accepted : bool
         The string model's rule accepted ``string``: at every threshold (the window classifier's
         threshold does not apply to it).
+    confirmed : bool
+        A window decision the string model confirmed (:attr:`realtime.pipeline.Decision.confirmed`):
+        accepted at every threshold.
     """
 
     top: str
@@ -69,17 +73,18 @@ class Dec:
     too_short: bool = False
     string: str | None = None
     string_accepted: bool = False
+    confirmed: bool = False
 
     @property
     def candidate(self) -> bool:
-        """A digit that some threshold accepts: a digit on top, not rejected by the length gate.
-        (A string decision: never, see :attr:`fixed`.)"""
-        return self.string is None and not is_rejection(self.top) and not self.too_short
+        """A digit that some threshold accepts, and not every one: a digit on top, not rejected by the
+        length gate, not confirmed. (A string decision: never, see :attr:`fixed`.)"""
+        return self.string is None and not is_rejection(self.top) and not self.too_short and not self.confirmed
 
     @property
     def fixed(self) -> bool:
-        """A string decision its rule accepted: accepted at every threshold."""
-        return self.string is not None and self.string_accepted
+        """A string decision its rule accepted, or a confirmed digit: accepted at every threshold."""
+        return (self.string is not None and self.string_accepted) or self.confirmed
 
     @property
     def n_digits(self) -> int:
@@ -94,6 +99,8 @@ class Dec:
             out["too_short"] = True
         if self.string is not None:
             out["string"], out["string_accepted"] = self.string, self.string_accepted
+        if self.confirmed:
+            out["confirmed"] = True
         return out
 
 
@@ -124,7 +131,8 @@ def dec_from_decision(d, labels: Sequence[str]) -> Dec:
         read = d.reading.digits if d.reading is not None else ""
         return Dec(read or "_unknown_", float(d.confidence), None, 0.0, start_s, end_s,
                    string=read, string_accepted=bool(d.accepted))
-    return dec_from_probabilities(d.probabilities, labels, start_s, end_s, d.too_short)
+    dec = dec_from_probabilities(d.probabilities, labels, start_s, end_s, d.too_short)
+    return replace(dec, confirmed=True) if d.confirmed else dec
 
 
 # --------------------------------------------------------------------------- items
