@@ -41,6 +41,10 @@ class CalibrationResult:
         rule decides them, whatever the threshold): they count at every threshold.
     floor : float
         The lowest threshold allowed (the model's own).
+    confirmed_false_digits : int
+        Digits under ``floor`` that the string model confirmed (:attr:`realtime.pipeline.Decision.confirmed`):
+        false digits at ``floor`` only (a stricter threshold turns confirmation off,
+        :func:`realtime.strings.confirms_at`).
     threshold : float
         The chosen threshold.
     false_accepts_per_hour_at_floor, false_accepts_per_hour : float (1/h)
@@ -61,6 +65,7 @@ class CalibrationResult:
     false_accepts_per_hour: float
     target_per_hour: float
     met: bool
+    confirmed_false_digits: int = 0
 
     def to_json(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -106,7 +111,9 @@ def calibrate_decisions(decisions, audio_s: float, *, target_per_hour: float, fl
 
     Decisions of the digit-string model (``is_string``) are not moved by the threshold: their
     accepted digits are false digits at every threshold, so the window classifier's digits may use
-    only what is left of ``target_per_hour`` (none left: not met).
+    only what is left of ``target_per_hour`` (none left: not met). Digits under ``floor`` that the
+    string model confirmed (``confirmed``) are false digits at ``floor`` only: if they break the
+    target there, the threshold goes above the floor, where confirmation is off.
     """
     decisions = list(decisions)
     strings = [d for d in decisions if d.is_string]
@@ -120,12 +127,19 @@ def calibrate_decisions(decisions, audio_s: float, *, target_per_hour: float, fl
     hours = audio_s / 3600.0
     left = target_per_hour - string_digits / hours
     t, fa, met = choose_threshold(conf, audio_s, target_per_hour=max(0.0, left), floor=floor)
+    confirmed = sum(1 for d in windows if d.confirmed and d.top_label not in REJECT_LABELS and not d.too_short
+                    and float(d.confidence) < floor)
+    if confirmed and t <= floor:
+        if fa + confirmed / hours > max(0.0, left):
+            t, fa, met = choose_threshold(conf, audio_s, target_per_hour=max(0.0, left), floor=floor + THRESHOLD_STEP)
+        else:
+            fa += confirmed / hours
     return CalibrationResult(
         audio_s=float(audio_s), utterances=len(decisions), rejected=rejected, digit_confidences=conf,
         string_false_digits=string_digits, floor=float(floor), threshold=t,
-        false_accepts_per_hour_at_floor=(float(np.sum(np.asarray(conf) >= floor)) + string_digits) / hours,
+        false_accepts_per_hour_at_floor=(float(np.sum(np.asarray(conf) >= floor)) + string_digits + confirmed) / hours,
         false_accepts_per_hour=fa + string_digits / hours, target_per_hour=float(target_per_hour),
-        met=met and left >= 0,
+        met=met and left >= 0, confirmed_false_digits=confirmed,
     )
 
 

@@ -27,7 +27,9 @@ _MODEL_HELP = ("Model bundle: a directory or its NAME.json, or the name of a bun
                "named by the environment variable SPOKEN_DIGITS_INTERPRETER.")
 _THRESHOLD_HELP = ("Minimum probability (0-1) of the top digit; below it the utterance is rejected as unknown, "
                    "shown '?'. Default: your threshold from 'spoken-digits calibrate' for this model, else the "
-                   f"model's own (chosen on validation data), else {C.DEFAULT_THRESHOLD}.")
+                   f"model's own (chosen on validation data), else {C.DEFAULT_THRESHOLD}. At the model's own or "
+                   "lower, a digit its string model confirms (hears as the same one digit) is accepted from the "
+                   "model's confirm_threshold; a stricter threshold turns that off.")
 _MIN_SPEECH_HELP = ("A digit spoken in less than this (ms of speech, pauses inside included) is not accepted but "
                     "shown '?': syllables cut out of running speech are shorter than digits. Default: per digit, "
                     f"from {min(C.MIN_DIGIT_SPEECH_MS.values()):.0f} ms to {max(C.MIN_DIGIT_SPEECH_MS.values()):.0f} ms "
@@ -56,13 +58,14 @@ _NO_STRINGS_HELP = ("Do not use the bundle's digit-string model: every utterance
                     "(utterances over 1.5 s of speech are then dropped).")
 
 
-def _string_options(clf, no_strings: bool) -> dict:
-    """The recognizer options of the bundle's digit-string model, unless ``--no-strings``."""
+def _string_options(clf, no_strings: bool, threshold: float | None = None) -> dict:
+    """The recognizer options of the bundle's digit-string model, unless ``--no-strings``; at a ``threshold``
+    stricter than the bundle's, without the confirmation of unsure digits."""
     if no_strings:
         return {}
     from .strings import recognizer_options
 
-    return recognizer_options(clf)
+    return recognizer_options(clf, threshold)
 
 
 def _print_json(obj: dict) -> None:
@@ -132,7 +135,7 @@ def _recognize(files: tuple[Path, ...], model: Path | None, threshold: float | N
 
     clf = _load_classifier(model)
     threshold, _ = resolve_threshold(threshold, clf.bundle)
-    strings = _string_options(clf, no_strings)
+    strings = _string_options(clf, no_strings, threshold)
     failed = 0
     for path in files:
         try:
@@ -325,7 +328,8 @@ def _listen(st: _Stats, cfg: ListenSettings) -> None:
     rate = choose_capture_rate(dev, clf.sample_rate_hz, cfg.device_rate_hz)
     rec = Recognizer(clf.predict, sample_rate_hz=clf.sample_rate_hz, window_samples=clf.window_samples,
                      labels=clf.labels, threshold=threshold, input_rate_hz=rate,
-                     min_digit_speech_ms=cfg.min_digit_speech_ms, **_string_options(clf, cfg.no_strings))
+                     min_digit_speech_ms=cfg.min_digit_speech_ms,
+                     **_string_options(clf, cfg.no_strings, threshold))
     limit = None if cfg.duration_s is None else int(round(cfg.duration_s * rate))
     mic = Microphone(dev, rate, block_ms=cfg.block_ms)
     interactive = not cfg.as_json and sys.stdout.isatty()

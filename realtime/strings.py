@@ -194,7 +194,7 @@ class StringReader:
         return StringReading("".join(t.label for t in tokens), tokens, string_confidence(tokens), self.frame_s, truncated)
 
 
-def recognizer_options(classifier) -> dict:
+def recognizer_options(classifier, threshold: float | None = None) -> dict:
     """The :class:`realtime.pipeline.Recognizer` keyword arguments of a classifier's bundle's string model
     (``read_string`` and the rule its bundle records); ``{}`` if the bundle has none.
 
@@ -202,6 +202,10 @@ def recognizer_options(classifier) -> dict:
     ----------
     classifier : realtime.classifier.Classifier
         Its bundle and interpreter package are used for the string model too.
+    threshold : float or None
+        The window classifier's threshold in use (``--threshold``, a calibrated one). Stricter than the
+        bundle's: no confirmation of unsure digits (the user asked for fewer digits; the confirmation was
+        chosen for the bundle's threshold). None, or the bundle's or lower: the bundle's confirmation.
     """
     spec = classifier.bundle.strings
     if spec is None:
@@ -210,9 +214,19 @@ def recognizer_options(classifier) -> dict:
     longest_ms = reader.max_samples / reader.sample_rate_hz * 1000 - (C.PRE_ROLL_MS + C.POST_ROLL_MS)
     return {"read_string": reader.read, "string_min_speech_ms": spec.min_speech_ms, "string_threshold": spec.threshold,
             "string_hangover_ms": spec.hangover_ms, "string_min_digits_per_s": spec.min_digits_per_s,
-            "string_confirm_threshold": spec.confirm_threshold,
+            "string_confirm_threshold": spec.confirm_threshold if confirms_at(classifier.bundle, threshold) else None,
             "string_confirm_string_threshold": spec.confirm_string_threshold,
             "string_max_speech_ms": min(C.STRING_MAX_SPEECH_MS, longest_ms)}
 
 
-__all__ = ["StringReader", "StringReading", "model_input", "recognizer_options"]
+def confirms_at(bundle, threshold: float | None) -> bool:
+    """Whether a bundle's string model confirms unsure digits at the window classifier's ``threshold``:
+    it has a confirmation rule, and ``threshold`` is None or not above the bundle's own (a user's
+    stricter threshold turns the confirmation off)."""
+    spec = bundle.strings
+    if spec is None or spec.confirm_threshold is None:
+        return False
+    return threshold is None or bundle.threshold is None or float(threshold) <= float(bundle.threshold) + 1e-9
+
+
+__all__ = ["StringReader", "StringReading", "confirms_at", "model_input", "recognizer_options"]

@@ -11,9 +11,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 class FakeDecision:
-    def __init__(self, label, top, confidence, *, is_string=False, too_short=False):
+    def __init__(self, label, top, confidence, *, is_string=False, too_short=False, confirmed=False):
         self.label, self.top_label, self.confidence = label, top, confidence
-        self.is_string, self.too_short = is_string, too_short
+        self.is_string, self.too_short, self.confirmed = is_string, too_short, confirmed
 
     @property
     def digits(self):
@@ -40,6 +40,24 @@ def test_string_digits_count_at_every_threshold():
     # the strings alone exceed the target: no threshold meets it
     res = calibrate_decisions(taken, 3600.0, target_per_hour=1.0, floor=0.5)
     assert not res.met and res.false_accepts_per_hour >= 2.0
+
+
+def test_confirmed_digits_count_at_the_floor_only():
+    """A digit the string model confirmed under the bundle's threshold is a false digit at that threshold; a
+    stricter one turns confirmation off, so calibrate moves above the floor if the confirmed digits break the target."""
+    from realtime.calibration import THRESHOLD_STEP, calibrate_decisions
+
+    base = [FakeDecision("_unknown_", "3", 0.95), FakeDecision("_silence_", "_silence_", 0.99)]
+    confirmed = [FakeDecision("7", "7", 0.85, confirmed=True)]  # accepted at the floor 0.9 by confirmation
+    loose = calibrate_decisions(base + confirmed, 3600.0, target_per_hour=2.0, floor=0.9)
+    assert (loose.threshold, loose.false_accepts_per_hour, loose.confirmed_false_digits, loose.met) == (0.9, 2.0, 1, True)
+    assert loose.false_accepts_per_hour_at_floor == 2.0
+    strict = calibrate_decisions(base + confirmed, 3600.0, target_per_hour=1.0, floor=0.9)
+    assert strict.threshold == pytest.approx(0.9 + THRESHOLD_STEP) and strict.false_accepts_per_hour == 1.0 and strict.met
+    # a confirmed digit over the floor is just a digit over the floor
+    over = calibrate_decisions(base + [FakeDecision("7", "7", 0.93, confirmed=True)], 3600.0, target_per_hour=2.0,
+                               floor=0.9)
+    assert over.confirmed_false_digits == 0 and over.threshold == 0.9 and over.false_accepts_per_hour == 2.0
 
 
 @pytest.mark.skipif(not (SHARED / "speechocean762" / "nondigit").is_dir(), reason="needs ../shared/data")

@@ -154,7 +154,7 @@ def test_string_decisions_are_accepted_by_their_own_rule_and_count_every_digit()
     assert right_interval("4", [one, d("7", 0.6)]) == (0.6, np.inf) and item_outcome("4", [one, d("7", 0.6)], 0.7) == "right"
 
 
-def test_a_confirmed_digit_is_accepted_at_every_threshold():
+def test_a_confirmed_digit_is_accepted_up_to_the_bundles_threshold():
     from realtime.ctc import CtcToken
     from realtime.strings import StringReading
 
@@ -163,15 +163,18 @@ def test_a_confirmed_digit_is_accepted_at_every_threshold():
 
     runner = ModelRunner(energy_stub, LABELS, RATE, WINDOW, string_options={
         "read_string": reads_seven, "string_min_speech_ms": 800.0, "string_confirm_threshold": 0.5,
-        "string_confirm_string_threshold": 0.9})
+        "string_confirm_string_threshold": 0.9}, confirmed_up_to=0.91)
     y = np.concatenate([silence(0.5), burst(0.03), silence(0.5), burst(0.3), silence(0.5)])  # '7' at 0.6, '3' at 0.9
     seven, three = runner.recognize(y, RATE)
-    assert seven.top == "7" and seven.confirmed and seven.fixed and not seven.candidate
-    assert three.top == "3" and not three.confirmed and three.candidate  # the string model read "7", not "3"
-    assert [accepted(seven, t) for t in (0.0, 0.7, 0.99)] == [True, True, True]
-    assert [accepted(three, t) for t in (0.0, 0.7, 0.99)] == [True, True, False]
-    assert item_outcome("7", [seven], 0.99) == "right" and right_interval("7", [seven, three]) == pytest.approx((0.9, np.inf))
-    assert sweep([("7", [seven])], [three], 1.0, [0.5, 0.95])["miss_rate"] == [0.0, 0.0]
+    assert seven.top == "7" and seven.confirmed and seven.candidate and seven.score == pytest.approx(0.91)
+    assert three.top == "3" and not three.confirmed and three.score == pytest.approx(0.9)  # the string model read "7"
+    # a stricter threshold than the bundle's 0.91 turns confirmation off: the '7' then needs its own 0.6
+    assert [accepted(seven, t) for t in (0.0, 0.7, 0.91, 0.95)] == [True, True, True, False]
+    assert [accepted(three, t) for t in (0.0, 0.7, 0.91, 0.95)] == [True, True, False, False]
+    assert item_outcome("7", [seven], 0.91) == "right" and item_outcome("7", [seven], 0.95) == "rejected"
+    assert right_interval("7", [seven, three]) == pytest.approx((0.9, 0.91))
+    assert sweep([("7", [seven])], [three], 1.0, [0.5, 0.91, 0.95])["miss_rate"] == [0.0, 0.0, 1.0]
+    assert sweep([("7", [seven])], [three], 1.0, [0.5, 0.91, 0.95])["false_accepts"] == [1, 0, 0]
     assert seven.to_json()["confirmed"] is True
 
 

@@ -214,3 +214,16 @@ def test_the_string_model_confirms_an_unsure_digit_only_when_it_reads_the_same_o
     with pytest.raises(ValueError, match="string_confirm_threshold"):
         Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS,
                    read_string=reads("7", 0.97), string_confirm_threshold=1.5)
+
+
+def test_a_threshold_stricter_than_the_bundles_turns_confirmation_off():
+    import dataclasses
+
+    from realtime.strings import confirms_at
+
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    assert bundle.strings.confirm_threshold is not None  # the shipped bundle confirms unsure digits
+    assert confirms_at(bundle, None) and confirms_at(bundle, bundle.threshold) and confirms_at(bundle, 0.5)
+    assert not confirms_at(bundle, bundle.threshold + 0.01) and not confirms_at(bundle, 1.0)
+    plain = dataclasses.replace(bundle, strings=dataclasses.replace(bundle.strings, confirm_threshold=None))
+    assert not confirms_at(plain, None)

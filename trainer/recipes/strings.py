@@ -15,9 +15,9 @@ Every utterance of a split (speaker-disjoint, the splits of :mod:`trainer.data.c
   or a Speech Commands non-digit word: an empty target (the model must say nothing).
 
 In training, a share of the utterances is speed-perturbed (0.85-1.15, :func:`trainer.data.strings.speed_perturb`),
-a share of those not by speechocean762's readers is shifted up by 2-6 semitones in pitch and formants
-(:func:`trainer.data.strings.pitch_up`: 25 of speechocean762's 26 string readers are children aged 6-9, the
-assembled and synthetic strings adults), and on a share a training noise recording (split by file) is mixed in at 0-25 dB SNR.
+optionally (``--pitch-share``) a share of those not by speechocean762's readers is shifted up by 2-6 semitones in
+pitch and formants (:func:`trainer.data.strings.pitch_up`: 25 of speechocean762's 26 string readers are children
+aged 6-9, the assembled and synthetic strings adults), and on a share a training noise recording (split by file) is mixed in at 0-25 dB SNR.
 Each set is cached as an ``.npz`` (written to a temporary file, then renamed). The model is
 :func:`trainer.models.ctc.build_ctc_model` (by default with a bidirectional LSTM of 64 units per
 direction, and a quarter of the training batches padded further with silence), trained with the CTC
@@ -74,7 +74,7 @@ class StringSetSizes:
     pitch_semitones: tuple[float, float] = (2.0, 6.0)
 
 
-TRAIN_SIZES = StringSetSizes(assembled=5000, negatives=2500, real_repeat=20, speed_share=0.7, pitch_share=0.35)
+TRAIN_SIZES = StringSetSizes(assembled=5000, negatives=2500, real_repeat=20, speed_share=0.7)
 EVAL_SIZES = StringSetSizes(assembled=600, negatives=300, real_repeat=1, noise_share=0.0)
 
 
@@ -410,7 +410,7 @@ def main(argv=None) -> None:
                         "--bidirectional, else 0)")
     p.add_argument("--pitch-share", type=float, default=TRAIN_SIZES.pitch_share,
                    help="share of training utterances (not speechocean762's) shifted up 2-6 semitones in pitch and "
-                        "formants, towards children's voices (0: none, as runs/strings11)")
+                        "formants, towards children's voices (default 0, as runs/strings11; runs/strings13: 0.35)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from dataclasses import replace

@@ -12,7 +12,9 @@ by default), an utterance the string model claims is a *string decision*: accept
 not by the string model's own rule (its bundle's threshold, :func:`realtime.pipeline.string_accepted`),
 whatever the window classifier's threshold; an accepted one counts as many false
 digits as it holds. A window decision the string model confirmed (it read the same one digit,
-the recognizer's ``string_confirm_threshold``) is accepted at every threshold too.
+the recognizer's ``string_confirm_threshold``) is accepted at every threshold up to the bundle's
+own (a stricter threshold turns confirmation off, :func:`realtime.strings.confirms_at`): it is
+scored as if its confidence were at least that threshold (:attr:`Dec.score`).
 
 Only numpy, soundfile and :mod:`realtime` are used here: the model path is
 exactly the one ``recognize`` and ``listen`` take.
@@ -60,8 +62,9 @@ class Dec:
         The string model's rule accepted ``string``: at every threshold (the window classifier's
         threshold does not apply to it).
     confirmed : bool
-        A window decision the string model confirmed (:attr:`realtime.pipeline.Decision.confirmed`):
-        accepted at every threshold.
+        A window decision the string model confirmed (:attr:`realtime.pipeline.Decision.confirmed`).
+    confirmed_up_to : float
+        ... accepted at every threshold up to this (the bundle's threshold).
     """
 
     top: str
@@ -74,17 +77,24 @@ class Dec:
     string: str | None = None
     string_accepted: bool = False
     confirmed: bool = False
+    confirmed_up_to: float = 1.0
 
     @property
     def candidate(self) -> bool:
-        """A digit that some threshold accepts, and not every one: a digit on top, not rejected by the
-        length gate, not confirmed. (A string decision: never, see :attr:`fixed`.)"""
-        return self.string is None and not is_rejection(self.top) and not self.too_short and not self.confirmed
+        """A digit that some threshold accepts: a digit on top, not rejected by the length gate.
+        (A string decision: never, see :attr:`fixed`.)"""
+        return self.string is None and not is_rejection(self.top) and not self.too_short
+
+    @property
+    def score(self) -> float:
+        """The highest threshold at which a candidate is accepted: its confidence, or for a confirmed
+        digit at least :attr:`confirmed_up_to`."""
+        return max(self.confidence, self.confirmed_up_to) if self.confirmed else self.confidence
 
     @property
     def fixed(self) -> bool:
-        """A string decision its rule accepted, or a confirmed digit: accepted at every threshold."""
-        return (self.string is not None and self.string_accepted) or self.confirmed
+        """A string decision its rule accepted: accepted at every threshold."""
+        return self.string is not None and self.string_accepted
 
     @property
     def n_digits(self) -> int:
@@ -100,13 +110,14 @@ class Dec:
         if self.string is not None:
             out["string"], out["string_accepted"] = self.string, self.string_accepted
         if self.confirmed:
-            out["confirmed"] = True
+            out["confirmed"], out["confirmed_up_to"] = True, self.confirmed_up_to
         return out
 
 
 def accepted(d: Dec, threshold: float) -> bool:
-    """Is ``d`` a decision (not a rejection) at ``threshold``? A string decision: if its own rule accepted it."""
-    return d.fixed or (d.candidate and d.confidence >= threshold)
+    """Is ``d`` a decision (not a rejection) at ``threshold``? A string decision: if its own rule accepted it;
+    a confirmed digit: up to its :attr:`Dec.confirmed_up_to` whatever its confidence."""
+    return d.fixed or (d.candidate and d.score >= threshold)
 
 
 def dec_from_probabilities(probabilities: np.ndarray, labels: Sequence[str], start_s: float, end_s: float,
@@ -122,9 +133,10 @@ def dec_from_probabilities(probabilities: np.ndarray, labels: Sequence[str], sta
                0.0 if j is None else float(p[j]), float(start_s), float(end_s), bool(too_short))
 
 
-def dec_from_decision(d, labels: Sequence[str]) -> Dec:
+def dec_from_decision(d, labels: Sequence[str], confirmed_up_to: float = 1.0) -> Dec:
     """A :class:`Dec` from a :class:`realtime.pipeline.Decision` (its probabilities and length gate, not its
-    label; a string decision: the string read and whether its rule accepted it)."""
+    label; a string decision: the string read and whether its rule accepted it; a confirmed digit: accepted
+    up to ``confirmed_up_to``, the bundle's threshold)."""
     u = d.utterance
     start_s, end_s = u.speech_start_sample / u.sample_rate_hz, u.end_sample / u.sample_rate_hz
     if d.is_string:
@@ -132,7 +144,7 @@ def dec_from_decision(d, labels: Sequence[str]) -> Dec:
         return Dec(read or "_unknown_", float(d.confidence), None, 0.0, start_s, end_s,
                    string=read, string_accepted=bool(d.accepted))
     dec = dec_from_probabilities(d.probabilities, labels, start_s, end_s, d.too_short)
-    return replace(dec, confirmed=True) if d.confirmed else dec
+    return replace(dec, confirmed=True, confirmed_up_to=float(confirmed_up_to)) if d.confirmed else dec
 
 
 # --------------------------------------------------------------------------- items
@@ -161,7 +173,7 @@ def right_interval(digit: str, decs: Sequence[Dec]) -> tuple[float, float] | Non
     and up to the highest.
     """
     fixed = [d.top for d in decs if d.fixed]  # accepted strings: at every threshold
-    conf = sorted(((d.confidence, d.top) for d in decs if d.candidate), reverse=True)
+    conf = sorted(((d.score, d.top) for d in decs if d.candidate), reverse=True)
     if fixed:
         if fixed != [digit]:
             return None
@@ -218,7 +230,8 @@ class ModelRunner:
     (ms, one value or per label, :class:`realtime.pipeline.Recognizer`; None: the per-digit
     default :data:`realtime.constants.MIN_DIGIT_SPEECH_MS`, as ``listen`` and ``recognize``; 0: none).
     ``string_options`` are the recognizer's digit-string model and rule
-    (:func:`realtime.strings.recognizer_options`; empty: the window classifier alone).
+    (:func:`realtime.strings.recognizer_options`; empty: the window classifier alone);
+    ``confirmed_up_to`` the highest threshold at which its confirmation holds (the bundle's threshold).
     """
 
     predict: Callable[[np.ndarray], np.ndarray]
@@ -227,6 +240,7 @@ class ModelRunner:
     window_samples: int
     min_digit_speech_ms: float | dict[str, float] | None = None
     string_options: dict = field(default_factory=dict)
+    confirmed_up_to: float = 1.0
 
     def __post_init__(self) -> None:
         if self.min_digit_speech_ms is None:
@@ -241,8 +255,13 @@ class ModelRunner:
         ``recognize``) also its bundle's digit-string model, if it has one."""
         from realtime.strings import recognizer_options
 
+        ceiling = clf.bundle.threshold if clf.bundle.threshold is not None else 1.0
         return cls(clf.predict, tuple(clf.labels), int(clf.sample_rate_hz), int(clf.window_samples),
-                   min_digit_speech_ms, recognizer_options(clf) if strings else {})
+                   min_digit_speech_ms, recognizer_options(clf) if strings else {}, float(ceiling))
+
+    def dec(self, decision, labels: Sequence[str]) -> Dec:
+        """:func:`dec_from_decision` with this runner's :attr:`confirmed_up_to`."""
+        return dec_from_decision(decision, labels, self.confirmed_up_to)
 
     @property
     def reads_strings(self) -> bool:
@@ -256,7 +275,7 @@ class ModelRunner:
         out = recognize_samples(samples, rate_hz, self.predict, model_rate_hz=self.sample_rate_hz,
                                 window_samples=self.window_samples, labels=self.labels, threshold=0.0,
                                 min_digit_speech_ms=self.min_digit_speech_ms, **self.string_options)
-        convert = convert or dec_from_decision
+        convert = convert or self.dec
         return [convert(d, self.labels) for d in out]
 
     def classify_window(self, samples: np.ndarray, rate_hz: int) -> Dec:
@@ -375,7 +394,7 @@ def run_stream(runner: ModelRunner, segments: Iterable[np.ndarray], rate_hz: int
 
     block_ms = C.CAPTURE_BLOCK_MS if block_ms is None else block_ms
     block = max(1, int(round(block_ms * rate_hz / 1000.0)))
-    convert = convert or dec_from_decision
+    convert = convert or runner.dec
     rec = Recognizer(runner.predict, sample_rate_hz=runner.sample_rate_hz, window_samples=runner.window_samples,
                      labels=runner.labels, threshold=0.0, input_rate_hz=rate_hz,
                      min_digit_speech_ms=runner.min_digit_speech_ms, **runner.string_options)
@@ -463,8 +482,8 @@ def sweep(items: Sequence[tuple[str, Sequence[Dec]]], negatives: Sequence[Dec], 
     dict of lists ``threshold``, ``miss_rate``, ``false_accepts``, ``fa_per_hour`` (ascending threshold).
     """
     if thresholds is None:
-        confs = {d.confidence for _, ds in items for d in ds if d.candidate}
-        confs |= {d.confidence for d in negatives if d.candidate}
+        confs = {d.score for _, ds in items for d in ds if d.candidate}
+        confs |= {d.score for d in negatives if d.candidate}
         thresholds = sorted({0.0, 1.0, *confs})
     t = np.asarray(sorted(thresholds), dtype=np.float64)
     right = np.zeros(t.shape[0], np.int64)
@@ -472,7 +491,7 @@ def sweep(items: Sequence[tuple[str, Sequence[Dec]]], negatives: Sequence[Dec], 
         iv = right_interval(digit, decs)
         if iv is not None:
             right += (t > iv[0]) & (t <= iv[1])
-    neg = np.sort(np.asarray([d.confidence for d in negatives if d.candidate], np.float64))
+    neg = np.sort(np.asarray([d.score for d in negatives if d.candidate], np.float64))
     fa = neg.shape[0] - np.searchsorted(neg, t, side="left")  # confidences >= t
     fa = fa + sum(d.n_digits for d in negatives if d.fixed)
     n = max(len(items), 1)
