@@ -347,7 +347,8 @@ def _listen(st: _Stats, cfg: ListenSettings) -> None:
                 _print_json({**d.to_json(clf.labels), "dropped_s": round(mic.stats.dropped_samples / rate, 3)})
             elif not interactive:
                 lat = "" if d.latency_ms is None else f"  latency {d.latency_ms:.0f} ms"
-                click.echo(f"{d.utterance.start_s:8.2f} s  {d.symbol}  {d.confidence:.0%}{lat}")
+                both = "  (confirmed by the string model)" if d.confirmed and d.confidence < threshold else ""
+                click.echo(f"{d.utterance.start_s:8.2f} s  {d.symbol}  {d.confidence:.0%}{both}{lat}")
 
     try:
         with contextlib.ExitStack() as stack:
