@@ -393,3 +393,13 @@ def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_fa
     assert sweep_rules(results, max_fa_per_hour=0.0)["chosen"] is None
     with pytest.raises(ValueError, match="real running speech"):
         sweep_rules([r for r in results if r["source"] != "speechocean762"])
+
+
+@pytest.mark.parametrize("flag, value", [("--pitch-share", "1.5"), ("--real-repeat", "-1")])
+def test_the_recipe_refuses_bad_augmentation_settings_before_any_work(flag, value, tmp_path, capsys):
+    from trainer.recipes.strings import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--corpus-root", str(tmp_path), "--out", str(tmp_path / "run"), flag, value])
+    assert e.value.code == 2 and flag in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -408,6 +408,8 @@ def main(argv=None) -> None:
     p.add_argument("--pad-share", type=float, default=None,
                    help="share of training batches padded with 0-8 s more silence (default 0.25 with "
                         "--bidirectional, else 0)")
+    p.add_argument("--real-repeat", type=int, default=TRAIN_SIZES.real_repeat,
+                   help="copies of each real speechocean762 training string (each with its own noise and speed)")
     p.add_argument("--pitch-share", type=float, default=TRAIN_SIZES.pitch_share,
                    help="share of training utterances (not speechocean762's) shifted up 2-6 semitones in pitch and "
                         "formants, towards children's voices (default 0, as runs/strings11; runs/strings13: 0.35)")
@@ -417,7 +419,10 @@ def main(argv=None) -> None:
 
     if not 0.0 <= a.pitch_share <= 1.0:
         p.error(f"--pitch-share must be in [0, 1], got {a.pitch_share}")
-    sizes = replace(TRAIN_SIZES, assembled=a.assembled, negatives=a.negatives, pitch_share=a.pitch_share)
+    if a.real_repeat < 0:
+        p.error(f"--real-repeat must be >= 0, got {a.real_repeat}")
+    sizes = replace(TRAIN_SIZES, assembled=a.assembled, negatives=a.negatives, pitch_share=a.pitch_share,
+                    real_repeat=a.real_repeat)
     res = train_strings(a.corpus_root, a.out, synth_dir=a.synth_dir, epochs=a.epochs, batch_size=a.batch_size,
                         seed=a.seed, train_sizes=sizes, units=a.units, bidirectional=a.bidirectional,
                         pad_share=a.pad_share)
