@@ -236,7 +236,7 @@ def compare(bundles: Sequence[Path], *, data_root: Path, synth: Path | None = No
 
             rule = bundle_rule(path, use_strings=strings)
             table = summarize(rescore(run_items(path, string_items, babble=babble, use_strings=rule is not None,
-                                                seed=seed, progress=progress), rule))
+                                                seed=seed, progress=progress, interpreter=interpreter), rule))
             set_string_columns(row, table)
         training = (clf.bundle.spec.get("provenance") or {}).get("training") or {}
         row.train_s, row.epochs = training.get("wall_s_this_session"), training.get("epochs_run")

@@ -177,14 +177,15 @@ def _runs(items: Sequence[StringItem], conditions: Sequence[str], babble: Sequen
 
 def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] = ("clean", "babble_10"),
               babble: Sequence[np.ndarray] = (), use_strings: bool = True, threshold: float | None = None,
-              string_hangover_ms: float | None = None, seed: int = 0, progress: bool = False) -> list[dict]:
+              string_hangover_ms: float | None = None, seed: int = 0, progress: bool = False,
+              interpreter: str | None = None) -> list[dict]:
     """Recognize every item (strings in every condition; isolated digits and speech clean only), recording
     enough to replay any :class:`StringRule` (:func:`rescore`).
 
     With a string model each item runs twice through the same segmenter (the string model's, its
     ``hangover_ms`` or ``string_hangover_ms``): once with the string model reading every utterance,
     once with the window classifier deciding every utterance. Without one (or ``use_strings=False``),
-    once, as ``recognize --no-strings``.
+    once, as ``recognize --no-strings``. ``interpreter``: the TFLite package (None: the first installed).
 
     Returns
     -------
@@ -199,7 +200,7 @@ def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] 
     from realtime.pipeline import gate_of, recognize_samples, string_segmenter_config
     from rich.progress import Progress
 
-    clf = Classifier(bundle)
+    clf = Classifier(bundle, interpreter=interpreter)
     strings = use_strings and clf.bundle.strings is not None
     window_opts: dict = {}
     string_opts: dict = {}
@@ -351,12 +352,18 @@ def pooled_exact(table: dict, kind: str, condition: str = "clean") -> tuple[floa
     return (round(sum(v["exact"] * v["strings"] for v in rows) / n, 4) if n else None), n
 
 
-def bundle_rule(bundle, *, use_strings: bool = True) -> StringRule | None:
-    """The string rule of a bundle (None: it has no string model, or ``use_strings`` is False)."""
+def bundle_rule(bundle, *, use_strings: bool = True, threshold: float | None = None,
+                min_speech_ms: float | None = None) -> StringRule | None:
+    """The string rule of a bundle, with ``threshold`` / ``min_speech_ms`` in place of its own if given
+    (None: it has no string model, or ``use_strings`` is False)."""
     from realtime.bundle import load_bundle
 
     spec = load_bundle(bundle).strings
-    return StringRule.of_bundle(spec) if spec is not None and use_strings else None
+    if spec is None or not use_strings:
+        return None
+    rule = StringRule.of_bundle(spec)
+    return replace(rule, threshold=rule.threshold if threshold is None else threshold,
+                   min_speech_ms=rule.min_speech_ms if min_speech_ms is None else min_speech_ms)
 
 
 #: The rules :func:`sweep_rules` tries: routes (ms of speech), thresholds (least sure digit), digit rates (1/s).
@@ -550,11 +557,13 @@ def rich_table(table: dict, title: str):
 def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, string_threshold, min_speech_ms, out,
                      seed, progress, sweep: bool = False, max_fa_per_hour: float | None = SWEEP_MAX_FA_PER_HOUR,
                      other_fa_ratio: float | None = SWEEP_OTHER_FA_RATIO, baseline: str | None = None,
-                     strings_only: bool = False, string_hangover_ms: float | None = None) -> dict:
+                     strings_only: bool = False, string_hangover_ms: float | None = None,
+                     cache_dir: Path | None = None) -> dict:
     """What ``spoken-digits strings`` measures (its options), as a JSON-ready dict: bundle, split, string_rule,
     seed, seconds, table (:func:`summarize`), items; with ``sweep`` also sweep, with ``baseline`` also
     baseline. ``strings_only``: the digit strings alone (no isolated digits, no running speech), as
-    ``robustness`` adds them to its tables."""
+    ``robustness`` adds them to its tables. ``cache_dir``: where the babble tracks are kept (a
+    ``strings-eval`` subfolder; default :func:`trainer.data.dataset.default_cache_dir`)."""
     import time
 
     from ..data.corpus import CorpusPaths, read_corpus
@@ -565,15 +574,8 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
     held_out_passages = sorted((Path(synth_dir) / "passages").glob("*.wav")) if synth_dir and split == "test" else []
     items = select_items(rows, split=split, n_tts=size, n_assembled=size, n_isolated=0 if strings_only else size,
                          seed=seed, passage_paths=held_out_passages, speech=not strings_only)
-    babble = babble_tracks(rows, Path(default_cache_dir()) / "strings-eval", seed=seed)
-    from realtime.bundle import load_bundle
-
-    spec = load_bundle(bundle).strings
-    rule = None
-    if spec is not None and not no_strings:
-        rule = StringRule.of_bundle(spec)
-        rule = replace(rule, threshold=rule.threshold if string_threshold is None else string_threshold,
-                       min_speech_ms=rule.min_speech_ms if min_speech_ms is None else min_speech_ms)
+    babble = babble_tracks(rows, Path(cache_dir or default_cache_dir()) / "strings-eval", seed=seed)
+    rule = bundle_rule(bundle, use_strings=not no_strings, threshold=string_threshold, min_speech_ms=min_speech_ms)
     results = rescore(run_items(bundle, items, babble=babble, use_strings=rule is not None, seed=seed,
                                 string_hangover_ms=string_hangover_ms, progress=progress), rule)
     doc = {"bundle": str(bundle), "split": split, "string_rule": None if rule is None else asdict(rule), "seed": seed,

@@ -237,7 +237,8 @@ def robustness(bundle, threshold, data_root, synth, folders, cache_dir, out, qui
         from ..string_robustness import rich_table, strings_cmd_impl
 
         doc = strings_cmd_impl(clf.bundle.json_path, root, synth, "test", STRING_ITEMS_QUICK if quick else STRING_ITEMS,
-                               False, None, None, None, seed, progress=not no_progress, strings_only=True)
+                               False, None, None, None, seed, progress=not no_progress, strings_only=True,
+                               cache_dir=cache_dir)
         rep["strings"] = {k: doc[k] for k in ("split", "string_rule", "seconds", "table", "items")}
         tables.append(rich_table(doc["table"], f"digit strings, held-out speakers and voices ({doc['seconds']:.0f} s)"))
     _finish(rep, ctx, clf, how, root, synth, folders, quick, out, t0, record, "robustness")
