@@ -170,9 +170,20 @@ def bench(bundle, run_dir, variants, interpreters, max_windows, data_dir, cache_
                    "on an unsure digit); default: no confirmation. 'strings --split val --sweep' chooses it.")
 @click.option("--confirm-string-threshold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="With --confirm-threshold: the string model's confidence (0-1) in that digit must be at least this.")
+@click.option("--veto-threshold", type=click.FloatRange(0, 1), default=None,
+              help="A digit the window classifier accepts is rejected if the string model's highest posterior "
+                   "(0-1) of that digit anywhere in the utterance is under this (it did not hear that digit); "
+                   "default: no veto. 'strings --split val --sweep' chooses it.")
+@click.option("--veto-min-peak-over-floor-db", type=click.FloatRange(0, 120), default=0.0, show_default=True,
+              help="With --veto-threshold: veto only in utterances whose speech peaks at least this many dB over the "
+                   "noise floor (the string model misses real digits in babble and noise too); 0: everywhere.")
+@click.option("--classifier-threshold", type=click.FloatRange(0, 1), default=None,
+              help="Replace the bundle's window-classifier threshold (0-1) with this one, chosen with the veto "
+                   "by 'strings --split val --sweep'; default: the bundle's own.")
 @click.option("--force", is_flag=True, help="Replace an existing bundle directory.")
 def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, threshold, hangover_ms,
-                       min_digits_per_s, input_frames, confirm_threshold, confirm_string_threshold, force):
+                       min_digits_per_s, input_frames, confirm_threshold, confirm_string_threshold, veto_threshold,
+                       veto_min_peak_over_floor_db, classifier_threshold, force):
     """Add the digit-string (CTC) model of RUN to a bundle, for digits said in a row without pauses.
 
     RUN is a run of 'python -m trainer.recipes.strings'. The string model is converted for utterances
@@ -188,5 +199,7 @@ def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, t
     path = export_strings(run_dir, base, out, quantization=quantization, max_s=max_s, min_speech_ms=min_speech_ms,
                           threshold=threshold, hangover_ms=hangover_ms, min_digits_per_s=min_digits_per_s,
                           input_frames=input_frames, confirm_threshold=confirm_threshold,
-                          confirm_string_threshold=confirm_string_threshold, force=force)
+                          confirm_string_threshold=confirm_string_threshold, veto_threshold=veto_threshold,
+                          veto_min_peak_over_floor_db=veto_min_peak_over_floor_db,
+                          classifier_threshold=classifier_threshold, force=force)
     click.echo(f"wrote {path}")

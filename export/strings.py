@@ -55,6 +55,8 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
                    min_speech_ms: float = DEFAULT_MIN_SPEECH_MS, threshold: float | None = None,
                    hangover_ms: float | None = None, min_digits_per_s: float = 0.0, input_frames: str = "dynamic",
                    confirm_threshold: float | None = None, confirm_string_threshold: float = 0.0,
+                   veto_threshold: float | None = None, veto_min_peak_over_floor_db: float = 0.0,
+                   classifier_threshold: float | None = None,
                    force: bool = False, keras_model=None, calibration: np.ndarray | None = None) -> Path:
     """Write bundle ``out``: ``bundle`` plus the string model of ``run_dir``.
 
@@ -88,6 +90,16 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         None: no confirmation. Chosen on validation speech (``spoken-digits strings --split val --sweep``).
     confirm_string_threshold : float in [0, 1]
         ... with at least this confidence.
+    veto_threshold : float in [0, 1] or None
+        A digit the window classifier accepts is rejected if the string model's highest posterior of it
+        over the utterance is under this (:class:`realtime.pipeline.Recognizer`'s ``string_veto_threshold``);
+        None: no veto.
+    veto_min_peak_over_floor_db : float in [0, 120] (dB)
+        ... only in utterances whose speech peaks at least this far over the noise floor (0: in every one).
+    classifier_threshold : float in [0, 1] or None
+        The window classifier's threshold of the new bundle, chosen with the veto on validation speech
+        (the base bundle's ``threshold_rule`` is kept, with this choice under ``strings_sweep``); None:
+        the base bundle's.
     keras_model, calibration : optional
         An already loaded model / calibration log-mels, each as :func:`realtime.strings.model_input`
         gives it (tests).
@@ -101,7 +113,7 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     RunError
         If the run has no model, or no calibration data for int8.
     ValueError
-        Unknown quantization, ``max_s <= 0``, or ``threshold`` or a confirm threshold outside [0, 1].
+        Unknown quantization, ``max_s <= 0``, or a threshold outside [0, 1].
     FileExistsError
         If ``out`` exists and not ``force``.
     BundleError
@@ -122,9 +134,12 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     if not max_s > 0:
         raise ValueError(f"max_s must be > 0, got {max_s}")
     for name, v in (("threshold", threshold), ("confirm_threshold", confirm_threshold),
-                    ("confirm_string_threshold", confirm_string_threshold)):
+                    ("confirm_string_threshold", confirm_string_threshold), ("veto_threshold", veto_threshold),
+                    ("classifier_threshold", classifier_threshold)):
         if v is not None and not 0 <= v <= 1:
             raise ValueError(f"{name} must be in [0, 1], got {v}")
+    if not 0 <= veto_min_peak_over_floor_db <= 120:
+        raise ValueError(f"veto_min_peak_over_floor_db must be in [0, 120] dB, got {veto_min_peak_over_floor_db}")
     run_dir, out = Path(run_dir), Path(out)
     base = load_bundle(bundle)
     if out.exists() and not force:
@@ -162,6 +177,12 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     if (run_dir / "results.json").is_file():
         results = json.loads((run_dir / "results.json").read_text())
     spec = {k: v for k, v in base.spec.items() if k not in ("spec_version", "name", "files")}
+    if classifier_threshold is not None and classifier_threshold != spec.get("threshold"):
+        rule = dict(spec.get("threshold_rule") or {})
+        rule["strings_sweep"] = {"threshold": float(classifier_threshold), "before": spec.get("threshold"),
+                                 "method": "chosen with the string model's veto on validation speech "
+                                           "('spoken-digits strings --split val --sweep')"}
+        spec["threshold"], spec["threshold_rule"] = float(classifier_threshold), rule
     spec["strings"] = {
         "model": keras_model.name, "recurrent": "bidirectional_lstm" if bidirectional else "lstm",
         "output_kind": "ctc_logits", "labels": list(ctc.CTC_LABELS),
@@ -169,6 +190,7 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         "time_stride": ctc.TIME_STRIDE, "input_frames": input_frames, "min_speech_ms": float(min_speech_ms), "threshold": threshold,
         "hangover_ms": hangover_ms, "min_digits_per_s": float(min_digits_per_s),
         "confirm_threshold": confirm_threshold, "confirm_string_threshold": float(confirm_string_threshold),
+        "veto_threshold": veto_threshold, "veto_min_peak_over_floor_db": float(veto_min_peak_over_floor_db),
         "quantization": quantization, "input": inp, "output": outp,
         "representative_dataset": None if quantization != "int8" else {
             "source": "training utterances of the string recipe", "samples": int(len(calibration))},

@@ -48,6 +48,12 @@ section 2). ``NAME.json`` (spec version :data:`SPEC_VERSION`) holds::
                         classifier is unsure of, top probability at or above
                         confirm_threshold, is accepted if this model reads the
                         same one digit with at least confirm_string_threshold),
+                        veto_threshold (optional: a digit the window
+                        classifier accepts is rejected if this model's highest
+                        posterior of it over the utterance is under this;
+                        veto_min_peak_over_floor_db, optional: only in
+                        utterances whose speech peaks at least this many dB
+                        over the noise floor),
                         quantization, input, output
 
 ``NAME.mel.npz`` holds ``mel_basis`` [shape=(n_mels, 1 + n_fft // 2), float32],
@@ -191,6 +197,11 @@ class StringModelSpec:
         threshold, is accepted if this model reads the utterance as that one digit (None: no confirmation).
     confirm_string_threshold : float in [0, 1]
         ... with at least this confidence.
+    veto_threshold : float in [0, 1] or None
+        A digit the window classifier accepts is rejected if this model's highest posterior of that digit
+        over the utterance is under this (None: no veto).
+    veto_min_peak_over_floor_db : float >= 0 (dB)
+        ... only in utterances whose speech peaks at least this far over the noise floor (0: in every one).
     decoding : str
         ``"greedy"`` (best path).
     quantization : str
@@ -212,6 +223,8 @@ class StringModelSpec:
     output: TensorSpec
     confirm_threshold: float | None = None
     confirm_string_threshold: float = 0.0
+    veto_threshold: float | None = None
+    veto_min_peak_over_floor_db: float = 0.0
 
     def output_frames(self, n_frames: int) -> int:
         """Output frames that cover ``n_frames`` log-mel frames."""
@@ -249,10 +262,14 @@ def _string_spec(spec: dict, base: Path, json_path: Path) -> StringModelSpec | N
     for k in ("max_frames", "time_stride"):
         if isinstance(doc[k], bool) or not isinstance(doc[k], int) or doc[k] < 1:
             raise BundleError(f"{json_path}: strings.{k} must be a positive integer, got {doc[k]!r}")
-    for k in ("threshold", "confirm_threshold", "confirm_string_threshold"):
+    for k in ("threshold", "confirm_threshold", "confirm_string_threshold", "veto_threshold"):
         v = doc.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1):
             raise BundleError(f"{json_path}: strings.{k} must be a number in [0, 1], got {v!r}")
+    gate = doc.get("veto_min_peak_over_floor_db")
+    if gate is not None and (isinstance(gate, bool) or not isinstance(gate, (int, float)) or not 0 <= gate <= 120):
+        raise BundleError(f"{json_path}: strings.veto_min_peak_over_floor_db must be a number of dB in [0, 120], "
+                          f"got {gate!r}")
     thr = doc.get("threshold")
     out = StringModelSpec(
         tflite_path=path, labels=tuple(labels), blank_index=blank, max_frames=doc["max_frames"],
@@ -263,7 +280,9 @@ def _string_spec(spec: dict, base: Path, json_path: Path) -> StringModelSpec | N
         quantization=str(doc.get("quantization", "")), input=TensorSpec.from_dict(doc["input"], "strings.input", json_path),
         output=TensorSpec.from_dict(doc["output"], "strings.output", json_path),
         confirm_threshold=None if doc.get("confirm_threshold") is None else float(doc["confirm_threshold"]),
-        confirm_string_threshold=float(doc.get("confirm_string_threshold") or 0.0))
+        confirm_string_threshold=float(doc.get("confirm_string_threshold") or 0.0),
+        veto_threshold=None if doc.get("veto_threshold") is None else float(doc["veto_threshold"]),
+        veto_min_peak_over_floor_db=float(gate or 0.0))
     n_mels = spec["front_end"]["n_mels"]
     frames = -1 if out.dynamic_frames else out.max_frames
     if out.input.shape != (1, n_mels, frames):

@@ -113,14 +113,16 @@ def calibrate_decisions(decisions, audio_s: float, *, target_per_hour: float, fl
     accepted digits are false digits at every threshold, so the window classifier's digits may use
     only what is left of ``target_per_hour`` (none left: not met). Digits under ``floor`` that the
     string model confirmed (``confirmed``) are false digits at ``floor`` only: if they break the
-    target there, the threshold goes above the floor, where confirmation is off.
+    target there, the threshold goes above the floor, where confirmation is off. Digits the string
+    model vetoed (``vetoed``) are rejected at every threshold, as the length gate's are.
     """
     decisions = list(decisions)
     strings = [d for d in decisions if d.is_string]
     windows = [d for d in decisions if not d.is_string]
     string_digits = sum(len(d.digits) for d in strings)
-    # digits the length gate rejects are never accepted, whatever the threshold
-    conf = sorted((float(d.confidence) for d in windows if d.top_label not in REJECT_LABELS and not d.too_short),
+    # digits the length gate rejects, or the string model vetoes, are never accepted, whatever the threshold
+    conf = sorted((float(d.confidence) for d in windows
+                   if d.top_label not in REJECT_LABELS and not d.too_short and not getattr(d, "vetoed", False)),
                   reverse=True)
     rejected = {lab: sum(1 for d in windows if d.top_label == lab) for lab in REJECT_LABELS}
     rejected["_unknown_"] = rejected.get("_unknown_", 0) + sum(1 for d in strings if not d.digits)  # not taken

@@ -348,6 +348,8 @@ def _listen(st: _Stats, cfg: ListenSettings) -> None:
             elif not interactive:
                 lat = "" if d.latency_ms is None else f"  latency {d.latency_ms:.0f} ms"
                 both = "  (confirmed by the string model)" if d.confirmed and d.confidence < threshold else ""
+                if d.vetoed:
+                    both = f"  (a {d.top_label} the string model did not hear)"
                 click.echo(f"{d.utterance.start_s:8.2f} s  {d.symbol}  {d.confidence:.0%}{both}{lat}")
 
     try:

@@ -84,6 +84,10 @@ class Decision:
         The window classifier's top digit (at least the recognizer's ``string_confirm_threshold``,
         not rejected by the length gate) is the one digit the string model read in the utterance
         (with at least ``string_confirm_string_threshold``): accepted even under the threshold.
+    vetoed : bool
+        The window classifier's top digit was at or above the threshold, but the string model hardly
+        heard that digit anywhere in the utterance (its highest posterior of it under the recognizer's
+        ``string_veto_threshold``, in a quiet enough utterance): rejected as ``_unknown_``.
     """
 
     utterance: Utterance
@@ -96,6 +100,7 @@ class Decision:
     reading: "StringReading | None" = field(default=None, repr=False)
     is_string: bool = False
     confirmed: bool = False
+    vetoed: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -127,7 +132,8 @@ class Decision:
         (the digit or string, or ``_silence_``/``_unknown_``), top, confidence, probabilities (label ->
         probability, every class; empty for a string), speech_ms (speech length of the utterance),
         too_short (a digit rejected by the length gate), confirmed (the string model read the same one
-        digit: accepted under the threshold too), steady_noise (heard in a steady noise: no
+        digit: accepted under the threshold too), vetoed (a digit over the threshold rejected because the
+        string model hardly heard it), steady_noise (heard in a steady noise: no
         length gate, :attr:`realtime.segmenter.Utterance.in_steady_noise`), latency_ms (null for
         files); for a string also ``digit_times``: per digit read, its label, start_s and end_s in the
         stream and confidence. Plus ``extra``."""
@@ -146,6 +152,7 @@ class Decision:
             "speech_ms": round(u.speech_ms, 1),
             "too_short": self.too_short,
             "confirmed": self.confirmed,
+            "vetoed": self.vetoed,
             "steady_noise": u.in_steady_noise,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
         }
@@ -314,6 +321,18 @@ class Recognizer:
         spotters confirm a first stage's unsure hits. None: no confirmation.
     string_confirm_string_threshold : float in [0, 1]
         ... the string model's confidence in that digit must be at least this.
+    string_veto_threshold : float in [0, 1] or None
+        With ``read_string``: a digit the window classifier accepts (at or over ``threshold``, not
+        confirmed) is *vetoed*, rejected as ``_unknown_`` (:attr:`Decision.vetoed`), if the string
+        model's highest posterior of that digit over the whole utterance
+        (:meth:`realtime.strings.StringReading.peak`) is under this: the utterance model did not hear
+        that digit anywhere. The window classifier sees 0.8 s of a word and is sometimes sure of a digit
+        in ordinary speech; the string model, trained on sentences as empty targets, reads the whole
+        utterance. None: no veto.
+    string_veto_min_peak_over_floor_db : float (dB)
+        ... only in utterances whose speech peaks at least this far above the noise floor
+        (:attr:`realtime.segmenter.Utterance.peak_over_floor_db`): in babble and noise the string model
+        misses real digits too, so it vetoes only where it is reliable. 0: everywhere.
 
     Raises
     ------
@@ -328,15 +347,19 @@ class Recognizer:
                  string_min_speech_ms: float = C.STRING_MIN_SPEECH_MS, string_threshold: float | None = None,
                  string_max_speech_ms: float | None = None, string_hangover_ms: float | None = None,
                  string_min_digits_per_s: float = 0.0, string_confirm_threshold: float | None = None,
-                 string_confirm_string_threshold: float = 0.0) -> None:
+                 string_confirm_string_threshold: float = 0.0, string_veto_threshold: float | None = None,
+                 string_veto_min_peak_over_floor_db: float = 0.0) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
         for name, v in (("string_threshold", string_threshold), ("string_confirm_threshold", string_confirm_threshold),
-                        ("string_confirm_string_threshold", string_confirm_string_threshold)):
+                        ("string_confirm_string_threshold", string_confirm_string_threshold),
+                        ("string_veto_threshold", string_veto_threshold)):
             if v is not None and not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
         self.string_confirm_threshold = None if read_string is None else string_confirm_threshold
         self.string_confirm_string_threshold = float(string_confirm_string_threshold or 0.0)
+        self.string_veto_threshold = None if read_string is None else string_veto_threshold
+        self.string_veto_min_peak_over_floor_db = float(string_veto_min_peak_over_floor_db or 0.0)
         self.read_string = read_string
         self.string_min_speech_ms = float(string_min_speech_ms)
         self.string_threshold = string_threshold
@@ -407,7 +430,7 @@ class Recognizer:
                 probs = np.zeros(0, np.float32)
                 top = reading.digits or UNKNOWN_LABEL
                 label, too_short = (top if ok else UNKNOWN_LABEL), False
-            confirmed = False
+            confirmed = vetoed = False
             if not from_string:
                 probs = np.asarray(self.classify(u.window), dtype=np.float32).reshape(-1)
                 label, top, conf = decide(probs, self.labels, self.threshold, speech_ms=u.speech_ms,
@@ -420,14 +443,27 @@ class Recognizer:
                                  and float(reading.confidence) >= self.string_confirm_string_threshold)
                     if confirmed:
                         label = top
+                if (self.string_veto_threshold is not None and u.audio is not None and not confirmed and label == top
+                        and label.isdigit() and self._quiet_enough(u)):
+                    reading = reading if reading is not None else self.read_string(u.audio)
+                    peak = reading.peak(top)
+                    if peak is not None and peak < self.string_veto_threshold:
+                        label, vetoed = UNKNOWN_LABEL, True
             latency = None
             if live:
                 # The utterance's last sample, as an index of the input (capture-rate) stream.
                 t_end = self.clock.time_of(u.end_sample * self.input_rate_hz / self.sample_rate_hz)
                 if t_end is not None:
                     latency = (time.monotonic() - t_end) * 1000.0
-            out.append(Decision(u, probs, label, top, conf, latency, too_short, reading, from_string, confirmed))
+            out.append(Decision(u, probs, label, top, conf, latency, too_short, reading, from_string, confirmed,
+                                vetoed))
         return out
+
+    def _quiet_enough(self, u: Utterance) -> bool:
+        """The string model may veto in this utterance: no level gate, or its speech peaks at least
+        ``string_veto_min_peak_over_floor_db`` over the floor (an unknown level: no)."""
+        gate = self.string_veto_min_peak_over_floor_db
+        return gate <= 0.0 or u.peak_over_floor_db >= gate
 
     def _may_confirm(self, u: Utterance, top: str, conf: float) -> bool:
         """The string model is asked to confirm a window decision: a digit on top with at least
@@ -526,7 +562,8 @@ def recognize_samples(samples: np.ndarray, sample_rate_hz: int, classify: Classi
     **string_options
         ``read_string``, ``string_min_speech_ms``, ``string_threshold``, ``string_max_speech_ms``,
         ``string_hangover_ms``, ``string_min_digits_per_s``, ``string_confirm_threshold``,
-        ``string_confirm_string_threshold`` of :class:`Recognizer` (the digit-string model).
+        ``string_confirm_string_threshold``, ``string_veto_threshold``, ``string_veto_min_peak_over_floor_db``
+        of :class:`Recognizer` (the digit-string model).
 
     Returns
     -------

@@ -224,6 +224,12 @@ class Utterance:
         return (self.end_sample - self.speech_start_sample) * 1000.0 / self.sample_rate_hz
 
     @property
+    def peak_over_floor_db(self) -> float:
+        """How far (dB) the loudest frame of the speech stood above the noise floor: a peak SNR (NaN if
+        unknown)."""
+        return self.peak_dbfs - self.floor_dbfs
+
+    @property
     def in_steady_noise(self) -> bool:
         """True if the utterance was heard in a steady noise loud enough to eat its weak edges.
 
@@ -235,7 +241,7 @@ class Utterance:
         :data:`~realtime.constants.STEADY_NOISE_MAX_PEAK_OVER_FLOOR_DB` above the floor. The digit
         length gate does not apply then (:func:`realtime.pipeline.decide`). False if unknown (NaN).
         """
-        return is_steady_noise(self.background_dbfs, self.background_spread_db, self.peak_dbfs - self.floor_dbfs)
+        return is_steady_noise(self.background_dbfs, self.background_spread_db, self.peak_over_floor_db)
 
     @property
     def mask(self) -> np.ndarray:

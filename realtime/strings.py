@@ -43,6 +43,9 @@ class StringReading:
         Duration of one output frame (``hop_length * time_stride / sample_rate_hz``).
     truncated : bool
         The utterance was longer than the model's input; only its first ``max_frames`` frames were read.
+    peaks : tuple of (str, float)
+        Every label but the blank with its highest posterior over the utterance's frames (in [0, 1]):
+        how much the model heard that digit anywhere, read or not (:meth:`peak`).
     """
 
     digits: str
@@ -50,6 +53,12 @@ class StringReading:
     confidence: float
     frame_s: float
     truncated: bool = False
+    peaks: tuple[tuple[str, float], ...] = ()
+
+    def peak(self, label: str) -> float | None:
+        """The highest posterior of ``label`` over the utterance's frames (None: not one of the model's labels,
+        or a reading made without posteriors)."""
+        return next((p for name, p in self.peaks if name == label), None)
 
     def digit_times_s(self, offset_s: float = 0.0) -> list[tuple[float, float]]:
         """Start and end (s) of each digit's run of frames, from ``offset_s`` (the audio's start)."""
@@ -190,8 +199,12 @@ class StringReader:
         if truncated:
             y = y[: self.max_samples]
         post = self.posteriors_log_mel(self.front_end.log_mel_utterance(y))
-        tokens = tuple(greedy_decode(post, self.spec.labels, blank=self.spec.blank_index))
-        return StringReading("".join(t.label for t in tokens), tokens, string_confidence(tokens), self.frame_s, truncated)
+        labels, blank = self.spec.labels, self.spec.blank_index
+        tokens = tuple(greedy_decode(post, labels, blank=blank))
+        top = post.max(axis=0) if post.shape[0] else np.zeros(len(labels), np.float32)
+        peaks = tuple((name, round(float(top[k]), 4)) for k, name in enumerate(labels) if k != blank)
+        return StringReading("".join(t.label for t in tokens), tokens, string_confidence(tokens), self.frame_s,
+                             truncated, peaks)
 
 
 def recognizer_options(classifier, threshold: float | None = None) -> dict:
@@ -216,6 +229,8 @@ def recognizer_options(classifier, threshold: float | None = None) -> dict:
             "string_hangover_ms": spec.hangover_ms, "string_min_digits_per_s": spec.min_digits_per_s,
             "string_confirm_threshold": spec.confirm_threshold if confirms_at(classifier.bundle, threshold) else None,
             "string_confirm_string_threshold": spec.confirm_string_threshold,
+            "string_veto_threshold": spec.veto_threshold,
+            "string_veto_min_peak_over_floor_db": spec.veto_min_peak_over_floor_db,
             "string_max_speech_ms": min(C.STRING_MAX_SPEECH_MS, longest_ms)}
 
 

@@ -11,9 +11,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 class FakeDecision:
-    def __init__(self, label, top, confidence, *, is_string=False, too_short=False, confirmed=False):
+    def __init__(self, label, top, confidence, *, is_string=False, too_short=False, confirmed=False, vetoed=False):
         self.label, self.top_label, self.confidence = label, top, confidence
-        self.is_string, self.too_short, self.confirmed = is_string, too_short, confirmed
+        self.is_string, self.too_short, self.confirmed, self.vetoed = is_string, too_short, confirmed, vetoed
 
     @property
     def digits(self):
@@ -92,3 +92,14 @@ def test_calibrate_a_file_of_real_talk_with_and_without_the_string_model(tmp_pat
     # longer than a digit can be and dropped, as 'listen --no-strings' drops them
     assert with_strings["utterances"] >= len(files) // 2 and without["utterances"] < with_strings["utterances"]
     assert not (tmp_path / "config").exists()  # --dry-run writes nothing
+
+
+def test_vetoed_digits_are_never_false_digits():
+    """A digit the string model vetoed is rejected at every threshold, as the length gate's."""
+    from realtime.calibration import calibrate_decisions
+
+    decisions = [FakeDecision("_unknown_", "3", 0.97, vetoed=True), FakeDecision("_unknown_", "5", 0.95),
+                 FakeDecision("_unknown_", "1", 0.99, too_short=True)]
+    res = calibrate_decisions(decisions, 3600.0, target_per_hour=0.0, floor=0.9)
+    assert res.digit_confidences == [0.95] and res.false_accepts_per_hour_at_floor == 1.0
+    assert res.threshold > 0.95 and res.false_accepts_per_hour == 0.0 and res.met

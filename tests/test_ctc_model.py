@@ -95,7 +95,9 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
         path = export_strings(tmp_path, DEFAULT_BUNDLE, out, quantization=quantization, max_s=seconds,
                               min_speech_ms=700.0, threshold=0.6, keras_model=model, calibration=x[:64],
                               input_frames=frames, confirm_threshold=0.7 if frames == "dynamic" else None,
-                              confirm_string_threshold=0.8)
+                              confirm_string_threshold=0.8, veto_threshold=0.05 if frames == "dynamic" else None,
+                              veto_min_peak_over_floor_db=40.0 if frames == "dynamic" else 0.0,
+                              classifier_threshold=0.85 if frames == "dynamic" else None)
         bundle = load_bundle(path)
         spec = bundle.strings
         assert spec is not None and spec.max_frames == FRAMES and spec.labels == ctc.CTC_LABELS
@@ -103,6 +105,13 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
         assert spec.input.shape == (1, 64, FRAMES if frames == "fixed" else -1)
         assert (spec.blank_index, spec.min_speech_ms, spec.threshold, spec.quantization) == (10, 700.0, 0.6, quantization)
         assert (spec.confirm_threshold, spec.confirm_string_threshold) == ((0.7, 0.8) if frames == "dynamic" else (None, 0.8))
+        base = load_bundle(DEFAULT_BUNDLE)
+        if frames == "dynamic":  # the veto and the window threshold chosen with it; the base's choice kept beside it
+            assert spec.veto_threshold == 0.05 and spec.veto_min_peak_over_floor_db == 40.0 and bundle.threshold == 0.85
+            sweep = json.loads(path.read_text())["threshold_rule"]["strings_sweep"]
+            assert sweep["threshold"] == 0.85 and sweep["before"] == base.threshold
+        else:
+            assert spec.veto_threshold is None and bundle.threshold == base.threshold
         assert spec.tflite_path.name == f"toy_{quantization}.strings.tflite"
         assert bundle.labels == load_bundle(DEFAULT_BUNDLE).labels  # the window classifier is kept as it was
         reader = StringReader(bundle)
@@ -116,6 +125,12 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
     doc = json.loads(path.read_text())
     path.write_text(json.dumps({**doc, "strings": {**doc["strings"], "confirm_threshold": 1.5}}))
     with pytest.raises(BundleError, match="strings.confirm_threshold"):
+        load_bundle(path)
+    path.write_text(json.dumps({**doc, "strings": {**doc["strings"], "veto_threshold": "low"}}))
+    with pytest.raises(BundleError, match="strings.veto_threshold"):
+        load_bundle(path)
+    path.write_text(json.dumps({**doc, "strings": {**doc["strings"], "veto_min_peak_over_floor_db": -3}}))
+    with pytest.raises(BundleError, match="strings.veto_min_peak_over_floor_db"):
         load_bundle(path)
     path.write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="confirm_threshold"):

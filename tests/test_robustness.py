@@ -178,6 +178,25 @@ def test_a_confirmed_digit_is_accepted_up_to_the_bundles_threshold():
     assert seven.to_json()["confirmed"] is True
 
 
+def test_a_vetoed_digit_is_rejected_at_every_threshold():
+    from realtime.ctc import CtcToken
+    from realtime.strings import StringReading
+
+    def heard_only_seven(audio):
+        peaks = tuple((str(k), 0.9 if k == 7 else 0.001) for k in range(10))
+        return StringReading("7", (CtcToken("7", 0, 1, 0.9),), 0.9, 0.02, peaks=peaks)
+
+    runner = ModelRunner(energy_stub, LABELS, RATE, WINDOW, string_options={
+        "read_string": heard_only_seven, "string_min_speech_ms": 800.0, "string_veto_threshold": 0.05})
+    y = np.concatenate([silence(0.5), burst(0.03), silence(0.5), burst(0.3), silence(0.5)])  # '7' at 0.6, '3' at 0.9
+    seven, three = runner.recognize(y, RATE)  # recorded at threshold 0: the string model asked about both
+    assert not seven.vetoed and seven.candidate and three.vetoed and not three.candidate
+    assert [accepted(three, t) for t in (0.0, 0.5, 0.9)] == [False, False, False]
+    assert [accepted(seven, t) for t in (0.0, 0.6, 0.7)] == [True, True, False]
+    assert sweep([("7", [seven])], [three], 1.0, [0.0, 0.5])["false_accepts"] == [0, 0]
+    assert three.to_json()["vetoed"] is True and "vetoed" not in seven.to_json()
+
+
 def test_false_accepts_are_attributed_to_the_recording_they_came_from(tmp_path):
     """A stream of several recordings (the held-out voices' passages) counts its false accepts per recording."""
     import soundfile as sf

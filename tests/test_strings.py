@@ -343,6 +343,59 @@ def test_the_sweep_confirms_unsure_digits_only_where_the_string_model_agrees_wit
     assert sweep["confirm_rules"][0]["isolated"] == round(1 / 3, 4)
 
 
+def test_the_veto_lets_the_window_threshold_come_down_without_more_false_digits():
+    from trainer.evaluation.string_robustness import StringRule, reading_of, sweep_rules
+
+    def item(kind, digits, utterances, seconds=3.0, source=None, condition="clean"):
+        source = source or ("speechocean762" if kind == "speech" else "s")
+        return {"id": "x", "kind": kind, "source": source, "speaker": "p", "condition": condition, "digits": digits,
+                "seconds": seconds, "utterances": utterances}
+
+    # [string read, its confidence, speech ms, window label at the bundle's 0.9, top, its p, gated, string peak of
+    # top, speech peak over the noise floor dB]
+    sure_false = ["", 1.0, 400.0, "3", "3", 0.97, False, 0.004, 50.0]  # a word of a sentence: the string model heard no 3
+    unsure_right = ["", 1.0, 450.0, "_unknown_", "7", 0.86, False, 0.4, 55.0]  # a digit the string model half heard
+    unsure_false = ["", 1.0, 450.0, "_unknown_", "5", 0.86, False, 0.01, 48.0]
+    in_babble = ["", 1.0, 500.0, "4", "4", 0.98, False, 0.01, 25.0]  # a real digit the string model lost in babble
+    rule = StringRule(0.9, 0.75, 500.0)
+    assert reading_of([sure_false], rule) == "3"
+    assert reading_of([sure_false], StringRule(0.9, 0.75, 500.0, veto_threshold=0.05)) == ""
+    assert reading_of([sure_false], StringRule(0.9, 0.75, 500.0, veto_threshold=0.001)) == "3"
+    low = StringRule(0.9, 0.75, 500.0, window_threshold=0.85)
+    assert reading_of([unsure_right], low) == "7" and reading_of([unsure_right], rule) == ""
+    assert reading_of([["", 1.0, 450.0, "_unknown_", "7", 0.86, True, 0.4]], low) == ""  # the length gate holds
+    assert reading_of([sure_false[:7]], StringRule(0.9, 0.75, 500.0, veto_threshold=0.05)) == "3"  # no peak: no veto
+    assert reading_of([sure_false], None) == "3"  # without a string model, no veto
+    # the level gate: a veto only where the speech stands far enough over the floor
+    gated = StringRule(0.9, 0.75, 500.0, veto_threshold=0.05, veto_min_peak_over_floor_db=40.0)
+    assert reading_of([in_babble], gated) == "4" and reading_of([sure_false], gated) == ""
+    assert reading_of([in_babble], StringRule(0.9, 0.75, 500.0, veto_threshold=0.05)) == ""
+    assert reading_of([sure_false[:8]], gated) == "3"  # level unknown: no veto
+    results = [
+        item("isolated", "7", [unsure_right]), item("isolated", "3", [["3", 0.99, 500.0, "3", "3", 0.97, False, 0.99, 60.0]]),
+        item("isolated", "4", [in_babble], condition="babble_10"),
+        item("speech", "", [sure_false, unsure_false], seconds=3601.0),
+        item("speech", "", [["", 1.0, 400.0, "_unknown_", "2", 0.87, False, 0.02, 45.0]], seconds=3601.0, source="synth"),
+    ]
+    grid = dict(routes_ms=(500.0,), thresholds=(0.9,), digits_per_s=(0.75,), other_fa_ratio=None, max_fa_per_hour=None,
+                confirm_thresholds=(None,))
+    sweep = sweep_rules(results, **grid, veto_thresholds=(None, 0.05, 0.5), window_thresholds=(None, 0.85),
+                        veto_gates_db=(0.0, 40.0))
+    assert len(sweep["veto_rules"]) == 9  # two vetoes x two gates x two window thresholds, and 0.85 without a veto
+    chosen = sweep["chosen"]["rule"]
+    # 0.85 alone reads the 7 but also the sentence's 5 and the synthetic speech's 2; the veto at 0.05 drops the
+    # sentence's 3 and 5 and the 2, and keeps the 7 (the string model half heard it); at 0.5 it drops the 7 too;
+    # without the level gate it also drops the 4 said in babble: not better than the rule before in babble
+    assert (chosen["window_threshold"], chosen["veto_threshold"], chosen["veto_min_peak_over_floor_db"]) == (0.85, 0.05, 40.0)
+    assert sweep["chosen"]["isolated"] == 1.0 and sweep["chosen"]["isolated_babble"] == 1.0
+    assert sweep["chosen"]["false_digits"] == 0 and sweep["chosen"]["other_speech_fa_per_hour"] == 0.0
+    assert sweep["confirm_rules"][0]["isolated"] == 0.5 and sweep["confirm_rules"][0]["false_digits"] == 1
+    # with no point that has as few false digits and as many digits right, the rule stays as it was
+    strict = sweep_rules(results, **grid, veto_thresholds=(None, 0.5), window_thresholds=(None, 0.85),
+                         veto_gates_db=(0.0,))
+    assert strict["chosen"]["rule"]["veto_threshold"] is None and strict["chosen"]["rule"]["window_threshold"] is None
+
+
 def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_false_digits():
     from trainer.evaluation.string_robustness import StringRule, rule_scores, sweep_rules
 
@@ -375,7 +428,8 @@ def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_fa
     # the sentence's "12" goes with the rate rule (or a threshold over 0.65); the route of 500 ms keeps "58"
     assert chosen["false_digits"] <= alone["false_digits"] and chosen["mean_exact"] == 1.0
     assert chosen["rule"] == {"threshold": 0.5, "min_digits_per_s": 1.0, "min_speech_ms": 500.0,
-                              "confirm_threshold": None, "confirm_string_threshold": 0.0}  # no window fields: none
+                              "confirm_threshold": None, "confirm_string_threshold": 0.0,  # no window fields: none
+                              "veto_threshold": None, "veto_min_peak_over_floor_db": 0.0, "window_threshold": None}
     # the limit is the recognizer without a string model, when its readings are given
     quiet = [{**r, "utterances": []} for r in results]  # no false digit at all
     strict = sweep_rules(results, baseline_results=quiet, routes_ms=(500.0,), thresholds=(None, 0.99),

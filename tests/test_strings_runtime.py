@@ -216,6 +216,55 @@ def test_the_string_model_confirms_an_unsure_digit_only_when_it_reads_the_same_o
                    read_string=reads("7", 0.97), string_confirm_threshold=1.5)
 
 
+def test_the_string_model_vetoes_a_sure_window_digit_it_did_not_hear():
+    # the window classifier accepts its "7" (0.91 >= 0.5); a short (0.5 s) utterance
+    def reads(digits, peak7):
+        peaks = tuple((str(k), peak7 if k == 7 else 0.001) for k in range(10))
+        tokens = tuple(CtcToken(c, 0, 1, 0.97) for c in digits)
+        return lambda audio: StringReading(digits, tokens, 0.97 if digits else 1.0, 0.046, peaks=peaks)
+
+    def run(read_string, **kw):
+        rec = Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS, threshold=0.5,
+                         read_string=read_string, initial_floor_dbfs=-65.0, **kw)
+        (d,) = run_blocks(rec, iter_blocks(syllables(2), 4096))
+        return d
+
+    d = run(reads("", 0.01), string_veto_threshold=0.05)
+    assert d.vetoed and d.label == "_unknown_" and d.top_label == "7" and not d.accepted
+    assert d.to_json(LABELS)["vetoed"] is True and d.reading.peak("7") == 0.01
+    assert run(reads("", 0.01)).label == "7"  # no veto rule: as before
+    # the level gate: the veto only where the speech peaks far enough over the noise floor
+    level = d.utterance.peak_over_floor_db
+    assert 20.0 < level < 120.0
+    assert run(reads("", 0.01), string_veto_threshold=0.05, string_veto_min_peak_over_floor_db=level - 1).vetoed
+    d = run(reads("", 0.01), string_veto_threshold=0.05, string_veto_min_peak_over_floor_db=level + 1)
+    assert not d.vetoed and d.label == "7"
+    d = run(reads("", 0.2), string_veto_threshold=0.05)  # the string model half heard a 7: it stands
+    assert not d.vetoed and d.label == "7" and d.to_json(LABELS)["vetoed"] is False
+    # a reading without posteriors (peak unknown) vetoes nothing; a confirmed digit is never vetoed
+    no_peaks = lambda audio: StringReading("", (), 1.0, 0.046)  # noqa: E731
+    assert run(no_peaks, string_veto_threshold=0.5).label == "7" and no_peaks(None).peak("7") is None
+    d = run(reads("7", 0.3), string_veto_threshold=0.5, string_confirm_threshold=0.8,
+            string_confirm_string_threshold=0.0)
+    assert d.confirmed and not d.vetoed and d.label == "7"
+    with pytest.raises(ValueError, match="string_veto_threshold"):
+        Recognizer(sure_classify, sample_rate_hz=RATE_HZ, window_samples=WINDOW, labels=LABELS,
+                   read_string=no_peaks, string_veto_threshold=-0.1)
+
+
+def test_the_string_reader_records_how_much_it_heard_each_digit():
+    from realtime.strings import StringReader
+
+    reader = StringReader(DEFAULT_BUNDLE)
+    rng = np.random.default_rng(0)
+    reading = reader.read((0.05 * rng.standard_normal(RATE_HZ)).astype(np.float32))
+    assert [name for name, _ in reading.peaks] == [str(k) for k in range(10)]  # every label but the blank
+    assert all(0.0 <= p <= 1.0 for _, p in reading.peaks)
+    for token in reading.tokens:  # a digit read peaks at least at its own confidence
+        assert reading.peak(token.label) >= token.confidence - 1e-4
+    assert reading.peak("_blank_") is None
+
+
 def test_a_threshold_stricter_than_the_bundles_turns_confirmation_off():
     import dataclasses
 

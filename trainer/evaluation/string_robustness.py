@@ -64,8 +64,9 @@ def select_items(rows, *, split: str = "test", n_tts: int = 200, n_assembled: in
                  passage_paths: Sequence[Path] = (), speech: bool = True) -> list[StringItem]:
     """The items of ``split`` (see the module docstring), audio loaded at 22,050 Hz.
 
-    ``n_isolated=0``: no isolated digits (else ``n_isolated`` Speech Commands clips and FSDD's test
-    clips); ``speech=False``: no running speech at all (the strings only).
+    ``n_isolated=0``: no isolated digits (else ``n_isolated`` Speech Commands clips, half as many digits
+    of the split's synthetic voices, and FSDD's test clips); ``speech=False``: no running speech at all
+    (the strings only).
 
     ``other_speech``: besides the real readers' sentences, running speech of the split's synthetic
     voices (their ``train_passages`` readings) and its Speech Commands non-digit words said in a
@@ -108,6 +109,8 @@ def select_items(rows, *, split: str = "test", n_tts: int = 200, n_assembled: in
     iso = [r for r in rows if r.split == split and r.is_digit and r.source in SPEECH_COMMANDS_SOURCES]
     iso = [iso[i] for i in sorted(rng.permutation(len(iso))[:n_isolated])]
     if n_isolated > 0:
+        synth = [r for r in rows if r.split == split and r.is_digit and r.source == "synth"]
+        iso += [synth[i] for i in sorted(np.random.default_rng([seed, 31]).permutation(len(synth))[:n_isolated // 2])]
         iso += [r for r in rows if r.split == split and r.is_digit and r.source == "fsdd"]  # the official test clips
     items += [StringItem(r.path.stem, "isolated", r.source, r.speaker, r.label, load(r.path)) for r in iso]
     sentences = [r for r in rows if r.split == split and r.label == PASSAGE_LABEL and r.source == "speechocean762"]
@@ -160,18 +163,24 @@ class StringRule:
     #: The string model confirms an unsure window digit (``Recognizer``'s ``string_confirm_threshold``; None: never).
     confirm_threshold: float | None = None
     confirm_string_threshold: float = 0.0
+    #: The string model vetoes a window digit it hardly heard (``Recognizer``'s ``string_veto_threshold``; None: never).
+    veto_threshold: float | None = None
+    #: ... only where the utterance's speech peaks at least this far (dB) over the noise floor (0: everywhere).
+    veto_min_peak_over_floor_db: float = 0.0
+    #: The window classifier's threshold (None: the one the readings were recorded at, the bundle's).
+    window_threshold: float | None = None
 
     @classmethod
     def of_bundle(cls, spec) -> "StringRule":
         """The rule a bundle's :class:`realtime.bundle.StringModelSpec` records."""
         return cls(spec.threshold, spec.min_digits_per_s, spec.min_speech_ms, spec.confirm_threshold,
-                   spec.confirm_string_threshold)
+                   spec.confirm_string_threshold, spec.veto_threshold, spec.veto_min_peak_over_floor_db)
 
 
 def _runs(items: Sequence[StringItem], conditions: Sequence[str], babble: Sequence[np.ndarray]) -> list[tuple]:
-    """``(item, condition)`` in the order both runs play them (so that babble draws match): strings in every
-    condition (babble only if there is babble), isolated digits and speech clean only."""
-    return [(it, c) for it in items for c in (conditions if it.kind in ("real", "tts", "assembled") else ("clean",))
+    """``(item, condition)`` in the order both runs play them (so that babble draws match): strings and
+    isolated digits in every condition (babble only if there is babble), running speech clean only."""
+    return [(it, c) for it in items for c in (conditions if it.kind != "speech" else ("clean",))
             if c == "clean" or babble]
 
 
@@ -193,7 +202,8 @@ def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] 
         Per (item, condition): id, kind, source, speaker, condition, digits (said), seconds (audio
         length), utterances: ``[string read or None, its confidence or None, speech ms, window
         classifier's label, its top label, its top probability, whether the length gate rejects that
-        top label]`` per utterance (silence rejections left out).
+        top label, the string model's highest posterior of that top label or None, the utterance's peak
+        over the segmenter's noise floor in dB]`` per utterance (silence rejections left out).
     """
     from realtime import constants as C
     from realtime.classifier import Classifier
@@ -234,7 +244,9 @@ def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] 
             rows = [[None if s is None else s.reading.digits, None if s is None else round(s.reading.confidence, 4),
                      round(w.utterance.speech_ms, 1), w.label, w.top_label, round(float(w.confidence), 4),
                      w.top_label.isdigit() and not w.utterance.in_steady_noise
-                     and w.utterance.speech_ms < gate_of(None, w.top_label)]
+                     and w.utterance.speech_ms < gate_of(None, w.top_label),
+                     None if s is None else s.reading.peak(w.top_label),
+                     round(w.utterance.peak_over_floor_db, 1)]
                     for s, w in zip(read, window) if w.label != "_silence_" or (s is not None and s.reading.digits)]
             out.append({"id": it.id, "kind": it.kind, "source": it.source, "speaker": it.speaker, "condition": cond,
                         "digits": it.digits, "seconds": round(y.size / clf.sample_rate_hz, 3), "utterances": rows})
@@ -282,8 +294,9 @@ def run_baseline(items: Sequence[StringItem], *, conditions: Sequence[str] = ("c
 
 def reading_of(utterances: Sequence[list], rule: StringRule | None) -> str:
     """The digits a user sees for one item under ``rule`` (None: no string model), as
-    :meth:`realtime.pipeline.Recognizer._decide` decides them (readings recorded before the window
-    classifier's top label and probability were: no confirmation)."""
+    :meth:`realtime.pipeline.Recognizer._decide` decides them. Readings recorded without the window
+    classifier's top label and probability allow no confirmation and no other window threshold, those
+    without the string model's posterior of that label no veto."""
     from realtime import constants as C
     from realtime.pipeline import string_accepted
 
@@ -296,13 +309,24 @@ def reading_of(utterances: Sequence[list], rule: StringRule | None) -> str:
                 continue
         if rule is None and ms > C.MAX_SPEECH_MS:
             continue  # without a string model the segmenter drops it
-        if window_label not in ("_unknown_", "_silence_"):
-            out.append(window_label)
-        elif rule is not None and rule.confirm_threshold is not None and len(window) == 3:
-            top, top_p, gated = window
-            agree = (top.isdigit() and not gated and top_p >= rule.confirm_threshold and read == top
+        top, top_p, gated = window[:3] if len(window) >= 3 else (window_label, None, False)
+        peak = window[3] if len(window) >= 4 else None
+        over_floor = window[4] if len(window) >= 5 else None
+        if rule is not None and rule.window_threshold is not None and top_p is not None:
+            label = top if top.isdigit() and not gated and top_p >= rule.window_threshold else "_unknown_"
+        else:
+            label = window_label
+        confirmed = (rule is not None and rule.confirm_threshold is not None and top_p is not None and top.isdigit()
+                     and not gated and top_p >= rule.confirm_threshold and read == top
                      and conf is not None and conf >= rule.confirm_string_threshold)
-            out.append(top if agree else "")
+        if confirmed:
+            out.append(top)
+        elif label not in ("_unknown_", "_silence_"):
+            quiet = (rule is not None and (rule.veto_min_peak_over_floor_db <= 0 or (
+                over_floor is not None and over_floor >= rule.veto_min_peak_over_floor_db)))
+            vetoed = (quiet and rule.veto_threshold is not None and peak is not None
+                      and peak < rule.veto_threshold)
+            out.append("" if vetoed else label)
         else:
             out.append("")
     return "".join(out)
@@ -374,15 +398,23 @@ SWEEP_DIGITS_PER_S: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5)
 #: (None: no confirmation), and the string model's confidence in the same digit.
 SWEEP_CONFIRM_THRESHOLDS: tuple[float | None, ...] = (None, 0.3, 0.5, 0.6, 0.7, 0.8)
 SWEEP_CONFIRM_STRING_THRESHOLDS: tuple[float, ...] = (0.0, 0.5, 0.7, 0.9)
+#: The vetoes :func:`sweep_rules` tries last (the string model's highest posterior of the window digit; None: no
+#: veto), each with the window classifier's threshold (None: the bundle's, as recorded).
+SWEEP_VETO_THRESHOLDS: tuple[float | None, ...] = (None, 0.02, 0.05, 0.1, 0.2, 0.3)
+SWEEP_WINDOW_THRESHOLDS: tuple[float | None, ...] = (None, 0.88, 0.85, 0.8, 0.75, 0.7)
+#: ... and with the veto only in utterances this many dB over the noise floor (0: everywhere).
+SWEEP_VETO_MIN_PEAK_OVER_FLOOR_DB: tuple[float, ...] = (0.0, 35.0, 40.0, 45.0, 50.0)
 
 
 def rule_scores(results: Sequence[dict], rule: StringRule | None) -> dict:
     """One rule's summary on clean items: false digits per hour of the real readers' sentences
     (``other_speech_fa_per_hour``: of the synthetic passages and words in a row), exact share per string kind
-    (``real``, ``tts``, ``assembled``; all their sources), their mean, and the isolated digits' share right."""
+    (``real``, ``tts``, ``assembled``; all their sources), their mean, and the isolated digits' share right;
+    ``isolated_babble``: the isolated digits' share right in babble (None without)."""
     from .strings import string_scores
 
-    read = [r for r in rescore(results, rule) if r["condition"] == "clean"]
+    every = rescore(results, rule)
+    read = [r for r in every if r["condition"] == "clean"]
     false, _, per_hour = _false_digits([r for r in read if r["kind"] == "speech" and r["source"] == REAL_SPEECH_SOURCE])
     other = [r for r in read if r["kind"] == "speech" and r["source"] != REAL_SPEECH_SOURCE]
     row: dict = {"rule": None if rule is None else asdict(rule), "false_digits": false,
@@ -396,6 +428,8 @@ def rule_scores(results: Sequence[dict], rule: StringRule | None) -> dict:
     row["mean_exact"] = round(float(np.mean(exact)), 4) if exact else None
     iso = [r for r in read if r["kind"] == "isolated"]
     row["isolated"] = round(sum(r["read"] == r["digits"] for r in iso) / len(iso), 4) if iso else None
+    noisy = [r for r in every if r["kind"] == "isolated" and r["condition"] != "clean"]
+    row["isolated_babble"] = round(sum(r["read"] == r["digits"] for r in noisy) / len(noisy), 4) if noisy else None
     return row
 
 
@@ -413,7 +447,10 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
                 thresholds: Sequence[float | None] = SWEEP_THRESHOLDS,
                 digits_per_s: Sequence[float] = SWEEP_DIGITS_PER_S,
                 confirm_thresholds: Sequence[float | None] = SWEEP_CONFIRM_THRESHOLDS,
-                confirm_string_thresholds: Sequence[float] = SWEEP_CONFIRM_STRING_THRESHOLDS) -> dict:
+                confirm_string_thresholds: Sequence[float] = SWEEP_CONFIRM_STRING_THRESHOLDS,
+                veto_thresholds: Sequence[float | None] = SWEEP_VETO_THRESHOLDS,
+                window_thresholds: Sequence[float | None] = SWEEP_WINDOW_THRESHOLDS,
+                veto_gates_db: Sequence[float] = SWEEP_VETO_MIN_PEAK_OVER_FLOOR_DB) -> dict:
     """Replay every rule of the grid on recorded readings (:func:`run_items`) and choose one.
 
     The choice: of the rules whose false digits per hour of the real sentences are at or under
@@ -433,12 +470,23 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
     strings right, fewer false digits, then to the stricter confirmation (higher thresholds); no
     confirmation unless one gains isolated digits.
 
+    Last, on that rule, the string model's veto of window digits it hardly heard (``veto_thresholds``)
+    with the window classifier's threshold (``window_thresholds``; None: the bundle's) and the level gate
+    of the veto (``veto_gates_db``: only in utterances whose speech peaks this far over the noise floor).
+    Only points that dominate the rule so far count: no more false digits on the real sentences or on
+    the other speech, no fewer isolated digits right, clean or in babble, and better in one of these (a veto lets the window threshold
+    come down: fewer false digits *and* fewer misses, not a trade along the curve). Of those, the one
+    with the fewest false digits of the real sentences, then of the other speech (the issue's goal is
+    the false-digit rate), then the most isolated digits right, most strings right, the higher window
+    threshold and the lower veto.
+
     Returns
     -------
     sweep : dict
         ``baseline`` (:func:`rule_scores` without a string model), ``rules`` (one per grid point),
-        ``chosen`` (one of ``rules`` with its confirmation, or None if none keeps to the baseline's
-        false digits), ``confirm_rules`` (the chosen rule with each confirmation).
+        ``chosen`` (one of ``rules`` with its confirmation and veto, or None if none keeps to the baseline's
+        false digits), ``confirm_rules`` (the chosen rule with each confirmation), ``veto_rules`` (the
+        rule with its confirmation, with each veto and window threshold).
 
     Raises
     ------
@@ -475,8 +523,30 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
         chosen = max(better, key=lambda r: (r["isolated"] or 0.0, r["mean_exact"] or 0.0, -r["false_digits_per_hour"],
                                             -(r["other_speech_fa_per_hour"] or 0.0), r["rule"]["confirm_threshold"],
                                             r["rule"]["confirm_string_threshold"]), default=chosen)
+    veto_rows: list[dict] = []
+    if chosen is not None:
+        base = StringRule(**chosen["rule"])
+        veto_rows = [rule_scores(results, replace(base, veto_threshold=v, window_threshold=w,
+                                                  veto_min_peak_over_floor_db=0.0 if v is None else g))
+                     for w in window_thresholds for v in veto_thresholds for g in (veto_gates_db if v is not None else (0.0,))
+                     if (v, w) != (None, None)]
+        fa = (chosen["false_digits_per_hour"], chosen["other_speech_fa_per_hour"] or 0.0)
+        iso = (chosen["isolated"] or 0.0, chosen.get("isolated_babble") or 0.0)
+
+        def dominates(r):
+            r_fa = (r["false_digits_per_hour"], r["other_speech_fa_per_hour"] or 0.0)
+            r_iso = (r["isolated"] or 0.0, r.get("isolated_babble") or 0.0)
+            return (all(a <= b for a, b in zip(r_fa, fa)) and all(a >= b for a, b in zip(r_iso, iso))
+                    and (r_fa, r_iso) != (fa, iso))
+
+        chosen = max((r for r in veto_rows if dominates(r)),
+                     key=lambda r: (-r["false_digits_per_hour"], -(r["other_speech_fa_per_hour"] or 0.0),
+                                    r["isolated"] or 0.0, r.get("isolated_babble") or 0.0, r["mean_exact"] or 0.0,
+                                    r["rule"]["window_threshold"] or 1.0, -(r["rule"]["veto_threshold"] or 0.0),
+                                    r["rule"]["veto_min_peak_over_floor_db"]),
+                     default=chosen)
     return {"baseline": baseline, "max_fa_per_hour": limit, "max_other_fa_per_hour": other_limit, "rules": rows,
-            "chosen": chosen, "confirm_rules": confirm_rows}
+            "chosen": chosen, "confirm_rules": confirm_rows, "veto_rules": veto_rows}
 
 
 def sweep_table(sweep: dict, *, top: int = 12):
@@ -510,6 +580,48 @@ def sweep_table(sweep: dict, *, top: int = 12):
         mark = " (chosen)" if r == sweep["chosen"] else ""
         t.add_row(f"{rule['min_speech_ms']:.0f}{mark}", "none" if rule["threshold"] is None else f"{rule['threshold']:.2f}",
                   f"{rule['min_digits_per_s']:.1f}", *cells(r))
+    return t
+
+
+def veto_table(sweep: dict, *, top: int = 20):
+    """The last stage of :func:`sweep_rules` as a ``rich`` table: the rule before it, then the ``top`` rows
+    (window threshold, veto, its level gate) that dominate it, fewest false digits first, or, if none
+    does, the ``top`` with the most isolated digits; None if it has no such rows."""
+    from rich.table import Table
+
+    rows = sweep.get("veto_rules") or []
+    if not rows:
+        return None
+    t = Table(title="veto of window digits x window threshold, on the chosen rule (clean)")
+    for col in ("window threshold", "veto", "over floor dB", "false digits / h", "other speech / h", "isolated",
+                "isolated, babble", "strings mean"):
+        t.add_column(col, justify="right")
+    chosen = sweep["chosen"]
+    before = [r for r in sweep.get("confirm_rules") or [] if r["rule"]["confirm_threshold"]
+              == chosen["rule"]["confirm_threshold"] and r["rule"]["confirm_string_threshold"]
+              == chosen["rule"]["confirm_string_threshold"]][:1]
+    ref = before[0] if before else chosen
+
+    def key(r):
+        return (r["false_digits_per_hour"], r["other_speech_fa_per_hour"] or 0.0, -(r["isolated"] or 0.0))
+
+    def dominates(r):
+        return (r["false_digits_per_hour"] <= ref["false_digits_per_hour"]
+                and (r["other_speech_fa_per_hour"] or 0.0) <= (ref["other_speech_fa_per_hour"] or 0.0)
+                and (r["isolated"] or 0.0) >= (ref["isolated"] or 0.0)
+                and (r.get("isolated_babble") or 0.0) >= (ref.get("isolated_babble") or 0.0))
+
+    shown = sorted((r for r in rows if dominates(r)), key=key)[:top] or sorted(
+        rows, key=lambda r: -(r["isolated"] or 0.0))[:top]
+    for r in before + shown:
+        rule = r["rule"]
+        mark = " (chosen)" if r == chosen else ""
+        cell = lambda v, f="{:.3f}": "-" if v is None else f.format(v)  # noqa: E731
+        t.add_row("bundle's" if rule.get("window_threshold") is None else f"{rule['window_threshold']:.2f}",
+                  ("none" if rule.get("veto_threshold") is None else f"{rule['veto_threshold']:.2f}") + mark,
+                  f"{rule.get('veto_min_peak_over_floor_db') or 0:.0f}",
+                  f"{r['false_digits_per_hour']} ({r['false_digits']})", cell(r.get("other_speech_fa_per_hour"), "{}"),
+                  cell(r.get("isolated")), cell(r.get("isolated_babble")), cell(r.get("mean_exact")))
     return t
 
 
@@ -664,6 +776,8 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
                                                            f"grammar, {split} split"))
     if sweep:
         console.print(sweep_table(doc["sweep"]))
+        if doc["sweep"]["chosen"] is not None and veto_table(doc["sweep"]) is not None:
+            console.print(veto_table(doc["sweep"]))
         chosen = doc["sweep"]["chosen"]
         if chosen is None:
             console.print(f"no rule keeps to {doc['sweep']['max_fa_per_hour']} false digits per hour of the real "
@@ -676,6 +790,11 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
                           + ("" if r.get("confirm_threshold") is None else
                              f" --confirm-threshold {r['confirm_threshold']} "
                              f"--confirm-string-threshold {r['confirm_string_threshold']}")
+                          + ("" if r.get("veto_threshold") is None else f" --veto-threshold {r['veto_threshold']}")
+                          + ("" if not r.get("veto_min_peak_over_floor_db") else
+                             f" --veto-min-peak-over-floor-db {r['veto_min_peak_over_floor_db']:.0f}")
+                          + ("" if r.get("window_threshold") is None else
+                             f" --classifier-threshold {r['window_threshold']}")
                           + f" (isolated digits {chosen['isolated']}, strings {chosen['mean_exact']}, "
                             f"{chosen['false_digits_per_hour']} false digits / h of real sentences, "
                             f"{chosen['other_speech_fa_per_hour']} of other speech)")
@@ -684,5 +803,6 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
 __all__ = ["BABBLE_SNR_DB", "BASELINE_SPEECH_SOURCES", "CONTEXT_S", "REAL_SPEECH_SOURCE", "StringItem", "StringRule", "babble_tracks", "embed", "reading_of", "rescore",
            "rich_table", "run_items",
            "SWEEP_CONFIRM_STRING_THRESHOLDS", "SWEEP_CONFIRM_THRESHOLDS", "SWEEP_DIGITS_PER_S", "SWEEP_MAX_FA_PER_HOUR", "SWEEP_OTHER_FA_RATIO", "SWEEP_ROUTES_MS", "SWEEP_THRESHOLDS",
-           "rule_scores", "run_baseline", "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "sweep_rules", "sweep_table",
+           "SWEEP_VETO_MIN_PEAK_OVER_FLOOR_DB", "SWEEP_VETO_THRESHOLDS", "SWEEP_WINDOW_THRESHOLDS",
+           "rule_scores", "run_baseline", "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "sweep_rules", "sweep_table", "veto_table",
            "write_json"]

@@ -14,7 +14,10 @@ whatever the window classifier's threshold; an accepted one counts as many false
 digits as it holds. A window decision the string model confirmed (it read the same one digit,
 the recognizer's ``string_confirm_threshold``) is accepted at every threshold up to the bundle's
 own (a stricter threshold turns confirmation off, :func:`realtime.strings.confirms_at`): it is
-scored as if its confidence were at least that threshold (:attr:`Dec.score`).
+scored as if its confidence were at least that threshold (:attr:`Dec.score`). A window digit
+the string model vetoed (the recognizer's ``string_veto_threshold``) is rejected at every
+threshold, as the length gate's are (the run at threshold 0 asks the string model about every
+digit on top).
 
 Only numpy, soundfile and :mod:`realtime` are used here: the model path is
 exactly the one ``recognize`` and ``listen`` take.
@@ -65,6 +68,9 @@ class Dec:
         A window decision the string model confirmed (:attr:`realtime.pipeline.Decision.confirmed`).
     confirmed_up_to : float
         ... accepted at every threshold up to this (the bundle's threshold).
+    vetoed : bool
+        A window digit the string model vetoed (:attr:`realtime.pipeline.Decision.vetoed`): rejected at
+        every threshold.
     """
 
     top: str
@@ -78,12 +84,13 @@ class Dec:
     string_accepted: bool = False
     confirmed: bool = False
     confirmed_up_to: float = 1.0
+    vetoed: bool = False
 
     @property
     def candidate(self) -> bool:
-        """A digit that some threshold accepts: a digit on top, not rejected by the length gate.
-        (A string decision: never, see :attr:`fixed`.)"""
-        return self.string is None and not is_rejection(self.top) and not self.too_short
+        """A digit that some threshold accepts: a digit on top, not rejected by the length gate or
+        vetoed by the string model. (A string decision: never, see :attr:`fixed`.)"""
+        return self.string is None and not is_rejection(self.top) and not self.too_short and not self.vetoed
 
     @property
     def score(self) -> float:
@@ -111,6 +118,8 @@ class Dec:
             out["string"], out["string_accepted"] = self.string, self.string_accepted
         if self.confirmed:
             out["confirmed"], out["confirmed_up_to"] = True, self.confirmed_up_to
+        if self.vetoed:
+            out["vetoed"] = True
         return out
 
 
@@ -136,7 +145,7 @@ def dec_from_probabilities(probabilities: np.ndarray, labels: Sequence[str], sta
 def dec_from_decision(d, labels: Sequence[str], confirmed_up_to: float = 1.0) -> Dec:
     """A :class:`Dec` from a :class:`realtime.pipeline.Decision` (its probabilities and length gate, not its
     label; a string decision: the string read and whether its rule accepted it; a confirmed digit: accepted
-    up to ``confirmed_up_to``, the bundle's threshold)."""
+    up to ``confirmed_up_to``, the bundle's threshold; a vetoed digit: never)."""
     u = d.utterance
     start_s, end_s = u.speech_start_sample / u.sample_rate_hz, u.end_sample / u.sample_rate_hz
     if d.is_string:
@@ -144,6 +153,8 @@ def dec_from_decision(d, labels: Sequence[str], confirmed_up_to: float = 1.0) ->
         return Dec(read or "_unknown_", float(d.confidence), None, 0.0, start_s, end_s,
                    string=read, string_accepted=bool(d.accepted))
     dec = dec_from_probabilities(d.probabilities, labels, start_s, end_s, d.too_short)
+    if getattr(d, "vetoed", False):
+        dec = replace(dec, vetoed=True)
     return replace(dec, confirmed=True, confirmed_up_to=float(confirmed_up_to)) if d.confirmed else dec
 
 
