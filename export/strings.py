@@ -204,7 +204,8 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     log.info("wrote %s (%d bytes of string model)", out, len(tflite))
     if (run_dir / PARITY_FILE).is_file():
         with np.load(run_dir / PARITY_FILE, allow_pickle=False) as z:
-            parity = string_parity(keras_model, json_path, z["log_mel"], z["frames"])
+            parity = string_parity(keras_model, json_path, z["log_mel"], z["frames"],
+                                   z["kind"] if "kind" in z.files else None)
         doc = json.loads(json_path.read_text())
         doc["strings"]["parity"] = {"set": f"{PARITY_FILE}: test utterances of the string recipe", **parity}
         with atomic_path(json_path) as tmp:
@@ -215,7 +216,8 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     return json_path
 
 
-def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, frames: np.ndarray) -> dict:
+def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, frames: np.ndarray,
+                  kinds: np.ndarray | None = None) -> dict:
     """Share of utterances whose greedy string is the same from the Keras model and from the bundle's
     edge model (:class:`realtime.strings.StringReader`).
 
@@ -229,12 +231,17 @@ def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, 
     frames : np.ndarray [shape=(n,), int]
         Real frames of each utterance; Keras reads them padded with silence to a multiple of the
         model's stride (what the edge input of an open frames axis gets), the edge model as it is given them.
+    kinds : np.ndarray [shape=(n,), str] or None
+        What each utterance is (the recipe's ``tts``, ``assembled``, ``real``, ``negative``): the share is
+        also given per kind.
 
     Returns
     -------
     dict
         ``utterances``, ``same_strings`` (share), ``interpreter`` (the package the edge model ran in),
-        ``differ`` (up to 10 pairs ``[keras, edge]`` of strings that differ).
+        ``differ`` (up to 10 pairs ``[keras, edge]`` of strings that differ); with ``kinds`` also
+        ``by_kind`` (kind -> ``[same, utterances]``) and ``digit_strings`` (the share over every kind but
+        ``negative``: utterances that hold digits).
     """
     from realtime.ctc import greedy_decode
     from realtime.strings import StringReader
@@ -243,7 +250,8 @@ def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, 
     reader = StringReader(bundle)
     spec = reader.spec
     same, differ = 0, []
-    for m, f in zip(log_mels, frames):
+    by_kind: dict[str, list[int]] = {}
+    for i, (m, f) in enumerate(zip(log_mels, frames)):
         f = min(int(f), spec.max_frames)
         x = model_input(m[:, :f], max_frames=spec.max_frames, time_stride=spec.time_stride, top_db=reader.top_db,
                         dynamic=True)
@@ -254,8 +262,18 @@ def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, 
         same += want == got
         if want != got and len(differ) < 10:
             differ.append([want, got])
-    return {"utterances": int(len(frames)), "same_strings": round(same / max(1, len(frames)), 4),
-            "interpreter": reader.interpreter_name, "differ": differ}
+        if kinds is not None:
+            tally = by_kind.setdefault(str(kinds[i]), [0, 0])
+            tally[0] += want == got
+            tally[1] += 1
+    out = {"utterances": int(len(frames)), "same_strings": round(same / max(1, len(frames)), 4),
+           "interpreter": reader.interpreter_name, "differ": differ}
+    if kinds is not None:
+        digits = [v for k, v in by_kind.items() if k != "negative"]
+        n = sum(v[1] for v in digits)
+        out["by_kind"] = by_kind
+        out["digit_strings"] = round(sum(v[0] for v in digits) / n, 4) if n else None
+    return out
 
 
 __all__ = ["DEFAULT_MAX_S", "DEFAULT_MIN_SPEECH_MS", "INPUT_FRAMES", "PARITY_FILE", "REPRESENTATIVE_FILE",

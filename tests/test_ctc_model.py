@@ -121,6 +121,8 @@ def test_export_strings_adds_a_string_model_that_reads_what_keras_reads(toy, tmp
         # the exporter measured the same on the run's parity set and recorded it in the bundle
         parity = json.loads(path.read_text())["strings"]["parity"]
         assert parity["utterances"] == len(xt) and parity["same_strings"] == pytest.approx(share, abs=1e-4)
+        assert parity["by_kind"] == {"toy": [round(share * len(xt)), len(xt)]}  # per kind of utterance
+        assert parity["digit_strings"] == pytest.approx(share, abs=1e-4)
     # a confirmation rule out of range is caught when the bundle loads
     doc = json.loads(path.read_text())
     path.write_text(json.dumps({**doc, "strings": {**doc["strings"], "confirm_threshold": 1.5}}))

@@ -13,14 +13,15 @@ Items, all of held-out speakers or voices unless ``split="val"`` (:mod:`trainer.
                     (``data synth --strings``)
 ``assembled``       strings assembled from isolated digit clips of held-out Speech Commands speakers
                     (every copy) and FSDD's official test clips (:func:`trainer.data.strings.assemble_string`)
-``isolated``        isolated digit clips of held-out Speech Commands speakers, and FSDD's official test clips
-                    (every one): the single digit must come out
+``isolated``        isolated digit clips of held-out Speech Commands speakers, digits of the held-out
+                    synthetic voices, and FSDD's official test clips (every one): the single digit
+                    must come out
 ``speech``          speechocean762 sentences without number words: every digit is a false one;
                     also the synthetic voices' passages and Speech Commands non-digit words in a row
 ==================  ==========================================================================
 
-Each string item is scored clean and in babble at 10 dB SNR (3-7 held-out Speech Commands
-talkers, :func:`trainer.data.augment.make_babble_bank`); each item sits between 0.5 s of silence.
+Each string and isolated digit is scored clean and in babble at 10 dB SNR (3-7 held-out Speech
+Commands talkers, :func:`trainer.data.augment.make_babble_bank`); each item sits between 0.5 s of silence.
 Strings: exact share and digit error rate (substitutions, deletions, insertions;
 :func:`trainer.evaluation.strings.string_scores`); isolated: share right; speech: false digits per hour.
 """
@@ -188,7 +189,7 @@ def run_items(bundle, items: Sequence[StringItem], *, conditions: Sequence[str] 
               babble: Sequence[np.ndarray] = (), use_strings: bool = True, threshold: float | None = None,
               string_hangover_ms: float | None = None, seed: int = 0, progress: bool = False,
               interpreter: str | None = None) -> list[dict]:
-    """Recognize every item (strings in every condition; isolated digits and speech clean only), recording
+    """Recognize every item (strings and isolated digits in every condition; speech clean only), recording
     enough to replay any :class:`StringRule` (:func:`rescore`).
 
     With a string model each item runs twice through the same segmenter (the string model's, its
