@@ -114,6 +114,20 @@ def deploy_bench_windows(run, *, max_windows: int | None = None):
     return waves, mels, np.array([labels.index(r.label) for r in rows])
 
 
+def run_worker(module: str, bundle_dir: Path, data: Path, interpreter: str | None, *,
+               timeout_s: float = 900) -> subprocess.CompletedProcess:
+    """Run an edge-only worker module (``python -m MODULE BUNDLE DATA [--interpreter NAME]``) in a fresh
+    1-thread process, with this checkout first on its path; the finished process (stdout: its JSON)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, "-m", module, str(bundle_dir), str(data)]
+    if interpreter:
+        cmd += ["--interpreter", interpreter]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s)
+
+
 def run_edge_worker(bundle_dir: Path, data: Path, interpreter: str | None, *, timeout_s: float = 900) -> dict:
     """Run :mod:`export.edge_worker` in a fresh 1-thread process; its JSON result.
 
@@ -122,14 +136,7 @@ def run_edge_worker(bundle_dir: Path, data: Path, interpreter: str | None, *, ti
     RuntimeError
         If the worker fails (its last stderr line is in the message).
     """
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [sys.executable, "-m", "export.edge_worker", str(bundle_dir), str(data)]
-    if interpreter:
-        cmd += ["--interpreter", interpreter]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s)
+    proc = run_worker("export.edge_worker", bundle_dir, data, interpreter, timeout_s=timeout_s)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise RuntimeError(f"edge worker ({interpreter}) failed: {last}")
@@ -330,4 +337,4 @@ def format_table(result: dict[str, Any]):
 
 
 __all__ = ["BenchRow", "GOALS", "bench", "bench_windows", "deploy_bench_windows", "format_table", "keras_timings",
-           "run_edge_worker"]
+           "run_edge_worker", "run_worker"]

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -211,15 +212,38 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
         with atomic_path(json_path) as tmp:
             Path(tmp).write_text(json.dumps(doc, indent=1))
         load_bundle(json_path)
-        log.info("edge vs Keras: the same string for %.1f %% of %d test utterances (%s)",
-                 100 * parity["same_strings"], parity["utterances"], parity["interpreter"])
+        for name, sc in parity["by_interpreter"].items():
+            log.info("edge vs Keras: the same string for %.1f %% of %d test utterances (%s)",
+                     100 * sc["same_strings"], parity["utterances"], name)
     return json_path
 
 
+#: The interpreter packages whose strings :func:`string_parity` compares with the Keras model's, each in a
+#: process of its own (:mod:`export.strings_worker`); those not installed are left out.
+PARITY_INTERPRETERS = ("tflite_runtime", "ai_edge_litert")
+
+
+def _parity_of(want: list[str], got: list[str], kinds) -> dict:
+    same = [a == b for a, b in zip(want, got)]
+    out = {"same_strings": round(sum(same) / max(1, len(same)), 4),
+           "differ": [[a, b] for a, b in zip(want, got) if a != b][:10]}
+    if kinds is not None:
+        by_kind: dict[str, list[int]] = {}
+        for k, ok in zip(kinds, same):
+            tally = by_kind.setdefault(str(k), [0, 0])
+            tally[0] += ok
+            tally[1] += 1
+        digits = [v for k, v in by_kind.items() if k != "negative"]
+        n = sum(v[1] for v in digits)
+        out["by_kind"] = by_kind
+        out["digit_strings"] = round(sum(v[0] for v in digits) / n, 4) if n else None
+    return out
+
+
 def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, frames: np.ndarray,
-                  kinds: np.ndarray | None = None) -> dict:
+                  kinds: np.ndarray | None = None, interpreters: Sequence[str] = PARITY_INTERPRETERS) -> dict:
     """Share of utterances whose greedy string is the same from the Keras model and from the bundle's
-    edge model (:class:`realtime.strings.StringReader`).
+    edge model (:class:`realtime.strings.StringReader`), on every installed interpreter package.
 
     Parameters
     ----------
@@ -234,47 +258,67 @@ def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, 
     kinds : np.ndarray [shape=(n,), str] or None
         What each utterance is (the recipe's ``tts``, ``assembled``, ``real``, ``negative``): the share is
         also given per kind.
+    interpreters : sequence of str
+        Interpreter packages to read the edge model with, each in its own process
+        (:mod:`export.strings_worker`: ``tflite_runtime`` must not share a process with TensorFlow);
+        those not installed are skipped. Empty, or none installed: this process's default package.
 
     Returns
     -------
     dict
-        ``utterances``, ``same_strings`` (share), ``interpreter`` (the package the edge model ran in),
-        ``differ`` (up to 10 pairs ``[keras, edge]`` of strings that differ); with ``kinds`` also
+        ``utterances``; ``by_interpreter`` (package -> ``same_strings``, with ``by_kind`` /
+        ``digit_strings`` when given kinds); and, for the package with the lowest share, ``interpreter``,
+        ``same_strings`` (share), ``differ`` (up to 10 pairs ``[keras, edge]`` of strings that differ),
         ``by_kind`` (kind -> ``[same, utterances]``) and ``digit_strings`` (the share over every kind but
         ``negative``: utterances that hold digits).
+
+    Raises
+    ------
+    RuntimeError
+        If an installed interpreter's worker fails.
     """
+    import tempfile
+
     from realtime.ctc import greedy_decode
     from realtime.strings import StringReader
     from trainer.models import ctc
 
-    reader = StringReader(bundle)
-    spec = reader.spec
-    same, differ = 0, []
-    by_kind: dict[str, list[int]] = {}
-    for i, (m, f) in enumerate(zip(log_mels, frames)):
+    from .bench import run_worker
+
+    spec = load_bundle(bundle).strings
+    top_db = float(load_bundle(bundle).front_end["top_db"])
+    want = []
+    for m, f in zip(log_mels, frames):
         f = min(int(f), spec.max_frames)
-        x = model_input(m[:, :f], max_frames=spec.max_frames, time_stride=spec.time_stride, top_db=reader.top_db,
+        x = model_input(m[:, :f], max_frames=spec.max_frames, time_stride=spec.time_stride, top_db=top_db,
                         dynamic=True)
         z = np.asarray(keras_model(x[np.newaxis], training=False))[0][: ctc.output_frames(f)]
-        want = "".join(t.label for t in greedy_decode(z, ctc.CTC_LABELS, blank=ctc.BLANK))
-        got = "".join(t.label for t in greedy_decode(reader.posteriors_log_mel(m[:, :f]), spec.labels,
-                                                     blank=spec.blank_index))
-        same += want == got
-        if want != got and len(differ) < 10:
-            differ.append([want, got])
-        if kinds is not None:
-            tally = by_kind.setdefault(str(kinds[i]), [0, 0])
-            tally[0] += want == got
-            tally[1] += 1
-    out = {"utterances": int(len(frames)), "same_strings": round(same / max(1, len(frames)), 4),
-           "interpreter": reader.interpreter_name, "differ": differ}
-    if kinds is not None:
-        digits = [v for k, v in by_kind.items() if k != "negative"]
-        n = sum(v[1] for v in digits)
-        out["by_kind"] = by_kind
-        out["digit_strings"] = round(sum(v[0] for v in digits) / n, 4) if n else None
-    return out
+        want.append("".join(t.label for t in greedy_decode(z, ctc.CTC_LABELS, blank=ctc.BLANK)))
+    edge: dict[str, list[str]] = {}
+    if interpreters:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / "parity.npz"
+            np.savez(data, log_mel=np.asarray(log_mels, np.float32), frames=np.asarray(frames))
+            for name in interpreters:
+                proc = run_worker("export.strings_worker", Path(bundle), data, name)
+                if proc.returncode == 3:  # not installed here
+                    continue
+                if proc.returncode != 0:
+                    last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+                    raise RuntimeError(f"string parity worker ({name}) failed: {last}")
+                doc = json.loads(proc.stdout)
+                edge[doc["interpreter"]] = doc["strings"]
+    if not edge:
+        reader = StringReader(bundle)
+        edge[reader.interpreter_name] = [
+            "".join(t.label for t in greedy_decode(reader.posteriors_log_mel(m[:, :min(int(f), spec.max_frames)]),
+                                                   spec.labels, blank=spec.blank_index))
+            for m, f in zip(log_mels, frames)]
+    scores = {name: _parity_of(want, got, kinds) for name, got in edge.items()}
+    worst = min(scores, key=lambda name: scores[name]["same_strings"])
+    by_interpreter = {name: {k: v for k, v in sc.items() if k != "differ"} for name, sc in scores.items()}
+    return {"utterances": int(len(frames)), "interpreter": worst, **scores[worst], "by_interpreter": by_interpreter}
 
 
-__all__ = ["DEFAULT_MAX_S", "DEFAULT_MIN_SPEECH_MS", "INPUT_FRAMES", "PARITY_FILE", "REPRESENTATIVE_FILE",
+__all__ = ["DEFAULT_MAX_S", "DEFAULT_MIN_SPEECH_MS", "INPUT_FRAMES", "PARITY_FILE", "PARITY_INTERPRETERS", "REPRESENTATIVE_FILE",
            "export_strings", "max_frames_of", "string_parity"]
