@@ -158,6 +158,14 @@ def test_string_sets_hold_assembled_real_and_empty_targets_and_are_cached(tmp_pa
     for i in range(n):
         same = np.array_equal(flat["log_mel"][i], high["log_mel"][i])
         assert same == (str(flat["source"][i]) == "speechocean762"), (i, flat["kind"][i], flat["source"][i])
+    # babble of the split's talkers in place of the noise recordings: a bank of tracks cached beside the sets
+    noisy = replace(sizes, noise_share=1.0)
+    crowd = build_string_set(rows, "train", replace(noisy, babble_share=1.0), seed=0, cache_dir=tmp_path)
+    tracks = sorted((tmp_path / "babble-train").glob("*/babble-*.wav"))
+    assert len(tracks) == 24 and len(list(tmp_path.glob("strings-train-*.npz"))) == 2  # its own key
+    recorded = build_string_set(rows, "train", noisy, seed=0)
+    assert np.array_equal(crowd["targets"], recorded["targets"])
+    assert not any(np.array_equal(a, b) for a, b in zip(crowd["log_mel"], recorded["log_mel"]))
 
 
 def test_speed_perturbation_scales_tempo_and_pitch():

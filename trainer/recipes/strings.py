@@ -17,7 +17,8 @@ Every utterance of a split (speaker-disjoint, the splits of :mod:`trainer.data.c
 In training, a share of the utterances is speed-perturbed (0.85-1.15, :func:`trainer.data.strings.speed_perturb`),
 optionally (``--pitch-share``) a share of those not by speechocean762's readers is shifted up by 2-6 semitones in
 pitch and formants (:func:`trainer.data.strings.pitch_up`: 25 of speechocean762's 26 string readers are children
-aged 6-9, the assembled and synthetic strings adults), and on a share a training noise recording (split by file) is mixed in at 0-25 dB SNR.
+aged 6-9, the assembled and synthetic strings adults), and on a share a training noise recording (split by file) is mixed in at 0-25 dB SNR,
+or (``--babble-share``, of those) babble of 3-7 training talkers saying non-digit words.
 Each set is cached as an ``.npz`` (written to a temporary file, then renamed). The model is
 :func:`trainer.models.ctc.build_ctc_model` (by default with a bidirectional LSTM of 64 units per
 direction, and a quarter of the training batches padded further with silence), trained with the CTC
@@ -36,6 +37,7 @@ import argparse
 import hashlib
 import json
 import logging
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -72,6 +74,10 @@ class StringSetSizes:
     #: (semitones): adults made to sound like the children who read speechocean762's strings.
     pitch_share: float = 0.0
     pitch_semitones: tuple[float, float] = (2.0, 6.0)
+    #: Of the utterances with noise, the share whose noise is babble (3-7 of the split's Speech Commands
+    #: talkers saying non-digit words at once, :func:`trainer.data.augment.make_babble_bank`) instead of a
+    #: noise recording: the crowd ``robustness`` and ``strings`` test with.
+    babble_share: float = 0.0
 
 
 TRAIN_SIZES = StringSetSizes(assembled=5000, negatives=2500, real_repeat=20, speed_share=0.7)
@@ -125,7 +131,8 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
     from ..data.corpus import DIGIT_STRING_LABEL, NOISE_LABEL, PASSAGE_LABEL, UNKNOWN_LABEL
     from ..data.strings import assemble_string, digits_of_transcript, pitch_up, plan_strings, speed_perturb, string_log_mel
 
-    key = hashlib.sha256(json.dumps([SET_VERSION, split, asdict(sizes), seed, asdict(config),
+    settings = {k: v for k, v in asdict(sizes).items() if k != "babble_share" or v}  # sets made before it keep their key
+    key = hashlib.sha256(json.dumps([SET_VERSION, split, settings, seed, asdict(config),
                                      sorted(str(r.path) for r in rows if r.split == split)]).encode()).hexdigest()[:16]
     cached = Path(cache_dir) / f"strings-{split}-{key}.npz" if cache_dir else None
     if cached and cached.exists():
@@ -137,6 +144,15 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
     noise_split = "train" if split == "train" else "test"  # noise has no val part
     noises = ([audio(r.path) for r in rows if r.label == NOISE_LABEL and r.split == noise_split]
               if sizes.noise_share > 0 else [])
+    babble: list[np.ndarray] = []
+    if noises and sizes.babble_share > 0:
+        from ..data.augment import make_babble_bank
+
+        talkers = [(r.path, r.speaker) for r in rows
+                   if r.split == split and r.label == UNKNOWN_LABEL and r.source == "speech_commands"]
+        bank_dir = Path(cache_dir) / f"babble-{split}" if cache_dir else Path(tempfile.mkdtemp(prefix="babble-"))
+        babble = [audio(p) for p, _ in make_babble_bank(talkers, bank_dir, n_tracks=24, seed=seed, duration_s=8.0,
+                                                        config=config)]
     items: list[tuple[str, str, np.ndarray, str]] = []  # kind, source, audio, digits
     digit_rows = [r for r in rows if r.split == split and r.is_digit and r.source in DIGIT_SOURCES]
     for plan in plan_strings(digit_rows, sizes.assembled, rng=rng, length=(1, 7)):
@@ -171,7 +187,8 @@ def build_string_set(rows, split: str, sizes: StringSetSizes, *, seed: int, conf
         if sizes.speed_share > 0 and rng.random() < sizes.speed_share:
             y = speed_perturb(y, float(rng.uniform(*sizes.speed_range)), sample_rate_hz=sr)
         if noises and rng.random() < sizes.noise_share:
-            y = _mix_noise(y, noises, rng, sizes.snr_db)
+            crowd = bool(babble) and rng.random() < sizes.babble_share
+            y = _mix_noise(y, babble if crowd else noises, rng, sizes.snr_db)
         m = string_log_mel(y, config=config)
         mels.append(m)
         frames.append(m.shape[1])
@@ -410,6 +427,9 @@ def main(argv=None) -> None:
                         "--bidirectional, else 0)")
     p.add_argument("--real-repeat", type=int, default=TRAIN_SIZES.real_repeat,
                    help="copies of each real speechocean762 training string (each with its own noise and speed)")
+    p.add_argument("--babble-share", type=float, default=TRAIN_SIZES.babble_share,
+                   help="of the training utterances with noise, the share whose noise is babble of 3-7 training "
+                        "talkers instead of a noise recording (default 0, as runs/strings11)")
     p.add_argument("--pitch-share", type=float, default=TRAIN_SIZES.pitch_share,
                    help="share of training utterances (not speechocean762's) shifted up 2-6 semitones in pitch and "
                         "formants, towards children's voices (default 0, as runs/strings11; runs/strings13: 0.35)")
@@ -417,12 +437,13 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from dataclasses import replace
 
-    if not 0.0 <= a.pitch_share <= 1.0:
-        p.error(f"--pitch-share must be in [0, 1], got {a.pitch_share}")
+    for name in ("pitch_share", "babble_share"):
+        if not 0.0 <= getattr(a, name) <= 1.0:
+            p.error(f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(a, name)}")
     if a.real_repeat < 0:
         p.error(f"--real-repeat must be >= 0, got {a.real_repeat}")
     sizes = replace(TRAIN_SIZES, assembled=a.assembled, negatives=a.negatives, pitch_share=a.pitch_share,
-                    real_repeat=a.real_repeat)
+                    real_repeat=a.real_repeat, babble_share=a.babble_share)
     res = train_strings(a.corpus_root, a.out, synth_dir=a.synth_dir, epochs=a.epochs, batch_size=a.batch_size,
                         seed=a.seed, train_sizes=sizes, units=a.units, bidirectional=a.bidirectional,
                         pad_share=a.pad_share)
