@@ -722,7 +722,8 @@ def strings_cmd_impl(bundle, data_root, synth_dir, split, size, no_strings, stri
 @click.option("--split", type=click.Choice(("test", "val")), default="test", show_default=True,
               help="test: held-out speakers and voices; val: the validation speakers (used to choose settings).")
 @click.option("--size", type=click.IntRange(1), default=200, show_default=True,
-              help="Synthetic-voice strings, assembled strings per source group, and isolated digits.")
+              help="Synthetic-voice strings, assembled strings per source group, and isolated Speech Commands digits "
+                   "(and half as many isolated digits of synthetic voices).")
 @click.option("--no-strings", is_flag=True, help="Ignore the bundle's string model (the window classifier alone).")
 @click.option("--string-threshold", type=click.FloatRange(0, 1), default=None,
               help="Override the bundle's string threshold (0-1, least sure digit).")
