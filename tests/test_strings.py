@@ -402,6 +402,16 @@ def test_the_veto_lets_the_window_threshold_come_down_without_more_false_digits(
     strict = sweep_rules(results, **grid, veto_thresholds=(None, 0.5), window_thresholds=(None, 0.85),
                          veto_gates_db=(0.0,))
     assert strict["chosen"]["rule"]["veto_threshold"] is None and strict["chosen"]["rule"]["window_threshold"] is None
+    # what the CLI prints: the rule before the veto first, then the points that dominate it, the chosen one marked
+    from rich.console import Console
+
+    from trainer.evaluation.string_robustness import veto_table
+
+    console = Console(record=True, width=200)
+    console.print(veto_table(sweep))
+    lines = [line for line in console.export_text().splitlines() if "│" in line and "window" not in line]
+    assert "bundle's" in lines[0] and "none" in lines[0]
+    assert any("0.85" in line and "0.05 (chosen)" in line and " 40 " in line for line in lines[1:])
 
 
 def test_the_rule_sweep_chooses_the_most_strings_right_within_the_classifiers_false_digits():
