@@ -285,8 +285,8 @@ def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, 
 
     from .bench import run_worker
 
-    spec = load_bundle(bundle).strings
-    top_db = float(load_bundle(bundle).front_end["top_db"])
+    loaded = load_bundle(bundle)
+    spec, top_db = loaded.strings, float(loaded.front_end["top_db"])
     want = []
     for m, f in zip(log_mels, frames):
         f = min(int(f), spec.max_frames)
@@ -309,11 +309,9 @@ def string_parity(keras_model, bundle: str | os.PathLike, log_mels: np.ndarray, 
                 doc = json.loads(proc.stdout)
                 edge[doc["interpreter"]] = doc["strings"]
     if not edge:
-        reader = StringReader(bundle)
-        edge[reader.interpreter_name] = [
-            "".join(t.label for t in greedy_decode(reader.posteriors_log_mel(m[:, :min(int(f), spec.max_frames)]),
-                                                   spec.labels, blank=spec.blank_index))
-            for m, f in zip(log_mels, frames)]
+        reader = StringReader(loaded)
+        edge[reader.interpreter_name] = [reader.read_log_mel(m[:, :min(int(f), spec.max_frames)]).digits
+                                         for m, f in zip(log_mels, frames)]
     scores = {name: _parity_of(want, got, kinds) for name, got in edge.items()}
     worst = min(scores, key=lambda name: scores[name]["same_strings"])
     by_interpreter = {name: {k: v for k, v in sc.items() if k != "differ"} for name, sc in scores.items()}

@@ -5,7 +5,8 @@ Run as ``python -m export.strings_worker BUNDLE DATA.npz --interpreter NAME``. I
 TensorFlow: docs/design.md section 7), so the strings are what that interpreter package gives on a
 Raspberry Pi. DATA.npz holds ``log_mel`` [shape=(n, n_mels, T), float32, dB] and ``frames``
 [shape=(n,), int] (the real frames of each). It prints one JSON object on stdout: ``interpreter`` (the
-package used) and ``strings`` (the greedy CTC string of each utterance, :func:`realtime.ctc.greedy_decode`).
+package used) and ``strings`` (the greedy CTC string of each utterance,
+:meth:`realtime.strings.StringReader.read_log_mel`).
 Exit status 3 if the interpreter package is not installed.
 """
 from __future__ import annotations
@@ -29,7 +30,6 @@ def main(argv: list[str] | None = None) -> int:
             import tflite_runtime.interpreter  # noqa: F401
         except ImportError:
             pass
-    from realtime.ctc import greedy_decode
     from realtime.errors import InterpreterMissingError
     from realtime.strings import StringReader
 
@@ -38,13 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     except InterpreterMissingError as e:
         print(str(e), file=sys.stderr)
         return 3
-    spec = reader.spec
-    out = []
     with np.load(args.data) as z:
-        for m, f in zip(z["log_mel"], z["frames"]):
-            f = min(int(f), spec.max_frames)
-            post = reader.posteriors_log_mel(m[:, :f])
-            out.append("".join(t.label for t in greedy_decode(post, spec.labels, blank=spec.blank_index)))
+        out = [reader.read_log_mel(m[:, :min(int(f), reader.spec.max_frames)]).digits
+               for m, f in zip(z["log_mel"], z["frames"])]
     json.dump({"interpreter": reader.interpreter_name, "strings": out}, sys.stdout)
     return 0
 

@@ -122,7 +122,7 @@ def calibrate_decisions(decisions, audio_s: float, *, target_per_hour: float, fl
     string_digits = sum(len(d.digits) for d in strings)
     # digits the length gate rejects, or the string model vetoes, are never accepted, whatever the threshold
     conf = sorted((float(d.confidence) for d in windows
-                   if d.top_label not in REJECT_LABELS and not d.too_short and not getattr(d, "vetoed", False)),
+                   if d.top_label not in REJECT_LABELS and not d.too_short and not d.vetoed),
                   reverse=True)
     rejected = {lab: sum(1 for d in windows if d.top_label == lab) for lab in REJECT_LABELS}
     rejected["_unknown_"] = rejected.get("_unknown_", 0) + sum(1 for d in strings if not d.digits)  # not taken

@@ -198,7 +198,28 @@ class StringReader:
         truncated = y.ndim == 1 and y.size > self.max_samples
         if truncated:
             y = y[: self.max_samples]
-        post = self.posteriors_log_mel(self.front_end.log_mel_utterance(y))
+        return self.read_log_mel(self.front_end.log_mel_utterance(y), truncated=truncated)
+
+    def read_log_mel(self, log_mel: np.ndarray, *, truncated: bool = False) -> StringReading:
+        """The digit string of one utterance's log-mel (:meth:`posteriors_log_mel`, then best-path decoding).
+
+        Parameters
+        ----------
+        log_mel : np.ndarray [shape=(n_mels, n), float]
+            As :meth:`posteriors_log_mel` takes it (``n <= max_frames``).
+        truncated : bool
+            Recorded in the reading: the utterance was cut to the model's input.
+
+        Returns
+        -------
+        reading : StringReading
+
+        Raises
+        ------
+        ValueError
+            As :meth:`posteriors_log_mel`.
+        """
+        post = self.posteriors_log_mel(log_mel)
         labels, blank = self.spec.labels, self.spec.blank_index
         tokens = tuple(greedy_decode(post, labels, blank=blank))
         top = post.max(axis=0) if post.shape[0] else np.zeros(len(labels), np.float32)

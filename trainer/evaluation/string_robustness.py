@@ -441,6 +441,18 @@ SWEEP_MAX_FA_PER_HOUR = 10.0
 SWEEP_OTHER_FA_RATIO = 1.25
 
 
+def dominates(r: dict, ref: dict) -> bool:
+    """Whether :func:`rule_scores` row ``r`` is at least as good as ``ref`` everywhere (no more false digits
+    on the real sentences or the other speech, no fewer isolated digits right, clean or in babble) and
+    better somewhere."""
+    r_fa = (r["false_digits_per_hour"], r["other_speech_fa_per_hour"] or 0.0)
+    ref_fa = (ref["false_digits_per_hour"], ref["other_speech_fa_per_hour"] or 0.0)
+    r_iso = (r["isolated"] or 0.0, r.get("isolated_babble") or 0.0)
+    ref_iso = (ref["isolated"] or 0.0, ref.get("isolated_babble") or 0.0)
+    return (all(a <= b for a, b in zip(r_fa, ref_fa)) and all(a >= b for a, b in zip(r_iso, ref_iso))
+            and (r_fa, r_iso) != (ref_fa, ref_iso))
+
+
 def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | None = None,
                 max_fa_per_hour: float | None = SWEEP_MAX_FA_PER_HOUR,
                 other_fa_ratio: float | None = SWEEP_OTHER_FA_RATIO,
@@ -474,9 +486,10 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
     Last, on that rule, the string model's veto of window digits it hardly heard (``veto_thresholds``)
     with the window classifier's threshold (``window_thresholds``; None: the bundle's) and the level gate
     of the veto (``veto_gates_db``: only in utterances whose speech peaks this far over the noise floor).
-    Only points that dominate the rule so far count: no more false digits on the real sentences or on
-    the other speech, no fewer isolated digits right, clean or in babble, and better in one of these (a veto lets the window threshold
-    come down: fewer false digits *and* fewer misses, not a trade along the curve). Of those, the one
+    Only points that dominate the rule so far count (:func:`dominates`: no more false digits on the real
+    sentences or on the other speech, no fewer isolated digits right, clean or in babble, and better in
+    one of these; a veto lets the window threshold come down: fewer false digits *and* fewer misses, not
+    a trade along the curve). Of those, the one
     with the fewest false digits of the real sentences, then of the other speech (the issue's goal is
     the false-digit rate), then the most isolated digits right, most strings right, the higher window
     threshold and the lower veto.
@@ -486,8 +499,9 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
     sweep : dict
         ``baseline`` (:func:`rule_scores` without a string model), ``rules`` (one per grid point),
         ``chosen`` (one of ``rules`` with its confirmation and veto, or None if none keeps to the baseline's
-        false digits), ``confirm_rules`` (the chosen rule with each confirmation), ``veto_rules`` (the
-        rule with its confirmation, with each veto and window threshold).
+        false digits), ``confirm_rules`` (the chosen rule with each confirmation), ``veto_base`` (the rule
+        with its confirmation, before the veto; None with no rule) and ``veto_rules`` (it with each veto and
+        window threshold).
 
     Raises
     ------
@@ -525,29 +539,21 @@ def sweep_rules(results: Sequence[dict], *, baseline_results: Sequence[dict] | N
                                             -(r["other_speech_fa_per_hour"] or 0.0), r["rule"]["confirm_threshold"],
                                             r["rule"]["confirm_string_threshold"]), default=chosen)
     veto_rows: list[dict] = []
+    veto_base = chosen
     if chosen is not None:
         base = StringRule(**chosen["rule"])
         veto_rows = [rule_scores(results, replace(base, veto_threshold=v, window_threshold=w,
                                                   veto_min_peak_over_floor_db=0.0 if v is None else g))
                      for w in window_thresholds for v in veto_thresholds for g in (veto_gates_db if v is not None else (0.0,))
                      if (v, w) != (None, None)]
-        fa = (chosen["false_digits_per_hour"], chosen["other_speech_fa_per_hour"] or 0.0)
-        iso = (chosen["isolated"] or 0.0, chosen.get("isolated_babble") or 0.0)
-
-        def dominates(r):
-            r_fa = (r["false_digits_per_hour"], r["other_speech_fa_per_hour"] or 0.0)
-            r_iso = (r["isolated"] or 0.0, r.get("isolated_babble") or 0.0)
-            return (all(a <= b for a, b in zip(r_fa, fa)) and all(a >= b for a, b in zip(r_iso, iso))
-                    and (r_fa, r_iso) != (fa, iso))
-
-        chosen = max((r for r in veto_rows if dominates(r)),
+        chosen = max((r for r in veto_rows if dominates(r, veto_base)),
                      key=lambda r: (-r["false_digits_per_hour"], -(r["other_speech_fa_per_hour"] or 0.0),
                                     r["isolated"] or 0.0, r.get("isolated_babble") or 0.0, r["mean_exact"] or 0.0,
                                     r["rule"]["window_threshold"] or 1.0, -(r["rule"]["veto_threshold"] or 0.0),
                                     r["rule"]["veto_min_peak_over_floor_db"]),
                      default=chosen)
     return {"baseline": baseline, "max_fa_per_hour": limit, "max_other_fa_per_hour": other_limit, "rules": rows,
-            "chosen": chosen, "confirm_rules": confirm_rows, "veto_rules": veto_rows}
+            "chosen": chosen, "confirm_rules": confirm_rows, "veto_base": veto_base, "veto_rules": veto_rows}
 
 
 def sweep_table(sweep: dict, *, top: int = 12):
@@ -591,30 +597,21 @@ def veto_table(sweep: dict, *, top: int = 20):
     from rich.table import Table
 
     rows = sweep.get("veto_rules") or []
-    if not rows:
+    ref = sweep.get("veto_base")
+    if not rows or ref is None:
         return None
     t = Table(title="veto of window digits x window threshold, on the chosen rule (clean)")
     for col in ("window threshold", "veto", "over floor dB", "false digits / h", "other speech / h", "isolated",
                 "isolated, babble", "strings mean"):
         t.add_column(col, justify="right")
     chosen = sweep["chosen"]
-    before = [r for r in sweep.get("confirm_rules") or [] if r["rule"]["confirm_threshold"]
-              == chosen["rule"]["confirm_threshold"] and r["rule"]["confirm_string_threshold"]
-              == chosen["rule"]["confirm_string_threshold"]][:1]
-    ref = before[0] if before else chosen
 
     def key(r):
         return (r["false_digits_per_hour"], r["other_speech_fa_per_hour"] or 0.0, -(r["isolated"] or 0.0))
 
-    def dominates(r):
-        return (r["false_digits_per_hour"] <= ref["false_digits_per_hour"]
-                and (r["other_speech_fa_per_hour"] or 0.0) <= (ref["other_speech_fa_per_hour"] or 0.0)
-                and (r["isolated"] or 0.0) >= (ref["isolated"] or 0.0)
-                and (r.get("isolated_babble") or 0.0) >= (ref.get("isolated_babble") or 0.0))
-
-    shown = sorted((r for r in rows if dominates(r)), key=key)[:top] or sorted(
+    shown = sorted((r for r in rows if dominates(r, ref)), key=key)[:top] or sorted(
         rows, key=lambda r: -(r["isolated"] or 0.0))[:top]
-    for r in before + shown:
+    for r in [ref] + shown:
         rule = r["rule"]
         mark = " (chosen)" if r == chosen else ""
         cell = lambda v, f="{:.3f}": "-" if v is None else f.format(v)  # noqa: E731
@@ -778,8 +775,9 @@ def strings_cmd(bundle, data_root, synth_dir, split, size, no_strings, string_th
                                                            f"grammar, {split} split"))
     if sweep:
         console.print(sweep_table(doc["sweep"]))
-        if doc["sweep"]["chosen"] is not None and veto_table(doc["sweep"]) is not None:
-            console.print(veto_table(doc["sweep"]))
+        vetoes = veto_table(doc["sweep"])
+        if vetoes is not None:
+            console.print(vetoes)
         chosen = doc["sweep"]["chosen"]
         if chosen is None:
             console.print(f"no rule keeps to {doc['sweep']['max_fa_per_hour']} false digits per hour of the real "
@@ -806,5 +804,5 @@ __all__ = ["BABBLE_SNR_DB", "BASELINE_SPEECH_SOURCES", "CONTEXT_S", "REAL_SPEECH
            "rich_table", "run_items",
            "SWEEP_CONFIRM_STRING_THRESHOLDS", "SWEEP_CONFIRM_THRESHOLDS", "SWEEP_DIGITS_PER_S", "SWEEP_MAX_FA_PER_HOUR", "SWEEP_OTHER_FA_RATIO", "SWEEP_ROUTES_MS", "SWEEP_THRESHOLDS",
            "SWEEP_VETO_MIN_PEAK_OVER_FLOOR_DB", "SWEEP_VETO_THRESHOLDS", "SWEEP_WINDOW_THRESHOLDS",
-           "rule_scores", "run_baseline", "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "sweep_rules", "sweep_table", "veto_table",
+           "rule_scores", "run_baseline", "select_items", "strings_cmd", "strings_cmd_impl", "summarize", "sweep_rules", "sweep_table", "veto_table", "dominates",
            "write_json"]

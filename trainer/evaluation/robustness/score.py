@@ -153,7 +153,7 @@ def dec_from_decision(d, labels: Sequence[str], confirmed_up_to: float = 1.0) ->
         return Dec(read or "_unknown_", float(d.confidence), None, 0.0, start_s, end_s,
                    string=read, string_accepted=bool(d.accepted))
     dec = dec_from_probabilities(d.probabilities, labels, start_s, end_s, d.too_short)
-    if getattr(d, "vetoed", False):
+    if d.vetoed:
         dec = replace(dec, vetoed=True)
     return replace(dec, confirmed=True, confirmed_up_to=float(confirmed_up_to)) if d.confirmed else dec
 
