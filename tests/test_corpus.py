@@ -389,6 +389,37 @@ def test_real_speech_pieces_come_from_real_sentences_only(tmp_path):
         assert abs(peak_hz - (2000.0 if r.word == "real_speech_piece" else 500.0)) < 60, (r.word, peak_hz)
 
 
+def test_real_speech_words_are_the_stretches_between_pauses_of_real_sentences(tmp_path):
+    """A fluent real reading is one utterance to the segmenter, but each of its words is a piece."""
+    from trainer.data.augment import segmenter_utterances
+    from trainer.data.corpus import PASSAGE_LABEL, CorpusClip
+    from trainer.data.negatives import make_negatives
+
+    sr = 22050
+    rng = np.random.default_rng(5)
+    t = np.arange(int(0.2 * sr)) / sr
+    words = []
+    for k in range(5):  # 5 "words" of different pitch, 60 ms apart: shorter than the segmenter's hangover
+        words += [(0.3 * np.sin(2 * np.pi * (1000.0 + 150 * k) * t) * np.hanning(t.size)).astype(np.float32),
+                  np.zeros(int(0.06 * sr), np.float32)]
+    y = np.concatenate([np.zeros(int(0.5 * sr), np.float32)] + words + [np.zeros(int(0.5 * sr), np.float32)])
+    y += (0.0005 * rng.standard_normal(y.size)).astype(np.float32)
+    (tmp_path / "p").mkdir()
+    sf.write(tmp_path / "p" / "real.flac", y, sr)
+    sf.write(tmp_path / "p" / "tts.wav", y[::-1].copy(), sr)
+    assert len(segmenter_utterances(y)) == 1
+    rows = [CorpusClip(tmp_path / "p" / "real.flac", PASSAGE_LABEL, "tom gives up", "0001", "speechocean762", "train"),
+            CorpusClip(tmp_path / "p" / "tts.wav", PASSAGE_LABEL, "passage", "a", "synth", "train")]
+    neg = make_negatives(rows, tmp_path / "neg", counts={"train": {"real_speech_word": 5}}, seed=3)
+    assert [r.word for r in neg] == ["real_speech_word"] * 5 and {r.label for r in neg} == {UNKNOWN_LABEL}
+    pitches = set()
+    for r in neg:
+        z, _ = sf.read(r.path, dtype="float32")
+        assert 0.18 * sr <= z.size <= 0.25 * sr, z.size / sr  # one word and the pre-roll, not the sentence
+        pitches.add(int(round(np.argmax(np.abs(np.fft.rfft(z))) * sr / z.size / 50.0)) * 50)
+    assert pitches == {1000 + 150 * k for k in range(5)}, pitches  # every word once, of the real reading
+
+
 def test_real_digit_copies_even_out_uneven_words():
     from trainer.data.corpus import CorpusClip
     from trainer.recipes.deploy import DeploySettings, copies_of

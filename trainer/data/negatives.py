@@ -25,6 +25,8 @@ kind                 label         what
                                    prose (``data synth --passages``: ``train_passages/``)
 ``real_speech_piece`` _unknown_    the same over real people's read sentences (speechocean762
                                    ``nondigit/``: no number word in them), split by speaker
+``real_speech_word``  _unknown_    one stretch of those sentences between two pauses (a word or
+                                   two), as the segmenter cuts it when a reader pauses there
 ===================  ============  ==================================================
 
 ``speech_run`` and ``babble`` draw from the non-digit words (``_unknown_`` rows) of
@@ -39,6 +41,14 @@ syllable or two, are where most false digits of read speech came from (``spoken-
 134 false digits in 75 min of held-out passages at the bundle shipped before, median speech
 0.19 s, against 0.44 s for correctly recognized clean digits). ``speech_run``, made of
 whole words 10-200 ms apart, gives whole words instead.
+
+``real_speech_word`` exists because most real sentences are one utterance to the segmenter: the
+416 training readings of speechocean762 give only 537 segmenter windows, so ``real_speech_piece``
+repeats each about five times, while the false digits of held-out readers came from slow readers
+who pause between words (the segmenter then cuts single words: "than" -> 7, "doing" -> 3). The
+stretches between pauses (``librosa.effects.split`` at :data:`WORD_SPLIT_TOP_DB` under the
+reading's peak) give about five words per sentence, each as the segmenter would cut it if the
+reader had paused there.
 
 Non-speech sounds belong to ``_silence_`` (the live view shows ``·``, "nothing
 said"); speech that is not one digit to ``_unknown_`` (shown ``?``).
@@ -61,8 +71,13 @@ from .corpus import NOISE_LABEL, PASSAGE_LABEL, SILENCE_LABEL, UNKNOWN_LABEL, Co
 log = logging.getLogger(__name__)
 
 KINDS = ("reversed", "two_digits", "tone", "chirp", "clicks", "chord", "colored_noise", "noise_segment",
-         "speech_run", "babble", "passage_piece", "real_speech_piece")
+         "speech_run", "babble", "passage_piece", "real_speech_piece", "real_speech_word")
 _FORMAT = 3
+#: ``real_speech_word``: a pause is where the reading falls this many dB under its peak
+#: (``librosa.effects.split(top_db=...)``); 20 dB gives about 5.3 stretches per speechocean762 sentence.
+WORD_SPLIT_TOP_DB = 20.0
+#: ``real_speech_word``: stretches shorter than this are left out (the recognizer's shortest digit is 100 ms).
+MIN_WORD_MS = 100.0
 #: Source of the real read sentences of ``real_speech_piece`` (``passage_piece`` takes the others).
 REAL_SPEECH_SOURCE = "speechocean762"
 #: Sources whose ``_unknown_`` words feed ``speech_run`` and ``babble``.
@@ -163,6 +178,35 @@ def _passage_pieces(passages: Sequence[Path], config: FrontEndConfig) -> list[np
     return out
 
 
+def _word_pieces(passages: Sequence[Path], config: FrontEndConfig) -> list[np.ndarray]:
+    """Every stretch between two pauses of each reading in ``passages``, as a window the segmenter would cut.
+
+    A stretch is a non-silent interval of ``librosa.effects.split(y, top_db=WORD_SPLIT_TOP_DB)``
+    (frames of 1,024 samples, hop 256); the piece starts the segmenter's pre-roll
+    (:data:`realtime.constants.PRE_ROLL_MS`) before it and ends with it or after one window
+    (``config.window_samples``), whichever is first. Stretches under :data:`MIN_WORD_MS` are left out.
+
+    Returns
+    -------
+    pieces : list of np.ndarray [shape=(m,), dtype=float32]
+        In reading order, at ``config.sample_rate_hz``; ``0.1 s <= m <= window``.
+    """
+    import librosa
+    from realtime.constants import PRE_ROLL_MS
+
+    sr = config.sample_rate_hz
+    pre = int(round(PRE_ROLL_MS * sr / 1000.0))
+    shortest = int(round(MIN_WORD_MS * sr / 1000.0))
+    out = []
+    for p in passages:
+        y = _load(p, config)
+        for a, b in librosa.effects.split(y, top_db=WORD_SPLIT_TOP_DB, frame_length=1024, hop_length=256):
+            if b - a >= shortest:
+                start = max(int(a) - pre, 0)
+                out.append(y[start:min(int(b), start + config.window_samples)].copy())
+    return out
+
+
 def _babble(by_speaker: dict[str, list[Path]], rng: np.random.Generator, config: FrontEndConfig,
             cache: dict) -> np.ndarray:
     """3-7 words of different speakers at equal RMS, each at a random offset, in 0.3-0.8 s."""
@@ -219,6 +263,8 @@ def make_negatives(
     passages = [r for r in rows if r.label == PASSAGE_LABEL]
     spec = {"format": _FORMAT, "seed": seed, "counts": counts, "sr": sr,
             "inputs": sorted(f"{r.split}:{r.source}:{r.speaker}:{r.path.name}" for r in fsdd + noise + words + passages)}
+    if any("real_speech_word" in per_kind for per_kind in counts.values()):
+        spec["word_split"] = [WORD_SPLIT_TOP_DB, MIN_WORD_MS]
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     folder = Path(dest) / key
     index = folder / "index.json"
@@ -240,10 +286,11 @@ def make_negatives(
                 raise ValueError(f"unknown negative kind {kind!r}; choose from {', '.join(KINDS)}")
             # one generator per (split, kind): adding a kind leaves the clips of the others as they were
             rng = np.random.default_rng([seed, SPLITS_ORDER.index(split), KINDS.index(kind)])
-            if kind in ("passage_piece", "real_speech_piece"):
-                real = kind == "real_speech_piece"
-                pieces = _passage_pieces([r.path for r in sorted(passages)
-                                          if r.split == split and (r.source == REAL_SPEECH_SOURCE) == real], config)
+            if kind in ("passage_piece", "real_speech_piece", "real_speech_word"):
+                real = kind != "passage_piece"
+                readings = [r.path for r in sorted(passages)
+                            if r.split == split and (r.source == REAL_SPEECH_SOURCE) == real]
+                pieces = (_word_pieces if kind == "real_speech_word" else _passage_pieces)(readings, config)
                 if not pieces:
                     log.warning("no %s negatives in the %s split: no %s", kind, split,
                                 "real read sentences (speechocean762 nondigit/)" if real else
@@ -278,7 +325,7 @@ def make_negatives(
                     y, label = _speech_run(w_split[who], rng, config, cache), UNKNOWN_LABEL
                 elif kind == "babble":
                     y, label = _babble(w_split, rng, config, cache), UNKNOWN_LABEL
-                elif kind in ("passage_piece", "real_speech_piece"):
+                elif kind in ("passage_piece", "real_speech_piece", "real_speech_word"):
                     y, label = pieces[int(order[i % len(order)])], UNKNOWN_LABEL
                 else:  # noise_segment
                     src = _load(n_split[int(rng.integers(len(n_split)))].path, config)

@@ -63,9 +63,9 @@ _CACHE_FORMAT = 1
 NEGATIVE_COUNTS = {
     "train": {"reversed": 800, "two_digits": 800, "tone": 250, "chirp": 250, "clicks": 250, "chord": 250,
               "colored_noise": 400, "noise_segment": 1200, "speech_run": 3000, "babble": 800,
-              "passage_piece": 3000, "real_speech_piece": 2500},
+              "passage_piece": 3000, "real_speech_piece": 2500, "real_speech_word": 2500},
     "val": {"tone": 30, "chirp": 30, "clicks": 30, "chord": 30, "colored_noise": 40, "speech_run": 300,
-            "babble": 60, "passage_piece": 300, "real_speech_piece": 400},
+            "babble": 60, "passage_piece": 300, "real_speech_piece": 400, "real_speech_word": 300},
 }
 
 
