@@ -139,7 +139,7 @@ def bench(bundle, run_dir, variants, interpreters, max_windows, data_dir, cache_
 
 
 @click.command("export-strings")
-@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path))
 @click.option("--bundle", "base", type=click.Path(path_type=Path), required=True,
               help="The isolated-digit bundle to extend (directory or NAME.json); it is copied, not changed.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
@@ -189,13 +189,30 @@ def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, t
     RUN is a run of 'python -m trainer.recipes.strings'. The string model is converted for utterances
     of up to --max-s seconds (builtin TFLite ops, fused LSTM); recognize and listen then read
     utterances longer than --min-speech-ms with it and report the string ("digits": "4172").
-    Example:
+    RUN may also be a bundle that has a string model: its converted model is copied as it is, with
+    its settings except the options given here (--quantize, --max-s and --input-frames do not apply);
+    for a new window classifier beside the string model of the shipped bundle. Examples:
 
     \b
         spoken-digits export-strings runs/strings8 --bundle realtime/models/default --out bundles/strings8
+        spoken-digits export-strings realtime/models/default --bundle bundles/new --out bundles/new_strings
     """
-    from .strings import export_strings
+    from .strings import export_strings, graft_strings
 
+    if not (run_dir / "model.keras").is_file() and (run_dir.suffix == ".json" or any(run_dir.glob("*.json"))):
+        given = {name: value for name, value in (
+            ("min_speech_ms", min_speech_ms), ("threshold", threshold), ("hangover_ms", hangover_ms),
+            ("min_digits_per_s", min_digits_per_s), ("confirm_threshold", confirm_threshold),
+            ("confirm_string_threshold", confirm_string_threshold), ("veto_threshold", veto_threshold),
+            ("veto_min_peak_over_floor_db", veto_min_peak_over_floor_db))
+            if click.get_current_context().get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+        try:
+            path = graft_strings(run_dir, base, out, settings=given, classifier_threshold=classifier_threshold,
+                                 force=force)
+        except (ValueError, FileExistsError) as e:
+            raise click.ClickException(str(e)) from e
+        click.echo(f"wrote {path}")
+        return
     path = export_strings(run_dir, base, out, quantization=quantization, max_s=max_s, min_speech_ms=min_speech_ms,
                           threshold=threshold, hangover_ms=hangover_ms, min_digits_per_s=min_digits_per_s,
                           input_frames=input_frames, confirm_threshold=confirm_threshold,

@@ -218,6 +218,90 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     return json_path
 
 
+#: Rule settings of a bundle's ``strings`` entry that :func:`graft_strings` may replace (the model stays as it is).
+GRAFT_SETTINGS = ("min_speech_ms", "threshold", "hangover_ms", "min_digits_per_s", "confirm_threshold",
+                  "confirm_string_threshold", "veto_threshold", "veto_min_peak_over_floor_db")
+
+
+def graft_strings(source: str | os.PathLike, bundle: str | os.PathLike, out: str | os.PathLike, *,
+                  settings: dict | None = None, classifier_threshold: float | None = None,
+                  force: bool = False) -> Path:
+    """Write bundle ``out``: the isolated-digit ``bundle`` plus the string model of another bundle ``source``.
+
+    For a new window classifier beside a string model already converted (its training run need not be
+    at hand): the string model's file and its ``strings`` entry (parity record included) are copied as
+    they are, except the rule settings in ``settings``.
+
+    Parameters
+    ----------
+    source : path
+        A bundle with a string model (directory or ``NAME.json``).
+    bundle : path
+        The isolated-digit bundle to extend (its files are copied; it is not changed). Its front end must be
+        the source's: the string model reads the same log-mels.
+    out : path
+        New bundle directory ``.../NAME``.
+    settings : dict, optional
+        New values of some of :data:`GRAFT_SETTINGS` (units as :func:`export_strings`); the others keep the
+        source's.
+    classifier_threshold : float in [0, 1] or None
+        As :func:`export_strings`.
+    force : bool
+        Replace an existing ``out``.
+
+    Returns
+    -------
+    json_path : Path
+
+    Raises
+    ------
+    BundleError
+        If ``source`` or ``bundle`` is not a valid bundle.
+    ValueError
+        If ``source`` has no string model, the front ends differ, a setting is unknown or a threshold is
+        outside [0, 1].
+    FileExistsError
+        If ``out`` exists and ``force`` is false.
+    """
+    from .exporter import command_line, write_bundle
+
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(GRAFT_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown string settings {', '.join(unknown)}; choose from {', '.join(GRAFT_SETTINGS)}")
+    if classifier_threshold is not None and not 0 <= classifier_threshold <= 1:
+        raise ValueError(f"classifier_threshold must be in [0, 1], got {classifier_threshold}")
+    src, base = load_bundle(source), load_bundle(bundle)
+    if src.strings is None:
+        raise ValueError(f"{src.json_path}: no string model to take (a bundle of 'spoken-digits export-strings')")
+    if src.front_end != base.front_end:
+        raise ValueError(f"{base.json_path} and {src.json_path} have different front ends: the string model would "
+                         "read log-mels it was not trained on")
+    out = Path(out)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} already exists (use --force to replace it)")
+    spec = {k: v for k, v in base.spec.items() if k not in ("spec_version", "name", "files")}
+    if classifier_threshold is not None and classifier_threshold != spec.get("threshold"):
+        rule = dict(spec.get("threshold_rule") or {})
+        rule["strings_sweep"] = {"threshold": float(classifier_threshold), "before": spec.get("threshold"),
+                                 "method": "chosen with the string model on validation speech "
+                                           "('spoken-digits strings --split val --sweep')"}
+        spec["threshold"], spec["threshold_rule"] = float(classifier_threshold), rule
+    strings = dict(src.spec["strings"])
+    strings.update(settings)
+    provenance = dict(strings.get("provenance") or {})
+    provenance["grafted"] = {"from": src.name, "strings_sha256": src.spec["files"]["strings_tflite"]["sha256"],
+                             "command": command_line()}
+    strings["provenance"] = provenance
+    spec["strings"] = strings
+    json_path = write_bundle(out, tflite=base.tflite_path.read_bytes(), mel_basis=base.mel_basis, spec=spec,
+                             force=force, extra_files={"strings_tflite": (".strings.tflite",
+                                                                          src.strings.tflite_path.read_bytes())})
+    load_bundle(json_path)  # every check realtime makes (thresholds in range, shapes)
+    log.info("wrote %s: %s with the string model of %s", out, base.name, src.name)
+    return json_path
+
+
 #: The interpreter packages whose strings :func:`string_parity` compares with the Keras model's, each in a
 #: process of its own (:mod:`export.strings_worker`); those not installed are left out.
 PARITY_INTERPRETERS = ("tflite_runtime", "ai_edge_litert")
