@@ -405,3 +405,23 @@ def test_vtlp_formant_scale_draws():
     for bad in ({"p_vtlp": 1.5}, {"vtlp_formant_scale_min": 1.3}, {"vtlp_formant_scale_max": 3.0}):
         with pytest.raises(ValueError):
             AugmentSettings(**bad)
+
+
+def test_real_speech_words_join_the_negatives_only_when_asked(tiny_corpus, tmp_path):
+    """--real-speech-words N: N word stretches of the training readers' real sentences, 12 % as many in validation."""
+    from trainer.data.corpus import CorpusPaths
+    from trainer.recipes.deploy import DeploySettings, deploy_table
+
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for name in ("fsdd", "noise"):
+        (root / name).symlink_to(tiny_corpus / name)
+    (root / "speechocean762").symlink_to(SHARED / "speechocean762")
+    base = dict(negative_scale=0.004, babble_tracks=4, max_synth_unknown=0)
+
+    def words(settings):
+        rows = deploy_table(CorpusPaths.shared(root), settings=settings, cache_dir=tmp_path / "cache", seed=0)
+        return {split: sum(r.word == "real_speech_word" for r in rows if r.split == split) for split in ("train", "val")}
+
+    assert words(DeploySettings(**base)) == {"train": 0, "val": 0}
+    assert words(DeploySettings(**base, real_speech_words=25)) == {"train": 25, "val": 3}

@@ -217,6 +217,11 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
               help="Deploy protocol: vocal tract length perturbation (Jaitly & Hinton 2013) on this share of the "
                    "augmented copies: the log-mel's frequencies scaled by a factor drawn from 0.9-1.2 (formants "
                    "of a shorter or longer vocal tract; FSDD's six voices are men's). [default: 0, off]")
+@click.option("--real-speech-words", type=click.IntRange(0), default=None,
+              help="Deploy protocol: this many _unknown_ clips cut from the stretches between the pauses of the "
+                   "training readers' real sentences (speechocean762; a word or two each, as the segmenter cuts "
+                   "them when a reader pauses), 12 % as many in validation. 2,500 was measured in "
+                   "docs/results.md: fewer real digits kept. [default: 0, none]")
 @click.option("--cnn-dense-units", type=click.IntRange(8, 1024), default=None,
               help="Deploy protocol, cnn_spectrogram / cnn_mfcc / cnn_vgg: units of the dense layer(s) after "
                    "Flatten, which hold most of their parameters (cnn_spectrogram: 128 units 287 k parameters, "
@@ -231,8 +236,8 @@ def synth_cmd(dest: Path, engines, words: str, seed: int, jobs: int | None, pass
                    "speaker; 'spoken-digits loso' does every speaker in turn).")
 @click.option("--force", is_flag=True, help="Retrain models that are already finished in --out.")
 def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out, data_dir, cache_dir, epochs,
-          batch_size, seed, ema_momentum, frame_length, lstm_units, log_mel_norm, conv_filters, p_vtlp, cnn_dense_units,
-          ds_cnn_filters, hold_out_speaker, force) -> None:
+          batch_size, seed, ema_momentum, frame_length, lstm_units, log_mel_norm, conv_filters, p_vtlp, real_speech_words,
+          cnn_dense_units, ds_cnn_filters, hold_out_speaker, force) -> None:
     """Train LSTM models on FSDD into the run directory --out.
 
     Writes per model: model.keras, history.csv, train.json and TensorBoard logs
@@ -267,12 +272,13 @@ def train(model, protocol, classes, corpus_root, synth_dir, folders, words, out,
             raise click.BadParameter(f"--ds-cnn-filters sets ds_cnn's channels, not {architecture}'s",
                                      param_hint="--ds-cnn-filters")
         _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache_dir, settings, force, architecture,
-                      lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, log_mel_norm, conv_filters, p_vtlp)
+                      lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker, log_mel_norm, conv_filters, p_vtlp,
+                      real_speech_words)
         return
     for name, value in (("--lstm-units", lstm_units), ("--conv-filters", conv_filters),
                         ("--cnn-dense-units", cnn_dense_units), ("--ds-cnn-filters", ds_cnn_filters),
                         ("--hold-out-speaker", hold_out_speaker), ("--log-mel-norm", log_mel_norm),
-                        ("--vtlp", p_vtlp)):
+                        ("--vtlp", p_vtlp), ("--real-speech-words", real_speech_words)):
         if value is not None:
             raise click.BadParameter(f"{name} applies to the deploy protocol", param_hint=name)
     if protocol == "commands":
@@ -310,7 +316,7 @@ def _deploy_paths(corpus_root, synth_dir, folders, data_dir):
 
 
 def _deploy_settings(classes, architecture="lstm", lstm_units=None, cnn_dense_units=None, ds_cnn_filters=None,
-                     hold_out_speaker=None, log_mel_norm=None, conv_filters=None, p_vtlp=None):
+                     hold_out_speaker=None, log_mel_norm=None, conv_filters=None, p_vtlp=None, real_speech_words=None):
     from .recipes.deploy import DeploySettings
 
     deploy = DeploySettings(classes=classes, architecture=architecture, held_out_speaker=hold_out_speaker,
@@ -319,6 +325,8 @@ def _deploy_settings(classes, architecture="lstm", lstm_units=None, cnn_dense_un
         deploy = dataclasses.replace(deploy, augment=dataclasses.replace(deploy.augment, p_vtlp=p_vtlp))
     if lstm_units is not None:
         deploy = dataclasses.replace(deploy, lstm_units=lstm_units)
+    if real_speech_words is not None:
+        deploy = dataclasses.replace(deploy, real_speech_words=real_speech_words)
     if cnn_dense_units is not None:
         deploy = dataclasses.replace(deploy, cnn_dense_units=cnn_dense_units)
     if ds_cnn_filters is not None:
@@ -330,13 +338,14 @@ def _train_deploy(out, classes, corpus_root, synth_dir, folders, data_dir, cache
                   architecture: str = "lstm", lstm_units: int | None = None,
                   cnn_dense_units: int | None = None, ds_cnn_filters: int | None = None,
                   hold_out_speaker: str | None = None, log_mel_norm: str | None = None,
-                  conv_filters: int | None = None, p_vtlp: float | None = None) -> None:
+                  conv_filters: int | None = None, p_vtlp: float | None = None,
+                  real_speech_words: int | None = None) -> None:
     from .recipes.deploy import train_deploy
 
     paths = _deploy_paths(corpus_root, synth_dir, folders, data_dir)
     t0 = time.perf_counter()
     deploy = _deploy_settings(classes, architecture, lstm_units, cnn_dense_units, ds_cnn_filters, hold_out_speaker,
-                              log_mel_norm, conv_filters, p_vtlp)
+                              log_mel_norm, conv_filters, p_vtlp, real_speech_words)
     train_deploy(out, paths=paths, deploy=deploy, train_settings=settings, cache_dir=cache_dir, force=force)
     click.echo(f"trained the deploy model ({architecture}, {classes} classes) in {time.perf_counter() - t0:.0f} s -> {out}")
     click.echo(f"next: spoken-digits export {out} --out bundles/NAME")

@@ -63,9 +63,9 @@ _CACHE_FORMAT = 1
 NEGATIVE_COUNTS = {
     "train": {"reversed": 800, "two_digits": 800, "tone": 250, "chirp": 250, "clicks": 250, "chord": 250,
               "colored_noise": 400, "noise_segment": 1200, "speech_run": 3000, "babble": 800,
-              "passage_piece": 3000, "real_speech_piece": 2500, "real_speech_word": 2500},
+              "passage_piece": 3000, "real_speech_piece": 2500},
     "val": {"tone": 30, "chirp": 30, "clicks": 30, "chord": 30, "colored_noise": 40, "speech_run": 300,
-            "babble": 60, "passage_piece": 300, "real_speech_piece": 400, "real_speech_word": 300},
+            "babble": 60, "passage_piece": 300, "real_speech_piece": 400},
 }
 
 
@@ -93,6 +93,11 @@ class DeploySettings:
     babble_tracks: int = 300
     #: Multiplies :data:`NEGATIVE_COUNTS` (tests use a small fraction).
     negative_scale: float = 1.0
+    #: ``real_speech_word`` negatives in training (the stretches between the pauses of the training
+    #: readers' sentences; :mod:`trainer.data.negatives`), and 12 % as many in validation; 0: none, as the
+    #: shipped model. 2,500 (``runs/words8``) rejected more real validation digits at every false-digit
+    #: rate of the validation sentences (docs/results.md), so it is off by default.
+    real_speech_words: int = 0
     lstm_units: int = 96
     #: Normalization of the LSTM's log-mel input inside the model: "none" (the dB of
     #: ``power_to_db(ref=np.max)`` as they are) or "band_mean" (each mel band minus its mean over
@@ -168,6 +173,9 @@ def deploy_table(paths: CorpusPaths, *, settings: DeploySettings, cache_dir: Pat
     if settings.classes == "open":
         counts = {split: {k: max(1, round(n * settings.negative_scale)) for k, n in kinds.items()}
                   for split, kinds in NEGATIVE_COUNTS.items()}
+        if settings.real_speech_words > 0:
+            counts["train"]["real_speech_word"] = settings.real_speech_words
+            counts["val"]["real_speech_word"] = max(1, round(0.12 * settings.real_speech_words))
         rows += make_negatives(rows, cache_dir / "negatives", counts=counts, seed=seed)
         synth_unknown = [r for r in rows if r.source == "synth" and r.label == UNKNOWN_LABEL and r.split == "train"]
         if len(synth_unknown) > settings.max_synth_unknown:
