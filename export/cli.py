@@ -199,7 +199,7 @@ def export_strings_cmd(run_dir, base, out, quantization, max_s, min_speech_ms, t
     """
     from .strings import export_strings, graft_strings
 
-    if not (run_dir / "model.keras").is_file() and (run_dir.suffix == ".json" or any(run_dir.glob("*.json"))):
+    if run_dir.suffix == ".json" or (not (run_dir / "model.keras").is_file() and any(run_dir.glob("*.tflite"))):
         given = {name: value for name, value in (
             ("min_speech_ms", min_speech_ms), ("threshold", threshold), ("hangover_ms", hangover_ms),
             ("min_digits_per_s", min_digits_per_s), ("confirm_threshold", confirm_threshold),

@@ -64,3 +64,12 @@ def test_cli_takes_a_bundle_as_run_and_keeps_its_settings_unless_given(classifie
     r = CliRunner().invoke(export_strings_cmd, [str(DEFAULT_BUNDLE), "--bundle", str(classifier_only),
                                                 "--out", str(out)])
     assert r.exit_code != 0 and "already exists" in r.output
+    # the bundle's NAME.json names it too; a string run without its model is not taken for a bundle
+    r = CliRunner().invoke(export_strings_cmd, [str(DEFAULT_BUNDLE / "spoken-digits.json"), "--bundle",
+                                                str(classifier_only), "--out", str(tmp_path / "again")])
+    assert r.exit_code == 0, r.output
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.json").write_text("{}")
+    r = CliRunner().invoke(export_strings_cmd, [str(tmp_path / "run"), "--bundle", str(classifier_only),
+                                                "--out", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "no model.keras" in str(r.exception or r.output)
