@@ -51,6 +51,21 @@ def max_frames_of(max_s: float, *, sample_rate_hz: int, hop_length: int, time_st
     return -(-n // time_stride) * time_stride
 
 
+def _base_spec(base, classifier_threshold: float | None) -> dict:
+    """The new bundle's JSON from the isolated-digit bundle ``base``, its threshold replaced by ``classifier_threshold``.
+
+    The base's ``threshold_rule`` is kept, with the replacement recorded under ``strings_sweep``.
+    """
+    spec = {k: v for k, v in base.spec.items() if k not in ("spec_version", "name", "files")}
+    if classifier_threshold is not None and classifier_threshold != spec.get("threshold"):
+        rule = dict(spec.get("threshold_rule") or {})
+        rule["strings_sweep"] = {"threshold": float(classifier_threshold), "before": spec.get("threshold"),
+                                 "method": "chosen with the string model on validation speech "
+                                           "('spoken-digits strings --split val --sweep')"}
+        spec["threshold"], spec["threshold_rule"] = float(classifier_threshold), rule
+    return spec
+
+
 def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: str | os.PathLike, *,
                    quantization: str = "int8", max_s: float = DEFAULT_MAX_S,
                    min_speech_ms: float = DEFAULT_MIN_SPEECH_MS, threshold: float | None = None,
@@ -177,13 +192,7 @@ def export_strings(run_dir: str | os.PathLike, bundle: str | os.PathLike, out: s
     results = {}
     if (run_dir / "results.json").is_file():
         results = json.loads((run_dir / "results.json").read_text())
-    spec = {k: v for k, v in base.spec.items() if k not in ("spec_version", "name", "files")}
-    if classifier_threshold is not None and classifier_threshold != spec.get("threshold"):
-        rule = dict(spec.get("threshold_rule") or {})
-        rule["strings_sweep"] = {"threshold": float(classifier_threshold), "before": spec.get("threshold"),
-                                 "method": "chosen with the string model's veto on validation speech "
-                                           "('spoken-digits strings --split val --sweep')"}
-        spec["threshold"], spec["threshold_rule"] = float(classifier_threshold), rule
+    spec = _base_spec(base, classifier_threshold)
     spec["strings"] = {
         "model": keras_model.name, "recurrent": "bidirectional_lstm" if bidirectional else "lstm",
         "output_kind": "ctc_logits", "labels": list(ctc.CTC_LABELS),
@@ -280,13 +289,7 @@ def graft_strings(source: str | os.PathLike, bundle: str | os.PathLike, out: str
     out = Path(out)
     if out.exists() and not force:
         raise FileExistsError(f"{out} already exists (use --force to replace it)")
-    spec = {k: v for k, v in base.spec.items() if k not in ("spec_version", "name", "files")}
-    if classifier_threshold is not None and classifier_threshold != spec.get("threshold"):
-        rule = dict(spec.get("threshold_rule") or {})
-        rule["strings_sweep"] = {"threshold": float(classifier_threshold), "before": spec.get("threshold"),
-                                 "method": "chosen with the string model on validation speech "
-                                           "('spoken-digits strings --split val --sweep')"}
-        spec["threshold"], spec["threshold_rule"] = float(classifier_threshold), rule
+    spec = _base_spec(base, classifier_threshold)
     strings = dict(src.spec["strings"])
     strings.update(settings)
     provenance = dict(strings.get("provenance") or {})
