@@ -412,11 +412,23 @@ def test_real_speech_words_join_the_negatives_only_when_asked(tiny_corpus, tmp_p
     from trainer.data.corpus import CorpusPaths
     from trainer.recipes.deploy import DeploySettings, deploy_table
 
+    from trainer.data.corpus import read_speechocean
+
     root = tmp_path / "corpus"
     root.mkdir()
     for name in ("fsdd", "noise"):
         (root / name).symlink_to(tiny_corpus / name)
-    (root / "speechocean762").symlink_to(SHARED / "speechocean762")
+    so = root / "speechocean762"
+    (so / "nondigit").mkdir(parents=True)
+    for name in ("text", "utt2spk"):
+        (so / name).symlink_to(SHARED / "speechocean762" / name)
+    readers = {}  # a few readers of each split: their sentences are what the kind cuts up
+    for r in read_speechocean(SHARED / "speechocean762"):
+        if r.split in ("train", "val") and r.path.parent.parent.name == "nondigit":
+            readers.setdefault(r.split, set()).add(r.path.parent)
+    for split in ("train", "val"):
+        for folder in sorted(readers[split])[:3]:
+            (so / "nondigit" / folder.name).symlink_to(folder)
     base = dict(negative_scale=0.004, babble_tracks=4, max_synth_unknown=0)
 
     def words(settings):
